@@ -1,0 +1,680 @@
+//! The built-in EOPF Sentinel-2 layouts (full-size tile), generated from the facts of REFERENCE
+//! §1.2–1.5: groups, arrays, dtypes, chunking and attributes of an L2A (T32TQM) and an L1C (T32TLQ)
+//! product. No fixture file is read or copied here.
+
+use serde_json::{Map, Value, json};
+
+use crate::layout::{ArraySpec, GroupSpec, LayoutNode};
+use crate::product::{BAND_INFO, S2Level, native_bands};
+
+/// Full tile edge in pixels at 10 m.
+pub const FULL: u64 = 10980;
+/// Tile extent in metres (109.8 km).
+pub const TILE_EXTENT: f64 = 109_800.0;
+
+/// A Sentinel-2 MGRS tile: UTM zone, CRS and upper-left corner (pixel edges).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tile {
+    pub name: &'static str,
+    pub epsg: u32,
+    pub zone: u32,
+    pub x0: f64,
+    pub y_top: f64,
+}
+
+impl Tile {
+    /// The tile of the built-in layout of a level.
+    pub fn builtin(level: S2Level) -> Tile {
+        match level {
+            S2Level::L2A => Tile {
+                name: "T32TQM",
+                epsg: 32632,
+                zone: 32,
+                x0: 699_960.0,
+                y_top: 4_700_040.0,
+            },
+            S2Level::L1C => Tile {
+                name: "T32TLQ",
+                epsg: 32632,
+                zone: 32,
+                x0: 300_000.0,
+                y_top: 5_000_040.0,
+            },
+        }
+    }
+
+    /// `[xmin, ymin, xmax, ymax]` (pixel edges).
+    pub fn bbox(&self) -> [f64; 4] {
+        [
+            self.x0,
+            self.y_top - TILE_EXTENT,
+            self.x0 + TILE_EXTENT,
+            self.y_top,
+        ]
+    }
+}
+
+/// WKT1 of WGS 84 / UTM zone `zone` N, as EOPF writes it in `proj:wkt2`.
+pub fn utm_wkt1(zone: u32) -> String {
+    let cm = i64::from(zone) * 6 - 183;
+    format!(
+        "PROJCS[\"WGS 84 / UTM zone {zone}N\",GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AUTHORITY[\"EPSG\",\"4326\"]],PROJECTION[\"Transverse_Mercator\"],PARAMETER[\"latitude_of_origin\",0],PARAMETER[\"central_meridian\",{cm}],PARAMETER[\"scale_factor\",0.9996],PARAMETER[\"false_easting\",500000],PARAMETER[\"false_northing\",0],UNIT[\"metre\",1,AUTHORITY[\"EPSG\",\"9001\"]],AXIS[\"Easting\",EAST],AXIS[\"Northing\",NORTH],AUTHORITY[\"EPSG\",\"326{zone:02}\"]]"
+    )
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The `proj:*` attributes of a raster of `n` pixels on a side.
+pub fn proj_attrs(tile: &Tile, n: u64) -> Map<String, Value> {
+    let res = TILE_EXTENT / n as f64;
+    let b = tile.bbox();
+    obj(json!({
+        "proj:bbox": b,
+        "proj:epsg": tile.epsg,
+        "proj:shape": [n, n],
+        "proj:transform": [res, 0.0, b[0], 0.0, -res, b[3], 0.0, 0.0, 1.0],
+        "proj:wkt2": utm_wkt1(tile.zone),
+    }))
+}
+
+fn group(members: Vec<(String, LayoutNode)>) -> LayoutNode {
+    LayoutNode::Group(GroupSpec {
+        attributes: Map::new(),
+        members: members.into_iter().collect(),
+    })
+}
+
+fn coord(name: &str, n: u64) -> (String, LayoutNode) {
+    let mut a = ArraySpec::eopf(vec![n], vec![n], "<i8", Value::Null);
+    a.attributes = obj(json!({"_ARRAY_DIMENSIONS": [name]}));
+    (name.to_string(), LayoutNode::Array(a))
+}
+
+fn res_px(res: u32) -> u64 {
+    FULL * 10 / u64::from(res)
+}
+
+/// A 2-D raster `(y, x)` with EOPF attributes.
+fn raster(
+    tile: &Tile,
+    res: u32,
+    chunk: u64,
+    dtype: &str,
+    fill: Value,
+    extra: Value,
+    eopf_extra: Value,
+) -> LayoutNode {
+    let n = res_px(res);
+    let mut a = ArraySpec::eopf(vec![n, n], vec![chunk, chunk], dtype, fill);
+    let mut eopf = obj(json!({"coordinates": ["x", "y"], "dimensions": ["y", "x"]}));
+    eopf.extend(obj(eopf_extra));
+    let mut attrs = obj(json!({"_ARRAY_DIMENSIONS": ["y", "x"], "_eopf_attrs": eopf}));
+    attrs.extend(obj(extra));
+    attrs.extend(proj_attrs(tile, n));
+    a.attributes = attrs;
+    LayoutNode::Array(a)
+}
+
+fn res_group(n: u64, mut members: Vec<(String, LayoutNode)>) -> LayoutNode {
+    members.push(coord("x", n));
+    members.push(coord("y", n));
+    group(members)
+}
+
+fn wavelength(band: &str) -> f64 {
+    // Sentinel-2A central wavelengths (nm) as the product's long names give them.
+    match band {
+        "b01" => 442.7,
+        "b02" => 492.7,
+        "b03" => 559.8,
+        "b04" => 664.6,
+        "b05" => 704.1,
+        "b06" => 740.5,
+        "b07" => 782.8,
+        "b08" => 832.8,
+        "b8a" => 864.7,
+        "b09" => 945.1,
+        "b10" => 1373.5,
+        "b11" => 1613.7,
+        _ => 2202.4,
+    }
+}
+
+fn reflectance_band(tile: &Tile, level: S2Level, band: &str, res: u32, chunk: u64) -> LayoutNode {
+    let kind = match level {
+        S2Level::L2A => "BOA",
+        S2Level::L1C => "TOA",
+    };
+    let long_name = format!(
+        "{kind} reflectance from MSI acquisition at spectral band {band} {} nm",
+        wavelength(band)
+    );
+    raster(
+        tile,
+        res,
+        chunk,
+        "<u2",
+        json!(0),
+        json!({
+            "add_offset": -0.1, "dtype": "<u2", "fill_value": 0, "long_name": long_name,
+            "scale_factor": 0.0001, "units": "digital_counts", "valid_max": 65535, "valid_min": 1
+        }),
+        json!({
+            "add_offset": -0.1, "dtype": "<u2", "eopf_is_masked": true, "eopf_target_dtype": "<f8",
+            "fill_value": 0, "long_name": long_name, "scale_factor": 0.0001, "units": "digital_counts"
+        }),
+    )
+}
+
+/// Bands present in a reflectance resolution group.
+pub fn reflectance_bands(level: S2Level, res: u32) -> Vec<&'static str> {
+    match (level, res) {
+        (S2Level::L1C, r) => native_bands(r).to_vec(),
+        (S2Level::L2A, 10) => native_bands(10).to_vec(),
+        (S2Level::L2A, 20) => vec![
+            "b01", "b02", "b03", "b04", "b05", "b06", "b07", "b11", "b12", "b8a",
+        ],
+        (S2Level::L2A, _) => vec![
+            "b01", "b02", "b03", "b04", "b05", "b06", "b07", "b09", "b11", "b12", "b8a",
+        ],
+    }
+}
+
+/// Chunk edge of a full-size raster: L2A reflectance r10m 5490, everything else one chunk;
+/// L1C six chunks per side everywhere.
+fn chunk_of(level: S2Level, res: u32, reflectance: bool) -> u64 {
+    let n = res_px(res);
+    match level {
+        S2Level::L1C => n / 6,
+        S2Level::L2A if reflectance && res == 10 => n / 2,
+        S2Level::L2A => n,
+    }
+}
+
+const MASK_MEANINGS: [&str; 8] = [
+    "ANC_LOST",
+    "ANC_DEG",
+    "MSI_LOST",
+    "MSI_DEG",
+    "QT_DEFECTIVE_PIXELS",
+    "QT_NODATA_PIXELS",
+    "QT_PARTIALLY_CORRECTED_PIXELS",
+    "QT_SATURATED_PIXELS_L1A",
+];
+
+fn measurements(tile: &Tile, level: S2Level) -> LayoutNode {
+    let res_groups = [10u32, 20, 60]
+        .iter()
+        .map(|&res| {
+            let chunk = chunk_of(level, res, true);
+            let members = reflectance_bands(level, res)
+                .into_iter()
+                .map(|b| (b.to_string(), reflectance_band(tile, level, b, res, chunk)))
+                .collect();
+            (format!("r{res}m"), res_group(res_px(res), members))
+        })
+        .collect();
+    group(vec![("reflectance".into(), group(res_groups))])
+}
+
+fn quality_mask(tile: &Tile, level: S2Level) -> LayoutNode {
+    let flags = json!([1, 2, 4, 8, 16, 32, 64, 128]);
+    let long = "quality mask provided in the final reference frame (ground geometry)";
+    let groups = [10u32, 20, 60]
+        .iter()
+        .map(|&res| {
+            let chunk = chunk_of(level, res, false);
+            let members = native_bands(res)
+                .iter()
+                .map(|b| {
+                    let node = raster(
+                        tile,
+                        res,
+                        chunk,
+                        "|u1",
+                        Value::Null,
+                        json!({"dtype": "<u1", "flag_masks": flags, "flag_meanings": MASK_MEANINGS, "long_name": long}),
+                        json!({"dtype": "<u1", "flag_masks": flags, "flag_meanings": MASK_MEANINGS, "long_name": long}),
+                    );
+                    (b.to_string(), node)
+                })
+                .collect();
+            (format!("r{res}m"), res_group(res_px(res), members))
+        })
+        .collect();
+    group(groups)
+}
+
+fn quicklook(tile: &Tile, level: S2Level, res: u32) -> LayoutNode {
+    let n = res_px(res);
+    let chunks = match level {
+        S2Level::L1C => vec![1, n / 6, n / 6],
+        S2Level::L2A => vec![3, n, n],
+    };
+    let mut tci = ArraySpec::eopf(vec![3, n, n], chunks, "|u1", Value::Null);
+    let mut attrs = obj(json!({
+        "_ARRAY_DIMENSIONS": ["band", "y", "x"],
+        "_eopf_attrs": {"coordinates": ["band", "x", "y"], "dimensions": ["band", "y", "x"]}
+    }));
+    attrs.extend(proj_attrs(tile, n));
+    tci.attributes = attrs;
+    res_group(
+        n,
+        vec![("tci".into(), LayoutNode::Array(tci)), coord("band", 3)],
+    )
+}
+
+fn quality(tile: &Tile, level: S2Level) -> LayoutNode {
+    let mut members = vec![("mask".to_string(), quality_mask(tile, level))];
+    match level {
+        S2Level::L1C => {
+            members.push((
+                "l1c_quicklook".into(),
+                group(vec![("r10m".into(), quicklook(tile, level, 10))]),
+            ));
+        }
+        S2Level::L2A => {
+            let atmo = [10u32, 20, 60]
+                .iter()
+                .map(|&res| {
+                    let plain = |_: &str| {
+                        raster(
+                            tile,
+                            res,
+                            res_px(res),
+                            "<u2",
+                            Value::Null,
+                            json!({}),
+                            json!({}),
+                        )
+                    };
+                    (
+                        format!("r{res}m"),
+                        res_group(
+                            res_px(res),
+                            vec![("aot".into(), plain("aot")), ("wvp".into(), plain("wvp"))],
+                        ),
+                    )
+                })
+                .collect();
+            members.push(("atmosphere".into(), group(atmo)));
+            members.push((
+                "l2a_quicklook".into(),
+                group(
+                    [10u32, 20, 60]
+                        .iter()
+                        .map(|&r| (format!("r{r}m"), quicklook(tile, level, r)))
+                        .collect(),
+                ),
+            ));
+            let prob = |_: &str| {
+                let mut node = raster(
+                    tile,
+                    20,
+                    5490,
+                    "|u1",
+                    Value::Null,
+                    json!({"coordinates": "band"}),
+                    json!({}),
+                );
+                if let LayoutNode::Array(a) = &mut node {
+                    a.attributes["_eopf_attrs"]["coordinates"] = json!(["x", "y", "band"]);
+                }
+                node
+            };
+            let mut band = ArraySpec::eopf(vec![], vec![], "<i8", Value::Null);
+            band.attributes = obj(json!({"_ARRAY_DIMENSIONS": []}));
+            members.push((
+                "probability".into(),
+                group(vec![(
+                    "r20m".into(),
+                    res_group(
+                        5490,
+                        vec![
+                            ("cld".into(), prob("cld")),
+                            ("snw".into(), prob("snw")),
+                            ("band".into(), LayoutNode::Array(band)),
+                        ],
+                    ),
+                )]),
+            ));
+        }
+    }
+    group(members)
+}
+
+fn f8_nan(shape: Vec<u64>, chunks: Vec<u64>, dims: &[&str], coords: &[&str]) -> LayoutNode {
+    let mut a = ArraySpec::eopf(shape, chunks, "<f8", json!("NaN"));
+    a.attributes = obj(json!({
+        "_ARRAY_DIMENSIONS": dims,
+        "_eopf_attrs": {"coordinates": coords, "dimensions": dims, "eopf_is_masked": true, "fill_value": "NaN"}
+    }));
+    LayoutNode::Array(a)
+}
+
+fn geometry(tile: &Tile, level: S2Level) -> LayoutNode {
+    let det = match level {
+        S2Level::L2A => 6,
+        S2Level::L1C => 7,
+    };
+    let str_coord = |name: &str, n: u64, dtype: &str| {
+        let mut a = ArraySpec::eopf(vec![n], vec![n], dtype, Value::Null);
+        a.attributes = obj(json!({"_ARRAY_DIMENSIONS": [name]}));
+        (name.to_string(), LayoutNode::Array(a))
+    };
+    let _ = tile;
+    let mut mean_sun = f8_nan(vec![2], vec![2], &["angle"], &["angle"]);
+    if let LayoutNode::Array(a) = &mut mean_sun {
+        a.attributes.insert("unit".into(), json!("deg"));
+    }
+    let mut mean_view = f8_nan(
+        vec![13, 2],
+        vec![13, 2],
+        &["band", "angle"],
+        &["angle", "band"],
+    );
+    if let LayoutNode::Array(a) = &mut mean_view {
+        a.attributes.insert("unit".into(), json!("deg"));
+    }
+    group(vec![
+        str_coord("angle", 2, "<U7"),
+        str_coord("band", 13, "<U3"),
+        coord("detector", det),
+        coord("x", 23),
+        coord("y", 23),
+        ("mean_sun_angles".into(), mean_sun),
+        ("mean_viewing_incidence_angles".into(), mean_view),
+        (
+            "sun_angles".into(),
+            f8_nan(
+                vec![2, 23, 23],
+                vec![2, 23, 23],
+                &["angle", "y", "x"],
+                &["angle", "x", "y"],
+            ),
+        ),
+        (
+            "viewing_incidence_angles".into(),
+            f8_nan(
+                vec![13, det, 2, 23, 23],
+                vec![7, det.div_ceil(2), 2, 23, 23],
+                &["band", "detector", "angle", "y", "x"],
+                &["angle", "y", "x", "detector", "band"],
+            ),
+        ),
+    ])
+}
+
+fn condition_masks(tile: &Tile, level: S2Level) -> LayoutNode {
+    let long = "detector footprint mask provided in the final reference frame (ground geometry). 0 = no detector, 1-12 = detector 1-12";
+    let footprint = [10u32, 20, 60]
+        .iter()
+        .map(|&res| {
+            let chunk = chunk_of(level, res, false);
+            let members = native_bands(res)
+                .iter()
+                .map(|b| {
+                    (
+                        b.to_string(),
+                        raster(
+                            tile,
+                            res,
+                            chunk,
+                            "|u1",
+                            Value::Null,
+                            json!({"dtype": "<u1", "long_name": long}),
+                            json!({"dtype": "<u1", "long_name": long}),
+                        ),
+                    )
+                })
+                .collect();
+            (format!("r{res}m"), res_group(res_px(res), members))
+        })
+        .collect();
+    let cl_long =
+        "cloud classification mask provided in the final reference frame (ground geometry)";
+    let b00 = raster(
+        tile,
+        60,
+        chunk_of(level, 60, false),
+        "|u1",
+        Value::Null,
+        json!({"dtype": "<u1", "flag_masks": [1, 2, 4], "flag_meanings": ["OPAQUE", "CIRRUS", "SNOW_ICE"], "long_name": cl_long}),
+        json!({"dtype": "<u1", "flag_masks": [1, 2, 4], "flag_meanings": ["OPAQUE", "CIRRUS", "SNOW_ICE"], "long_name": cl_long}),
+    );
+    let mut members = vec![
+        ("detector_footprint".to_string(), group(footprint)),
+        (
+            "l1c_classification".into(),
+            group(vec![(
+                "r60m".into(),
+                res_group(1830, vec![("b00".into(), b00)]),
+            )]),
+        ),
+    ];
+    if level == S2Level::L2A {
+        let scl = |res: u32| {
+            (
+                format!("r{res}m"),
+                res_group(
+                    res_px(res),
+                    vec![(
+                        "scl".into(),
+                        raster(
+                            tile,
+                            res,
+                            res_px(res),
+                            "|u1",
+                            Value::Null,
+                            json!({}),
+                            json!({}),
+                        ),
+                    )],
+                ),
+            )
+        };
+        members.push(("l2a_classification".into(), group(vec![scl(20), scl(60)])));
+    }
+    group(members)
+}
+
+fn meteo_group(vars: &[(&str, &str)]) -> LayoutNode {
+    let mut members: Vec<(String, LayoutNode)> = Vec::new();
+    for (name, long) in vars {
+        let mut a = ArraySpec::eopf(vec![9, 9], vec![9, 9], "<f4", json!("NaN"));
+        a.attributes = obj(json!({
+            "GRIB_Nx": 9, "GRIB_Ny": 9, "GRIB_cfVarName": name, "GRIB_gridType": "regular_ll",
+            "GRIB_name": long, "GRIB_shortName": name, "GRIB_typeOfLevel": "surface",
+            "_ARRAY_DIMENSIONS": ["latitude", "longitude"],
+            "_eopf_attrs": {"coordinates": ["latitude", "longitude", "number", "time", "step", "surface", "valid_time"],
+                             "dimensions": ["latitude", "longitude"], "eopf_is_masked": true, "fill_value": "NaN",
+                             "long_name": long, "standard_name": "unknown", "units": "~"},
+            "coordinates": "isobaricInhPa number step surface time valid_time",
+            "long_name": long, "standard_name": "unknown", "units": "~"
+        }));
+        members.push((name.to_string(), LayoutNode::Array(a)));
+    }
+    for (name, std_name, units) in [
+        ("latitude", "latitude", "degrees_north"),
+        ("longitude", "longitude", "degrees_east"),
+    ] {
+        let mut a = ArraySpec::eopf(vec![9], vec![9], "<f8", json!("NaN"));
+        a.attributes = obj(
+            json!({"_ARRAY_DIMENSIONS": [name], "long_name": name, "standard_name": std_name, "units": units}),
+        );
+        members.push((name.to_string(), LayoutNode::Array(a)));
+    }
+    for (name, dtype, fill, extra) in [
+        (
+            "isobaricInhPa",
+            "<f8",
+            json!("NaN"),
+            json!({"long_name": "pressure", "units": "hPa", "positive": "down", "standard_name": "air_pressure", "stored_direction": "decreasing"}),
+        ),
+        (
+            "number",
+            "<i8",
+            Value::Null,
+            json!({"long_name": "ensemble member numerical id", "standard_name": "realization", "units": "1"}),
+        ),
+        (
+            "step",
+            "<i8",
+            Value::Null,
+            json!({"long_name": "time since forecast_reference_time", "standard_name": "forecast_period", "units": "hours"}),
+        ),
+        (
+            "surface",
+            "<f8",
+            json!("NaN"),
+            json!({"long_name": "original GRIB coordinate for key: level(surface)", "units": "1"}),
+        ),
+        (
+            "time",
+            "<i8",
+            Value::Null,
+            json!({"calendar": "proleptic_gregorian", "long_name": "initial time of forecast", "standard_name": "forecast_reference_time", "units": "days since 2025-10-08 00:00:00"}),
+        ),
+        (
+            "valid_time",
+            "<i8",
+            Value::Null,
+            json!({"calendar": "proleptic_gregorian", "long_name": "time", "standard_name": "time", "units": "days since 2025-10-08 00:00:00"}),
+        ),
+    ] {
+        let mut a = ArraySpec::eopf(vec![], vec![], dtype, fill);
+        let mut attrs = obj(json!({"_ARRAY_DIMENSIONS": []}));
+        attrs.extend(obj(extra));
+        a.attributes = attrs;
+        members.push((name.to_string(), LayoutNode::Array(a)));
+    }
+    let mut g = GroupSpec {
+        attributes: obj(json!({
+            "Conventions": "CF-1.7", "GRIB_centre": "ecmf", "GRIB_centreDescription": "European Centre for Medium-Range Weather Forecasts",
+            "GRIB_edition": 1, "GRIB_subCentre": 0, "history": "generated by eopf-geozarr demo", "institution": "European Centre for Medium-Range Weather Forecasts"
+        })),
+        members: Default::default(),
+    };
+    g.members = members.into_iter().collect();
+    LayoutNode::Group(g)
+}
+
+fn conditions(tile: &Tile, level: S2Level) -> LayoutNode {
+    let cams = meteo_group(&[
+        ("aod1240", "Total Aerosol Optical Depth at 1240nm"),
+        ("aod469", "Total Aerosol Optical Depth at 469nm"),
+        ("aod550", "Total Aerosol Optical Depth at 550nm"),
+        ("aod670", "Total Aerosol Optical Depth at 670nm"),
+        ("aod865", "Total Aerosol Optical Depth at 865nm"),
+        ("bcaod550", "Black Carbon Aerosol Optical Depth at 550nm"),
+        ("duaod550", "Dust Aerosol Optical Depth at 550nm"),
+        ("omaod550", "Organic Matter Aerosol Optical Depth at 550nm"),
+        ("ssaod550", "Sea Salt Aerosol Optical Depth at 550nm"),
+        ("suaod550", "Sulphate Aerosol Optical Depth at 550nm"),
+        ("z", "Geopotential"),
+    ]);
+    let ecmwf = meteo_group(&[
+        ("msl", "Mean sea level pressure"),
+        ("r", "Relative humidity"),
+        ("tco3", "Total column ozone"),
+        ("tcwv", "Total column vertically-integrated water vapour"),
+        ("u10", "10 metre U wind component"),
+        ("v10", "10 metre V wind component"),
+    ]);
+    group(vec![
+        ("geometry".into(), geometry(tile, level)),
+        ("mask".into(), condition_masks(tile, level)),
+        (
+            "meteorology".into(),
+            group(vec![("cams".into(), cams), ("ecmwf".into(), ecmwf)]),
+        ),
+    ])
+}
+
+fn root_attributes(tile: &Tile, level: S2Level, lonlat: Option<[f64; 4]>) -> Map<String, Value> {
+    let (ptype, date, platform, orbit) = match level {
+        S2Level::L2A => (
+            "S02MSIL2A",
+            "2025-10-08T10:00:41.024000Z",
+            "sentinel-2a",
+            122,
+        ),
+        S2Level::L1C => (
+            "S02MSIL1C",
+            "2025-01-13T10:33:09.024000Z",
+            "sentinel-2b",
+            108,
+        ),
+    };
+    let bands: Vec<Value> = BAND_INFO
+        .iter()
+        .map(|(name, _, _, bw)| {
+            json!({"name": name, "center_wavelength": wavelength(name), "full_width_half_max": f64::from(*bw) / 1000.0})
+        })
+        .collect();
+    let band_description: Map<String, Value> = BAND_INFO
+        .iter()
+        .flat_map(|(name, res, _, bw)| {
+            let d = json!({"bandwidth": format!("{bw}.0"), "central_wavelength": wavelength(name), "resolution": res.to_string()});
+            [(name.to_string(), d.clone()), (name[1..].to_uppercase(), d)]
+        })
+        .collect();
+    let bbox = tile.bbox();
+    let ll = lonlat.unwrap_or([0.0; 4]);
+    obj(json!({
+        "other_metadata": {
+            "band_description": band_description,
+            "eopf_category": "eoproduct",
+            "horizontal_CRS_code": format!("EPSG:{}", tile.epsg),
+            "horizontal_CRS_name": format!("WGS84 / UTM zone {}N", tile.zone),
+            "mean_sensing_time": date,
+            "mean_sun_azimuth_angle_in_deg_for_all_bands_all_detectors": 163.6,
+            "mean_sun_zenith_angle_in_deg_for_all_bands_all_detectors": 49.3,
+            "product_quality_status": "PASSED",
+            "history": [{"type": "Synthetic", "output": "eopf-geozarr demo product"}],
+        },
+        "stac_discovery": {
+            "type": "Feature",
+            "stac_version": "1.1.0",
+            "stac_extensions": [],
+            "id": format!("S2_DEMO_{ptype}_{}", tile.name),
+            "bbox": ll,
+            "geometry": {"type": "Polygon", "coordinates": [[[ll[0], ll[3]], [ll[2], ll[3]], [ll[2], ll[1]], [ll[0], ll[1]], [ll[0], ll[3]]]]},
+            "links": [],
+            "assets": {},
+            "properties": {
+                "product:type": ptype,
+                "processing:level": if level == S2Level::L2A { "L2A" } else { "L1C" },
+                "platform": platform,
+                "constellation": "sentinel-2",
+                "instrument": "msi",
+                "datetime": date,
+                "proj:epsg": tile.epsg,
+                "proj:bbox": bbox,
+                "sat:relative_orbit": orbit,
+                "eo:cloud_cover": 12.5,
+                "eopf:resolutions": {"bands 01, 09, 10": "60", "bands 02, 03, 04, 08": "10", "bands 05, 06, 07, 8A, 11, 12": "20"},
+                "bands": bands,
+            }
+        }
+    }))
+}
+
+/// The built-in full-size layout of a level. `lonlat` fills the STAC bbox/geometry.
+pub fn builtin_layout(level: S2Level, lonlat: Option<[f64; 4]>) -> GroupSpec {
+    let tile = Tile::builtin(level);
+    let members = vec![
+        ("conditions".to_string(), conditions(&tile, level)),
+        ("measurements".into(), measurements(&tile, level)),
+        ("quality".into(), quality(&tile, level)),
+    ];
+    GroupSpec {
+        attributes: root_attributes(&tile, level, lonlat),
+        members: members.into_iter().collect(),
+    }
+}

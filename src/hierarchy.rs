@@ -1,0 +1,845 @@
+//! Reading any Zarr v2 or v3 hierarchy into a tree of groups and arrays.
+//!
+//! Metadata comes from consolidated metadata when the store has it (`.zmetadata` for v2, inline
+//! `consolidated_metadata` in the root `zarr.json` for v3), otherwise from listing the store.
+//! Array data is read through `zarrs` (Blosc with bit-shuffle and `.` separators included), chunk by
+//! chunk, so that a broken chunk is reported with its array path and chunk index.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use zarrs::array::{Array, ArraySubset, ElementOwned};
+use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::{ReadableListableStorage, StoreKey, StorePrefix};
+
+use crate::error::{Error, Result, show};
+
+/// One node of a hierarchy: a group or an array, with its attributes.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Absolute node path, `/` for the root, `/measurements/reflectance/r10m/b02` otherwise.
+    pub path: String,
+    /// User attributes (`.zattrs` for v2, `attributes` for v3).
+    pub attributes: Map<String, Value>,
+    /// Group or array.
+    pub kind: NodeKind,
+}
+
+/// Whether a node is a group or an array.
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    Group,
+    Array(ArrayMeta),
+}
+
+/// The parts of an array's metadata a user looks at.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ArrayMeta {
+    pub shape: Vec<u64>,
+    /// Data type as the metadata spells it (`<u2` for v2, `uint16` for v3).
+    pub dtype: String,
+    /// Read chunk shape: the inner chunk when sharded.
+    pub chunks: Vec<u64>,
+    /// Shard shape when the array uses `sharding_indexed`.
+    pub shard_shape: Option<Vec<u64>>,
+    /// Human-readable codec chain (filters, compressor / codecs).
+    pub codecs: Vec<String>,
+    pub fill_value: Value,
+    /// `dimension_names` (v3) or `_ARRAY_DIMENSIONS` (v2).
+    pub dimension_names: Option<Vec<String>>,
+}
+
+/// A whole hierarchy opened from a store.
+pub struct Hierarchy {
+    location: String,
+    store: ReadableListableStorage,
+    zarr_format: u8,
+    consolidated: bool,
+    nodes: BTreeMap<String, Node>,
+}
+
+impl std::fmt::Debug for Hierarchy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hierarchy")
+            .field("location", &self.location)
+            .field("zarr_format", &self.zarr_format)
+            .field("consolidated", &self.consolidated)
+            .field("nodes", &self.nodes.len())
+            .finish()
+    }
+}
+
+fn key(path: &str, location: &str) -> Result<StoreKey> {
+    StoreKey::new(path).map_err(|e| Error::invalid(format!("{location}/{path}"), e))
+}
+
+fn child_path(parent: &str, name: &str) -> String {
+    if parent == "/" {
+        format!("/{name}")
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+/// Relative store prefix of a node path (`/a/b` → `a/b/`, `/` → ``).
+fn rel(path: &str) -> &str {
+    path.trim_start_matches('/')
+}
+
+fn store_key_for(node: &str, file: &str) -> String {
+    let r = rel(node);
+    if r.is_empty() {
+        file.to_string()
+    } else {
+        format!("{r}/{file}")
+    }
+}
+
+impl Hierarchy {
+    /// Open a local Zarr hierarchy (v2 or v3).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let location = show(path);
+        if !path.exists() {
+            return Err(Error::NotFound { path: location });
+        }
+        if !path.is_dir() {
+            return Err(Error::NotZarr {
+                path: location,
+                reason: "it is a file, a Zarr store is a directory".into(),
+            });
+        }
+        let store = FilesystemStore::new(path).map_err(|e| Error::io(&location, e))?;
+        Self::open_store(Arc::new(store), location)
+    }
+
+    /// Open a hierarchy from any readable and listable `zarrs` store.
+    pub fn open_store(store: ReadableListableStorage, location: String) -> Result<Self> {
+        let mut h = Hierarchy {
+            location,
+            store,
+            zarr_format: 0,
+            consolidated: false,
+            nodes: BTreeMap::new(),
+        };
+        if let Some(root) = h.get_json("zarr.json")? {
+            h.zarr_format = 3;
+            let node = h.node_from_v3("/", &root)?;
+            let consolidated = root
+                .get("consolidated_metadata")
+                .and_then(|c| c.get("metadata"))
+                .and_then(Value::as_object)
+                .cloned();
+            let is_group = matches!(node.kind, NodeKind::Group);
+            h.nodes.insert("/".into(), node);
+            match consolidated {
+                Some(meta) if is_group => {
+                    h.consolidated = true;
+                    for (k, v) in &meta {
+                        let p = format!("/{}", k.trim_matches('/'));
+                        let n = h.node_from_v3(&p, v)?;
+                        h.nodes.insert(p, n);
+                    }
+                }
+                _ if is_group => h.list_v3("/")?,
+                _ => {}
+            }
+        } else if h.has("/", ".zgroup")? || h.has("/", ".zarray")? {
+            h.zarr_format = 2;
+            if let Some(zmeta) = h.get_json(".zmetadata")? {
+                h.consolidated = true;
+                h.read_v2_consolidated(&zmeta)?;
+            } else {
+                h.read_v2_node("/")?;
+            }
+        } else {
+            return Err(Error::NotZarr {
+                path: h.location.clone(),
+                reason: "no .zgroup, .zarray or zarr.json at its root".into(),
+            });
+        }
+        Ok(h)
+    }
+
+    fn has(&self, node: &str, file: &str) -> Result<bool> {
+        let k = key(&store_key_for(node, file), &self.location)?;
+        let size = self
+            .store
+            .size_key(&k)
+            .map_err(|e| Error::io(format!("{}/{}", self.location, k.as_str()), e))?;
+        Ok(size.is_some())
+    }
+
+    fn get_json(&self, k: &str) -> Result<Option<Value>> {
+        let sk = key(k, &self.location)?;
+        let full = format!("{}/{}", self.location, k);
+        let Some(bytes) = self.store.get(&sk).map_err(|e| Error::io(&full, e))? else {
+            return Ok(None);
+        };
+        parse_json(&bytes, &full).map(Some)
+    }
+
+    fn read_v2_consolidated(&mut self, zmeta: &Value) -> Result<()> {
+        let loc = format!("{}/.zmetadata", self.location);
+        let meta = zmeta
+            .get("metadata")
+            .and_then(Value::as_object)
+            .ok_or_else(|| Error::invalid(&loc, "no \"metadata\" object"))?;
+        // Collect documents per node.
+        let mut docs: BTreeMap<String, (Option<&Value>, Option<&Value>, Option<&Value>)> =
+            BTreeMap::new();
+        for (k, v) in meta {
+            let (dir, file) = match k.rsplit_once('/') {
+                Some((d, f)) => (format!("/{d}"), f),
+                None => ("/".to_string(), k.as_str()),
+            };
+            let e = docs.entry(dir).or_default();
+            match file {
+                ".zgroup" => e.0 = Some(v),
+                ".zarray" => e.1 = Some(v),
+                ".zattrs" => e.2 = Some(v),
+                _ => {}
+            }
+        }
+        for (p, (g, a, attrs)) in docs {
+            let attributes = match attrs {
+                Some(Value::Object(m)) => m.clone(),
+                Some(_) => {
+                    return Err(Error::invalid(
+                        &loc,
+                        format!("{p}/.zattrs is not an object"),
+                    ));
+                }
+                None => Map::new(),
+            };
+            let kind = match (g, a) {
+                (_, Some(arr)) => NodeKind::Array(array_meta_v2(arr, &attributes, &loc)?),
+                (Some(_), None) => NodeKind::Group,
+                (None, None) => continue,
+            };
+            self.nodes.insert(
+                p.clone(),
+                Node {
+                    path: p,
+                    attributes,
+                    kind,
+                },
+            );
+        }
+        if !self.nodes.contains_key("/") {
+            return Err(Error::invalid(&loc, "no root .zgroup or .zarray"));
+        }
+        Ok(())
+    }
+
+    fn read_v2_node(&mut self, path: &str) -> Result<()> {
+        let attrs_key = store_key_for(path, ".zattrs");
+        let attributes = match self.get_json(&attrs_key)? {
+            Some(Value::Object(m)) => m,
+            Some(_) => {
+                return Err(Error::invalid(
+                    format!("{}/{attrs_key}", self.location),
+                    "attributes are not a JSON object",
+                ));
+            }
+            None => Map::new(),
+        };
+        let zarray_key = store_key_for(path, ".zarray");
+        if let Some(arr) = self.get_json(&zarray_key)? {
+            let meta = array_meta_v2(
+                &arr,
+                &attributes,
+                &format!("{}/{zarray_key}", self.location),
+            )?;
+            self.nodes.insert(
+                path.to_string(),
+                Node {
+                    path: path.to_string(),
+                    attributes,
+                    kind: NodeKind::Array(meta),
+                },
+            );
+            return Ok(());
+        }
+        let zgroup_key = store_key_for(path, ".zgroup");
+        let Some(g) = self.get_json(&zgroup_key)? else {
+            return Ok(());
+        };
+        if g.get("zarr_format").and_then(Value::as_u64) != Some(2) {
+            return Err(Error::invalid(
+                format!("{}/{zgroup_key}", self.location),
+                "zarr_format is not 2",
+            ));
+        }
+        self.nodes.insert(
+            path.to_string(),
+            Node {
+                path: path.to_string(),
+                attributes,
+                kind: NodeKind::Group,
+            },
+        );
+        for name in self.child_dirs(path)? {
+            self.read_v2_node(&child_path(path, &name))?;
+        }
+        Ok(())
+    }
+
+    fn child_dirs(&self, path: &str) -> Result<Vec<String>> {
+        let r = rel(path);
+        let prefix = if r.is_empty() {
+            StorePrefix::root()
+        } else {
+            StorePrefix::new(format!("{r}/")).map_err(|e| Error::invalid(&self.location, e))?
+        };
+        let listing = self
+            .store
+            .list_dir(&prefix)
+            .map_err(|e| Error::io(format!("{}/{}", self.location, r), e))?;
+        Ok(listing
+            .prefixes()
+            .iter()
+            .filter_map(|p| {
+                p.as_str()
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .map(str::to_string)
+            })
+            .collect())
+    }
+
+    fn list_v3(&mut self, path: &str) -> Result<()> {
+        for name in self.child_dirs(path)? {
+            let child = child_path(path, &name);
+            let k = store_key_for(&child, "zarr.json");
+            let Some(doc) = self.get_json(&k)? else {
+                continue;
+            };
+            let node = self.node_from_v3(&child, &doc)?;
+            let is_group = matches!(node.kind, NodeKind::Group);
+            self.nodes.insert(child.clone(), node);
+            if is_group {
+                self.list_v3(&child)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn node_from_v3(&self, path: &str, doc: &Value) -> Result<Node> {
+        let loc = format!("{}/{}", self.location, store_key_for(path, "zarr.json"));
+        if doc.get("zarr_format").and_then(Value::as_u64) != Some(3) {
+            return Err(Error::invalid(&loc, "zarr_format is not 3"));
+        }
+        let attributes = match doc.get("attributes") {
+            Some(Value::Object(m)) => m.clone(),
+            None | Some(Value::Null) => Map::new(),
+            Some(_) => return Err(Error::invalid(&loc, "attributes are not a JSON object")),
+        };
+        let kind = match doc.get("node_type").and_then(Value::as_str) {
+            Some("group") => NodeKind::Group,
+            Some("array") => NodeKind::Array(array_meta_v3(doc, &loc)?),
+            other => {
+                return Err(Error::invalid(
+                    &loc,
+                    format!("node_type must be \"group\" or \"array\", found {other:?}"),
+                ));
+            }
+        };
+        Ok(Node {
+            path: path.to_string(),
+            attributes,
+            kind,
+        })
+    }
+
+    /// Where the hierarchy was opened from.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+    /// 2 or 3.
+    pub fn zarr_format(&self) -> u8 {
+        self.zarr_format
+    }
+    /// Whether the tree came from consolidated metadata.
+    pub fn consolidated(&self) -> bool {
+        self.consolidated
+    }
+    /// The root node.
+    pub fn root(&self) -> &Node {
+        &self.nodes["/"]
+    }
+    /// A node by absolute path (`/a/b`; a missing leading `/` is accepted).
+    pub fn node(&self, path: &str) -> Option<&Node> {
+        let p = normalize_node_path(path);
+        self.nodes.get(&p)
+    }
+    /// All nodes in path order.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values()
+    }
+    /// Names of a group's direct children, sorted.
+    pub fn children(&self, path: &str) -> Vec<&Node> {
+        let p = normalize_node_path(path);
+        let prefix = if p == "/" {
+            "/".to_string()
+        } else {
+            format!("{p}/")
+        };
+        self.nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter(|(k, _)| k.len() > prefix.len() && !k[prefix.len()..].contains('/'))
+            .map(|(_, n)| n)
+            .collect()
+    }
+    /// Array metadata of a node, or an error naming the path.
+    pub fn array_meta(&self, path: &str) -> Result<&ArrayMeta> {
+        match self.node(path).map(|n| &n.kind) {
+            Some(NodeKind::Array(m)) => Ok(m),
+            Some(NodeKind::Group) => Err(Error::Missing {
+                path: format!("{}{}", self.location, normalize_node_path(path)),
+                what: "array (this node is a group)".into(),
+            }),
+            None => Err(Error::Missing {
+                path: format!("{}{}", self.location, normalize_node_path(path)),
+                what: "array".into(),
+            }),
+        }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &ReadableListableStorage {
+        &self.store
+    }
+
+    /// Open an array with `zarrs`; unsupported codecs and data types are reported with the path.
+    pub fn open_array(
+        &self,
+        path: &str,
+    ) -> Result<Array<dyn zarrs::storage::ReadableStorageTraits>> {
+        let p = normalize_node_path(path);
+        self.array_meta(&p)?;
+        let storage: Arc<dyn zarrs::storage::ReadableStorageTraits> = self.store.clone().readable();
+        let full = format!("{}{}", self.location, p);
+        match Array::open(storage.clone(), &p) {
+            Ok(a) => Ok(a),
+            Err(e) if self.zarr_format == 2 => {
+                // zarrs rejects some fill values EOPF writes (`null` for `<U7`, `|b1`, …): retry
+                // with the dtype's zero as fill, which only matters for missing chunks.
+                let k = store_key_for(&p, ".zarray");
+                match self.get_json(&k)? {
+                    Some(doc) if doc.get("fill_value").is_some_and(Value::is_null) => {
+                        v2_array(storage, &p, &doc).map_err(|_| classify_open_error(&full, e))
+                    }
+                    _ => Err(classify_open_error(&full, e)),
+                }
+            }
+            Err(e) => Err(classify_open_error(&full, e)),
+        }
+    }
+
+    /// Read a whole array into an n-dimensional array of `T` (must match the stored type).
+    pub fn read<T: ElementOwned + Clone + Default>(
+        &self,
+        path: &str,
+    ) -> Result<ndarray::ArrayD<T>> {
+        let array = self.open_array(path)?;
+        let all = array.subset_all();
+        read_subset(
+            &array,
+            &all,
+            &format!("{}{}", self.location, normalize_node_path(path)),
+        )
+    }
+
+    /// Read a region (`ranges` per dimension) of an array.
+    pub fn read_region<T: ElementOwned + Clone + Default>(
+        &self,
+        path: &str,
+        ranges: &[std::ops::Range<u64>],
+    ) -> Result<ndarray::ArrayD<T>> {
+        let array = self.open_array(path)?;
+        let subset = ArraySubset::new_with_ranges(ranges);
+        read_subset(
+            &array,
+            &subset,
+            &format!("{}{}", self.location, normalize_node_path(path)),
+        )
+    }
+
+    /// Check that every array's codecs and data type can be decoded by this build.
+    pub fn check_decodable(&self) -> Result<()> {
+        for n in self.nodes.values() {
+            if matches!(n.kind, NodeKind::Array(_)) {
+                self.open_array(&n.path)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The fill value `zarrs` accepts for a v2 dtype when the metadata says `null`.
+fn zero_fill(dtype: &str) -> Value {
+    let t = dtype.trim_start_matches(['<', '>', '|', '=']);
+    match t.chars().next() {
+        Some('U' | 'S') => Value::String(String::new()),
+        Some('b') => Value::Bool(false),
+        Some('f') => serde_json::json!(0.0),
+        _ => serde_json::json!(0),
+    }
+}
+
+/// A `zarrs` array over a Zarr v2 `.zarray` document, with a `null` fill value replaced by the
+/// dtype's zero (zarrs rejects `null` for some dtypes; EOPF writes it for strings, masks, …).
+pub fn v2_array<S: ?Sized>(storage: Arc<S>, path: &str, zarray: &Value) -> Result<Array<S>> {
+    let mut doc = zarray.clone();
+    if doc.get("fill_value").is_none_or(Value::is_null) {
+        let dtype = doc.get("dtype").and_then(Value::as_str).unwrap_or("");
+        doc["fill_value"] = zero_fill(dtype);
+    }
+    let meta: zarrs::array::ArrayMetadataV2 =
+        serde_json::from_value(doc).map_err(|e| Error::invalid(path, e))?;
+    Array::new_with_metadata(storage, path, zarrs::array::ArrayMetadata::V2(meta))
+        .map_err(|e| classify_open_error(path, e))
+}
+
+/// `a/b` and `/a/b/` → `/a/b`; `` → `/`.
+pub fn normalize_node_path(path: &str) -> String {
+    let t = path.trim_matches('/');
+    if t.is_empty() {
+        "/".into()
+    } else {
+        format!("/{t}")
+    }
+}
+
+fn parse_json(bytes: &[u8], path: &str) -> Result<Value> {
+    // EOPF and xarray write NaN / Infinity as bare tokens in v2 metadata; accept them as strings.
+    let text = std::str::from_utf8(bytes).map_err(|_| Error::invalid(path, "not UTF-8 text"))?;
+    match serde_json::from_str(text) {
+        Ok(v) => Ok(v),
+        Err(first) => {
+            let patched = patch_nonstandard_floats(text);
+            serde_json::from_str(&patched)
+                .map_err(|_| Error::invalid(path, format!("not valid JSON ({first})")))
+        }
+    }
+}
+
+/// Replace bare `NaN`, `Infinity`, `-Infinity` tokens outside strings by their string forms.
+fn patch_nonstandard_floats(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_str {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        if c == '"' {
+            in_str = true;
+        }
+        let mut matched = false;
+        for tok in ["-Infinity", "Infinity", "NaN"] {
+            if rest.starts_with(tok) {
+                out.push('"');
+                out.push_str(tok);
+                out.push('"');
+                rest = &rest[tok.len()..];
+                matched = true;
+                break;
+            }
+        }
+        if !matched {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+fn u64_list(v: Option<&Value>, what: &str, loc: &str) -> Result<Vec<u64>> {
+    let arr = v
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::invalid(loc, format!("\"{what}\" must be a list of integers")))?;
+    arr.iter()
+        .map(|x| {
+            x.as_u64().ok_or_else(|| {
+                Error::invalid(loc, format!("\"{what}\" must be a list of integers"))
+            })
+        })
+        .collect()
+}
+
+fn string_list(v: Option<&Value>) -> Option<Vec<String>> {
+    v.and_then(Value::as_array).map(|a| {
+        a.iter()
+            .map(|x| x.as_str().unwrap_or("").to_string())
+            .collect()
+    })
+}
+
+fn describe_v2_codec(c: &Value) -> String {
+    let id = c.get("id").and_then(Value::as_str).unwrap_or("?");
+    match id {
+        "blosc" => {
+            let cname = c.get("cname").and_then(Value::as_str).unwrap_or("?");
+            let clevel = c.get("clevel").and_then(Value::as_i64).unwrap_or(-1);
+            let shuffle = match c.get("shuffle").and_then(Value::as_i64) {
+                Some(0) => "noshuffle",
+                Some(1) => "shuffle",
+                Some(2) => "bitshuffle",
+                _ => "shuffle?",
+            };
+            format!("blosc({cname}, clevel={clevel}, {shuffle})")
+        }
+        "zstd" | "gzip" | "zlib" => {
+            let level = c.get("level").and_then(Value::as_i64).unwrap_or(-1);
+            format!("{id}(level={level})")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn array_meta_v2(doc: &Value, attributes: &Map<String, Value>, loc: &str) -> Result<ArrayMeta> {
+    if doc.get("zarr_format").and_then(Value::as_u64) != Some(2) {
+        return Err(Error::invalid(loc, "zarr_format is not 2"));
+    }
+    let shape = u64_list(doc.get("shape"), "shape", loc)?;
+    let chunks = u64_list(doc.get("chunks"), "chunks", loc)?;
+    if shape.len() != chunks.len() {
+        return Err(Error::invalid(loc, "shape and chunks differ in length"));
+    }
+    let dtype = match doc.get("dtype") {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => return Err(Error::invalid(loc, "no \"dtype\"")),
+    };
+    let mut codecs = Vec::new();
+    if let Some(filters) = doc.get("filters").and_then(Value::as_array) {
+        codecs.extend(filters.iter().map(describe_v2_codec));
+    }
+    match doc.get("compressor") {
+        Some(Value::Null) | None => {}
+        Some(c) => codecs.push(describe_v2_codec(c)),
+    }
+    Ok(ArrayMeta {
+        shape,
+        dtype,
+        chunks,
+        shard_shape: None,
+        codecs,
+        fill_value: doc.get("fill_value").cloned().unwrap_or(Value::Null),
+        dimension_names: string_list(attributes.get("_ARRAY_DIMENSIONS")),
+    })
+}
+
+fn describe_v3_codec(c: &Value) -> String {
+    let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+    let cfg = c.get("configuration");
+    match (name, cfg) {
+        ("blosc", Some(cfg)) => format!(
+            "blosc({}, clevel={}, {})",
+            cfg.get("cname").and_then(Value::as_str).unwrap_or("?"),
+            cfg.get("clevel").and_then(Value::as_i64).unwrap_or(-1),
+            cfg.get("shuffle").and_then(Value::as_str).unwrap_or("?")
+        ),
+        ("zstd" | "gzip", Some(cfg)) => format!(
+            "{name}(level={})",
+            cfg.get("level").and_then(Value::as_i64).unwrap_or(-1)
+        ),
+        ("bytes", Some(cfg)) => match cfg.get("endian").and_then(Value::as_str) {
+            Some(e) => format!("bytes({e})"),
+            None => "bytes".into(),
+        },
+        _ => name.to_string(),
+    }
+}
+
+fn array_meta_v3(doc: &Value, loc: &str) -> Result<ArrayMeta> {
+    let shape = u64_list(doc.get("shape"), "shape", loc)?;
+    let grid_chunks = u64_list(
+        doc.pointer("/chunk_grid/configuration/chunk_shape"),
+        "chunk_grid.configuration.chunk_shape",
+        loc,
+    )?;
+    let dtype = match doc.get("data_type") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) => o
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string(),
+        _ => return Err(Error::invalid(loc, "no \"data_type\"")),
+    };
+    let codec_list = doc
+        .get("codecs")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::invalid(loc, "\"codecs\" must be a list"))?;
+    let (chunks, shard_shape, codecs) = match codec_list.first() {
+        Some(first) if first.get("name").and_then(Value::as_str) == Some("sharding_indexed") => {
+            let inner = u64_list(
+                first.pointer("/configuration/chunk_shape"),
+                "sharding_indexed.chunk_shape",
+                loc,
+            )?;
+            let inner_codecs = first
+                .pointer("/configuration/codecs")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(describe_v3_codec).collect())
+                .unwrap_or_default();
+            let mut c: Vec<String> = vec!["sharding_indexed".into()];
+            c.extend::<Vec<String>>(inner_codecs);
+            if let Some(idx) = first
+                .pointer("/configuration/index_codecs")
+                .and_then(Value::as_array)
+            {
+                c.push(format!(
+                    "index: {}",
+                    idx.iter()
+                        .map(describe_v3_codec)
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                ));
+            }
+            (inner, Some(grid_chunks), c)
+        }
+        _ => (
+            grid_chunks,
+            None,
+            codec_list.iter().map(describe_v3_codec).collect(),
+        ),
+    };
+    Ok(ArrayMeta {
+        shape,
+        dtype,
+        chunks,
+        shard_shape,
+        codecs,
+        fill_value: doc.get("fill_value").cloned().unwrap_or(Value::Null),
+        dimension_names: string_list(doc.get("dimension_names")),
+    })
+}
+
+fn classify_open_error(path: &str, e: zarrs::array::ArrayCreateError) -> Error {
+    use zarrs::array::ArrayCreateError as E;
+    let text = e.to_string();
+    match &e {
+        E::StorageError(s) => Error::io(path, s),
+        _ if text.contains("codec") || text.contains("Codec") => Error::Unsupported {
+            path: path.to_string(),
+            what: "codec",
+            reason: text,
+        },
+        _ if text.contains("data type") || text.contains("DataType") => Error::Unsupported {
+            path: path.to_string(),
+            what: "data type",
+            reason: text,
+        },
+        _ => Error::invalid(path, text),
+    }
+}
+
+/// Read `subset` of `array` chunk by chunk into a C-order `ndarray`.
+pub fn read_subset<T: ElementOwned + Clone + Default>(
+    array: &Array<dyn zarrs::storage::ReadableStorageTraits>,
+    subset: &ArraySubset,
+    path: &str,
+) -> Result<ndarray::ArrayD<T>> {
+    let out_shape: Vec<usize> = subset.shape().iter().map(|&s| s as usize).collect();
+    let mut out = ndarray::ArrayD::<T>::default(ndarray::IxDyn(&out_shape));
+    if subset.num_elements() == 0 {
+        return Ok(out);
+    }
+    if array.shape().is_empty() {
+        // 0-d array: one chunk with no indices.
+        let v: Vec<T> = array
+            .retrieve_array_subset::<Vec<T>>(subset)
+            .map_err(|e| chunk_error(path, &[], e))?;
+        if let Some(first) = v.into_iter().next() {
+            out[ndarray::IxDyn(&[])] = first;
+        }
+        return Ok(out);
+    }
+    let chunks = array
+        .chunks_in_array_subset(subset)
+        .map_err(|e| Error::invalid(path, e))?
+        .ok_or_else(|| Error::invalid(path, "the region is outside the array"))?;
+    for idx in chunks.indices() {
+        let idx: Vec<u64> = idx.to_vec();
+        let chunk_subset = array
+            .chunk_subset_bounded(&idx)
+            .map_err(|e| chunk_error(path, &idx, e))?;
+        let overlap = chunk_subset
+            .overlap(subset)
+            .map_err(|e| Error::invalid(path, e))?;
+        if overlap.num_elements() == 0 {
+            continue;
+        }
+        let in_chunk = overlap
+            .relative_to(chunk_subset.start())
+            .map_err(|e| Error::invalid(path, e))?;
+        let data = array
+            .retrieve_chunk_subset::<ndarray::ArrayD<T>>(&idx, &in_chunk)
+            .map_err(|e| chunk_error(path, &idx, e))?;
+        let rel = overlap
+            .relative_to(subset.start())
+            .map_err(|e| Error::invalid(path, e))?;
+        let slices: Vec<ndarray::SliceInfoElem> = rel
+            .to_ranges()
+            .iter()
+            .map(|r| ndarray::SliceInfoElem::Slice {
+                start: r.start as isize,
+                end: Some(r.end as isize),
+                step: 1,
+            })
+            .collect();
+        out.slice_mut(slices.as_slice()).assign(&data);
+    }
+    Ok(out)
+}
+
+fn chunk_error(path: &str, idx: &[u64], e: impl std::fmt::Display) -> Error {
+    let chunk = if idx.is_empty() {
+        "(scalar)".to_string()
+    } else {
+        idx.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
+    };
+    Error::Chunk {
+        path: path.to_string(),
+        chunk,
+        reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonstandard_floats_become_strings() {
+        let v = parse_json(br#"{"a": NaN, "b": "NaN x", "c": [-Infinity, 1]}"#, "t").unwrap();
+        assert_eq!(v["a"], "NaN");
+        assert_eq!(v["b"], "NaN x");
+        assert_eq!(v["c"][0], "-Infinity");
+    }
+
+    #[test]
+    fn node_paths_normalise() {
+        assert_eq!(normalize_node_path("a/b/"), "/a/b");
+        assert_eq!(normalize_node_path(""), "/");
+        assert_eq!(normalize_node_path("/x"), "/x");
+    }
+}

@@ -1,0 +1,30 @@
+//! # eopf-geozarr
+//!
+//! Open ESA EOPF Sentinel-2 products (Zarr v2), inspect them, and (in later modules) convert them
+//! to GeoZarr multiscale pyramids. Modules, one concern each:
+//!
+//! * [`hierarchy`] — any Zarr v2/v3 hierarchy as a tree of groups and arrays; chunked reads.
+//! * [`layout`] — pydantic-zarr `GroupSpec` layouts, materialised as real Zarr v2 stores.
+//! * [`product`] — EOPF semantics: Sentinel-2 detection, band table, CRS resolution, CF decoding.
+//! * [`geo`] — transforms from pixel-centre coordinates, bboxes, PROJ lon/lat.
+//! * [`demo`] — the built-in synthetic Sentinel-2 product.
+//! * [`inspect`] — the `info` report.
+//! * [`render`] — composites for display (true colour).
+//! * [`app`] — the eframe desktop application.
+//! * [`cli`] — the command-line front end.
+
+pub mod app;
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod geo;
+pub mod hierarchy;
+pub mod inspect;
+pub mod layout;
+pub mod product;
+pub mod render;
+
+pub use error::{Error, Result};
+
+/// The crate version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,205 @@
+//! Composites for display: reads bands of a product (EOPF input or GeoZarr output), CF-decodes them
+//! and builds an RGBA image with a percentile stretch. Used by the desktop application and by the
+//! headless preview (`eopf-geozarr preview`, `make run` without a display).
+
+use std::path::Path;
+
+use crate::error::{Error, Result, show};
+use crate::hierarchy::Hierarchy;
+use crate::product::CfEncoding;
+
+/// An RGBA8 image, row-major.
+#[derive(Debug, Clone)]
+pub struct Rgba {
+    pub width: usize,
+    pub height: usize,
+    pub pixels: Vec<u8>,
+}
+
+/// A decoded band: reflectance as f32 (NaN = nodata).
+#[derive(Debug, Clone)]
+pub struct Band {
+    pub width: usize,
+    pub height: usize,
+    pub values: Vec<f32>,
+}
+
+/// Read a 2-D band and decode it: integer arrays with CF attributes (`scale_factor`, `add_offset`,
+/// fill → NaN), float arrays as stored.
+pub fn read_band(h: &Hierarchy, path: &str) -> Result<Band> {
+    let node = h.node(path).ok_or_else(|| Error::Missing {
+        path: format!(
+            "{}{}",
+            h.location(),
+            crate::hierarchy::normalize_node_path(path)
+        ),
+        what: "band".into(),
+    })?;
+    let meta = h.array_meta(path)?;
+    if meta.shape.len() != 2 {
+        return Err(Error::Input(format!(
+            "{}{path}: expected a 2-D band, found shape {:?}",
+            h.location(),
+            meta.shape
+        )));
+    }
+    let cf = CfEncoding::from_attributes(&node.attributes, &meta.fill_value);
+    let dt = meta.dtype.trim_start_matches(['<', '>', '|', '=']);
+    let values: Vec<f32> = match dt {
+        "u2" | "uint16" => h
+            .read::<u16>(path)?
+            .iter()
+            .map(|&v| cf.decode(f64::from(v)))
+            .collect(),
+        "u1" | "uint8" => h
+            .read::<u8>(path)?
+            .iter()
+            .map(|&v| cf.decode(f64::from(v)))
+            .collect(),
+        "f4" | "float32" => h
+            .read::<f32>(path)?
+            .iter()
+            .map(|&v| {
+                if cf.scale_factor != 1.0 || cf.add_offset != 0.0 {
+                    cf.decode(f64::from(v))
+                } else {
+                    v
+                }
+            })
+            .collect(),
+        "f8" | "float64" => h.read::<f64>(path)?.iter().map(|&v| v as f32).collect(),
+        other => {
+            return Err(Error::Unsupported {
+                path: format!("{}{path}", h.location()),
+                what: "data type",
+                reason: format!("cannot display dtype {other}"),
+            });
+        }
+    };
+    Ok(Band {
+        width: meta.shape[1] as usize,
+        height: meta.shape[0] as usize,
+        values,
+    })
+}
+
+/// The `lo`/`hi` percentiles (0–100) of the finite values.
+pub fn percentiles(values: &[f32], lo: f32, hi: f32) -> Option<(f32, f32)> {
+    let step = (values.len() / 262_144).max(1);
+    let mut v: Vec<f32> = values
+        .iter()
+        .step_by(step)
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f32::total_cmp);
+    let at = |p: f32| v[((p / 100.0) * (v.len() - 1) as f32).round() as usize];
+    Some((at(lo), at(hi)))
+}
+
+/// Mean visible reflectance above which a pixel counts as cloud or snow for the stretch.
+pub const CLEAR_MAX: f32 = 0.3;
+
+/// Stretch three bands into an RGBA image (nodata transparent), `lo`–`hi` percentiles per channel
+/// of the clear pixels.
+pub fn composite(r: &Band, g: &Band, b: &Band, lo: f32, hi: f32) -> Result<Rgba> {
+    if (r.width, r.height) != (g.width, g.height) || (r.width, r.height) != (b.width, b.height) {
+        return Err(Error::Input("the three bands differ in shape".into()));
+    }
+    let mut pixels = vec![0u8; r.width * r.height * 4];
+    // Percentiles of the clear pixels (clouds and snow would otherwise take the whole range);
+    // all valid pixels when fewer than 10 % are clear.
+    let n = r.values.len();
+    let clear: Vec<usize> = (0..n)
+        .filter(|&i| (r.values[i] + g.values[i] + b.values[i]) / 3.0 < CLEAR_MAX)
+        .collect();
+    let stretch: Vec<(f32, f32)> = [r, g, b]
+        .iter()
+        .map(|band| {
+            let vals: Vec<f32> = if clear.len() * 10 >= n {
+                clear.iter().map(|&i| band.values[i]).collect()
+            } else {
+                band.values.clone()
+            };
+            percentiles(&vals, lo, hi).unwrap_or((0.0, 1.0))
+        })
+        .collect();
+    for (i, px) in pixels.chunks_exact_mut(4).enumerate() {
+        let vals = [r.values[i], g.values[i], b.values[i]];
+        if vals.iter().any(|v| !v.is_finite()) {
+            continue;
+        }
+        for c in 0..3 {
+            let (l, h) = stretch[c];
+            let t = ((vals[c] - l) / (h - l).max(1e-12)).clamp(0.0, 1.0);
+            px[c] = (t * 255.0).round() as u8;
+        }
+        px[3] = 255;
+    }
+    Ok(Rgba {
+        width: r.width,
+        height: r.height,
+        pixels,
+    })
+}
+
+/// Which resolution group holds the bands, for an EOPF product or a GeoZarr output.
+pub fn reflectance_group(h: &Hierarchy, resolution: &str) -> Result<String> {
+    let p = format!("/measurements/reflectance/{resolution}");
+    if h.node(&p).is_some() {
+        return Ok(p);
+    }
+    Err(Error::Missing {
+        path: format!("{}{p}", h.location()),
+        what: format!("reflectance group {resolution}"),
+    })
+}
+
+/// True colour (B04/B03/B02) of a resolution group with a 2–98 % stretch of the clear pixels.
+pub fn true_colour(h: &Hierarchy, resolution: &str) -> Result<Rgba> {
+    let g = reflectance_group(h, resolution)?;
+    let r = read_band(h, &format!("{g}/b04"))?;
+    let gr = read_band(h, &format!("{g}/b03"))?;
+    let b = read_band(h, &format!("{g}/b02"))?;
+    composite(&r, &gr, &b, 2.0, 98.0)
+}
+
+impl Rgba {
+    /// Write as PNG.
+    pub fn save_png(&self, path: &Path) -> Result<()> {
+        let img =
+            image::RgbaImage::from_raw(self.width as u32, self.height as u32, self.pixels.clone())
+                .ok_or_else(|| Error::Input("image buffer has the wrong size".into()))?;
+        img.save(path).map_err(|e| Error::io(show(path), e))
+    }
+
+    /// Fraction of opaque (valid) pixels.
+    pub fn valid_fraction(&self) -> f64 {
+        let n = self.pixels.chunks_exact(4).filter(|p| p[3] == 255).count();
+        n as f64 / (self.width * self.height).max(1) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stretch_maps_percentiles() {
+        let v: Vec<f32> = (0..=100).map(|i| i as f32 / 100.0).collect();
+        let (lo, hi) = percentiles(&v, 2.0, 98.0).unwrap();
+        assert!((lo - 0.02).abs() < 1e-6 && (hi - 0.98).abs() < 1e-6);
+        let band = Band {
+            width: 101,
+            height: 1,
+            values: v,
+        };
+        let img = composite(&band, &band, &band, 2.0, 98.0).unwrap();
+        assert_eq!(&img.pixels[0..4], &[0, 0, 0, 255]);
+        assert_eq!(&img.pixels[400..404], &[255, 255, 255, 255]);
+        assert!(percentiles(&[f32::NAN], 2.0, 98.0).is_none());
+    }
+}
