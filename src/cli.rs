@@ -200,11 +200,10 @@ pub fn demo_with_progress(
         if tty {
             bar.set_length(total);
             bar.set_position(done);
-        } else if total > 0 {
-            let decile = done * 10 / total;
-            if last_decile.fetch_max(decile, std::sync::atomic::Ordering::Relaxed) < decile {
-                eprintln!("demo: {}/{} chunks ({} %)", done, total, decile * 10);
-            }
+        } else if let Some(decile) = (done * 10).checked_div(total)
+            && last_decile.fetch_max(decile, std::sync::atomic::Ordering::Relaxed) < decile
+        {
+            eprintln!("demo: {}/{} chunks ({} %)", done, total, decile * 10);
         }
     };
     let r = write_demo(out, opts, &progress);

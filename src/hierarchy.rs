@@ -31,7 +31,7 @@ pub struct Node {
 #[derive(Debug, Clone)]
 pub enum NodeKind {
     Group,
-    Array(ArrayMeta),
+    Array(Box<ArrayMeta>),
 }
 
 /// The parts of an array's metadata a user looks at.
@@ -188,8 +188,9 @@ impl Hierarchy {
             .and_then(Value::as_object)
             .ok_or_else(|| Error::invalid(&loc, "no \"metadata\" object"))?;
         // Collect documents per node.
-        let mut docs: BTreeMap<String, (Option<&Value>, Option<&Value>, Option<&Value>)> =
-            BTreeMap::new();
+        // Per node: (.zgroup, .zarray, .zattrs).
+        type Docs<'a> = (Option<&'a Value>, Option<&'a Value>, Option<&'a Value>);
+        let mut docs: BTreeMap<String, Docs<'_>> = BTreeMap::new();
         for (k, v) in meta {
             let (dir, file) = match k.rsplit_once('/') {
                 Some((d, f)) => (format!("/{d}"), f),
@@ -215,7 +216,7 @@ impl Hierarchy {
                 None => Map::new(),
             };
             let kind = match (g, a) {
-                (_, Some(arr)) => NodeKind::Array(array_meta_v2(arr, &attributes, &loc)?),
+                (_, Some(arr)) => NodeKind::Array(Box::new(array_meta_v2(arr, &attributes, &loc)?)),
                 (Some(_), None) => NodeKind::Group,
                 (None, None) => continue,
             };
@@ -258,7 +259,7 @@ impl Hierarchy {
                 Node {
                     path: path.to_string(),
                     attributes,
-                    kind: NodeKind::Array(meta),
+                    kind: NodeKind::Array(Box::new(meta)),
                 },
             );
             return Ok(());
@@ -340,7 +341,7 @@ impl Hierarchy {
         };
         let kind = match doc.get("node_type").and_then(Value::as_str) {
             Some("group") => NodeKind::Group,
-            Some("array") => NodeKind::Array(array_meta_v3(doc, &loc)?),
+            Some("array") => NodeKind::Array(Box::new(array_meta_v3(doc, &loc)?)),
             other => {
                 return Err(Error::invalid(
                     &loc,

@@ -171,7 +171,12 @@ fn native_bbox(h: &Hierarchy, ms: &[MultiscalesInfo]) -> Result<Option<[f64; 4]>
             && ym.shape.len() == 1
             && xm.shape[0] >= 2
             && ym.shape[0] >= 2
-            && best.as_ref().is_none_or(|(len, _)| xm.shape[0] > *len)
+            && best.as_ref().is_none_or(|(len, path)| {
+                xm.shape[0] > *len
+                    || (xm.shape[0] == *len
+                        && n.path.starts_with("/measurements")
+                        && !path.starts_with("/measurements"))
+            })
         {
             best = Some((xm.shape[0], n.path.clone()));
         }
@@ -216,6 +221,18 @@ pub fn inspect(h: &Hierarchy) -> Result<ProductInfo> {
             .and_then(|t| ["L1C", "L2A"].into_iter().find(|l| t.ends_with(l)))
             .map(str::to_string)
     });
+    // GeoZarr outputs keep the product's groups: the level shows in them.
+    let level = level.or_else(|| {
+        if h.node("/quality/l2a_quicklook").is_some()
+            || h.node("/conditions/mask/l2a_classification").is_some()
+        {
+            Some("L2A".to_string())
+        } else if h.node("/quality/l1c_quicklook").is_some() {
+            Some("L1C".to_string())
+        } else {
+            None
+        }
+    });
     let reason = match kind {
         ProductKind::Sentinel2 { .. } => None,
         _ => reason.or_else(|| crate::product::check_sentinel2(h).err()),
@@ -250,7 +267,7 @@ pub fn inspect(h: &Hierarchy) -> Result<ProductInfo> {
                 .filter_map(|c| match &c.kind {
                     NodeKind::Array(m) => Some(ArrayInfo {
                         name: c.path.rsplit('/').next().unwrap_or("").to_string(),
-                        meta: m.clone(),
+                        meta: (**m).clone(),
                     }),
                     NodeKind::Group => None,
                 })

@@ -16,6 +16,7 @@ use crate::hierarchy::v2_array;
 
 /// A node of a layout.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // arrays are the common case; boxing them buys nothing here
 pub enum LayoutNode {
     Group(GroupSpec),
     Array(ArraySpec),

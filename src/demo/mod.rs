@@ -62,7 +62,7 @@ pub struct DemoReport {
 
 /// Check that `size` gives integer pixel-centre coordinates at r10m/r20m/r60m.
 pub fn check_size(size: u64) -> Result<()> {
-    if size == 0 || size % 6 != 0 || 54_900 % size != 0 {
+    if size == 0 || !size.is_multiple_of(6) || !54_900u64.is_multiple_of(size) {
         let ok: Vec<String> = [366u64, 732, 1098, 1830, 2196, 3660, 5490, 10980]
             .iter()
             .map(u64::to_string)
@@ -153,6 +153,9 @@ pub struct DemoContent {
     lonlat: [f64; 4],
 }
 
+/// Produces the value of one element from its indices.
+type Generator<'a> = Box<dyn Fn(&[u64]) -> Val + 'a>;
+
 /// A generated element value.
 enum Val {
     Num(f64),
@@ -214,7 +217,7 @@ impl DemoContent {
         }
     }
 
-    fn generator<'a>(&'a self, path: &str, spec: &ArraySpec) -> Box<dyn Fn(&[u64]) -> Val + 'a> {
+    fn generator<'a>(&'a self, path: &str, spec: &ArraySpec) -> Generator<'a> {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         let name = parts.last().copied().unwrap_or("").to_string();
         let parent = if parts.len() >= 2 {
@@ -286,7 +289,7 @@ impl DemoContent {
                 let (u, v) = uv(idx);
                 scene.surface(u, v)
             };
-            let f: Box<dyn Fn(&[u64]) -> Val + 'a> = if name == "scl" {
+            let f: Generator<'a> = if name == "scl" {
                 Box::new(move |i| Val::Num(f64::from(Scene::scl(&surf(i)))))
             } else if name == "cld" {
                 Box::new(move |i| Val::Num(f64::from(Scene::cloud_probability(&surf(i)))))

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the whole test suite the way `make test` and CI do: components that the suite needs
+# (the Python interop environment, the fixtures under CI) must be there, or tests fail.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/eopf-geozarr-target}"
+export EOPF_PYTHON="${EOPF_PYTHON:-${EOPF_VENV:-$HOME/.cache/eopf-geozarr-venv}/bin/python}"
+export EOPF_REQUIRE_PYTHON=1
+if [ "${CI:-}" = "true" ]; then export EOPF_REQUIRE_FIXTURES=1; fi
+fixtures="${EOPF_FIXTURES:-$PWD/../shared/fixtures}"
+if [ ! -d "$fixtures" ]; then
+  echo "################################################################################"
+  echo "# WARNING: $fixtures is missing: the fixture suite will NOT run."
+  echo "################################################################################"
+fi
+status=0
+cargo test --all-targets 2>&1 || status=$?
+if [ ! -d "$fixtures" ]; then
+  echo "WARNING: the fixture suite did not run ($fixtures is missing)."
+fi
+exit $status

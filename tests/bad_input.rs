@@ -1,0 +1,184 @@
+//! Bad input through the binary: one clear `error:` line naming the path and the problem, exit 1.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+fn demo(dir: &Path) -> PathBuf {
+    let p = dir.join("demo.zarr");
+    let o = common::run(&["demo", p.to_str().unwrap(), "--size", "366"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    p
+}
+
+/// Runs `args`, expects exit 1 and a single `error:` line containing every `needles`.
+fn fails_with(args: &[&str], needles: &[&str]) {
+    let o = common::run(args);
+    let err = common::stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{args:?}: expected one line, got {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    for n in needles {
+        assert!(lines[0].contains(n), "{args:?}: {n:?} not in {err}");
+    }
+}
+
+#[test]
+fn path_that_does_not_exist() {
+    fails_with(
+        &["info", "/nonexistent/product.zarr"],
+        &["/nonexistent/product.zarr", "no such file or directory"],
+    );
+    fails_with(
+        &["preview", "/nonexistent/p.zarr", "-o", "/tmp/x.png"],
+        &["/nonexistent/p.zarr", "no such file"],
+    );
+}
+
+#[test]
+fn folder_that_is_not_zarr() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("readme.txt"), "hello").unwrap();
+    let p = dir.path().to_str().unwrap();
+    fails_with(
+        &["info", p],
+        &[p, "not a Zarr store", "no .zgroup, .zarray or zarr.json"],
+    );
+    let f = dir.path().join("readme.txt");
+    fails_with(
+        &["info", f.to_str().unwrap()],
+        &["readme.txt", "not a Zarr store"],
+    );
+}
+
+#[test]
+fn invalid_json_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = demo(dir.path());
+    // Without consolidated metadata the reader lists the store and parses each document.
+    std::fs::remove_file(p.join(".zmetadata")).unwrap();
+    let bad = p.join("measurements/reflectance/r20m/b05/.zarray");
+    std::fs::write(&bad, "{\"shape\": [61, 61], \"chunks\": ").unwrap();
+    fails_with(
+        &["info", p.to_str().unwrap()],
+        &[
+            "measurements/reflectance/r20m/b05/.zarray",
+            "invalid metadata",
+            "not valid JSON",
+        ],
+    );
+    // Invalid consolidated metadata is reported with its path too.
+    std::fs::write(p.join(".zmetadata"), "[1, 2").unwrap();
+    fails_with(
+        &["info", p.to_str().unwrap()],
+        &[".zmetadata", "not valid JSON"],
+    );
+}
+
+#[test]
+fn truncated_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = demo(dir.path());
+    let chunk = p.join("measurements/reflectance/r60m/b04/0.0");
+    let bytes = std::fs::read(&chunk).unwrap();
+    std::fs::write(&chunk, &bytes[..bytes.len() / 2]).unwrap();
+    let png = dir.path().join("x.png");
+    fails_with(
+        &["preview", p.to_str().unwrap(), "-o", png.to_str().unwrap()],
+        &[
+            "measurements/reflectance/r60m/b04",
+            "chunk 0.0",
+            "could not be decoded",
+        ],
+    );
+    assert!(!png.exists(), "no PNG may be written on failure");
+}
+
+#[test]
+fn corrupt_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = demo(dir.path());
+    // Garbage inside the compressed stream of a reflectance chunk breaks the preview.
+    let chunk = p.join("measurements/reflectance/r60m/b04/0.0");
+    let mut bytes = std::fs::read(&chunk).unwrap();
+    for b in bytes.iter_mut().skip(32).step_by(7) {
+        *b ^= 0xA5;
+    }
+    std::fs::write(&chunk, &bytes).unwrap();
+    let png = dir.path().join("x.png");
+    fails_with(
+        &["preview", p.to_str().unwrap(), "-o", png.to_str().unwrap()],
+        &[
+            "measurements/reflectance/r60m/b04",
+            "chunk 0.0",
+            "could not be decoded",
+        ],
+    );
+    assert!(!png.exists());
+    // A broken coordinate chunk breaks `info` (it reads x/y for the bbox).
+    let x = p.join("measurements/reflectance/r10m/x/0");
+    let bytes = std::fs::read(&x).unwrap();
+    std::fs::write(&x, &bytes[..bytes.len() - 9]).unwrap();
+    fails_with(
+        &["info", p.to_str().unwrap()],
+        &[
+            "measurements/reflectance/r10m/x",
+            "chunk 0",
+            "could not be decoded",
+        ],
+    );
+}
+
+#[test]
+fn unsupported_codec() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = demo(dir.path());
+    std::fs::remove_file(p.join(".zmetadata")).unwrap();
+    let zarray = p.join("measurements/reflectance/r10m/b02/.zarray");
+    let text = std::fs::read_to_string(&zarray)
+        .unwrap()
+        .replace("\"blosc\"", "\"lzma-magic\"");
+    std::fs::write(&zarray, text).unwrap();
+    fails_with(
+        &["info", p.to_str().unwrap()],
+        &["measurements/reflectance/r10m/b02", "unsupported codec"],
+    );
+}
+
+#[test]
+fn bad_demo_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.zarr");
+    fails_with(
+        &["demo", out.to_str().unwrap(), "--size", "1000"],
+        &["--size 1000", "multiple of 6"],
+    );
+    assert!(!out.exists());
+    fails_with(
+        &[
+            "demo",
+            out.to_str().unwrap(),
+            "--layout",
+            "/nonexistent/layout.json",
+        ],
+        &["/nonexistent/layout.json", "no such file"],
+    );
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"members\": {\"../escape\": {\"members\": {}}}}").unwrap();
+    fails_with(
+        &[
+            "demo",
+            out.to_str().unwrap(),
+            "--layout",
+            bad.to_str().unwrap(),
+        ],
+        &["bad.json", "unsafe or reserved member name"],
+    );
+    assert!(!out.exists() && !dir.path().join("escape").exists());
+    let existing = demo(dir.path());
+    fails_with(
+        &["demo", existing.to_str().unwrap()],
+        &["demo.zarr", "already exists"],
+    );
+}

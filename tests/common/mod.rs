@@ -1,0 +1,95 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The built binary.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_eopf-geozarr"));
+    c.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+    c
+}
+
+/// Run the binary with `args`.
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn truthy(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// `../shared/fixtures` (or `$EOPF_FIXTURES`). When it is missing, tests that need it return
+/// early after saying so loudly — unless `EOPF_REQUIRE_FIXTURES=1` or `CI=true`, where it fails.
+pub fn fixtures() -> Option<PathBuf> {
+    let dir = std::env::var_os("EOPF_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if truthy("EOPF_REQUIRE_FIXTURES") || truthy("CI") {
+        panic!(
+            "fixtures required (CI / EOPF_REQUIRE_FIXTURES) but {} is missing",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "\n!!!!!!!! FIXTURE TEST DID NOT RUN: {} is missing !!!!!!!!\n",
+        dir.display()
+    );
+    None
+}
+
+/// The Python interpreter with zarr-python and xarray (`$EOPF_PYTHON`). Missing: fail under
+/// `EOPF_REQUIRE_PYTHON=1` (make test), otherwise skip with a message.
+pub fn python() -> Option<PathBuf> {
+    let py = std::env::var_os("EOPF_PYTHON").map(PathBuf::from);
+    let ok = py.as_ref().is_some_and(|p| {
+        Command::new(p)
+            .args(["-c", "import zarr, xarray, numpy"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if ok {
+        return py;
+    }
+    if truthy("EOPF_REQUIRE_PYTHON") {
+        panic!(
+            "EOPF_REQUIRE_PYTHON=1 but $EOPF_PYTHON ({py:?}) cannot import zarr, xarray and numpy; run `make test`"
+        );
+    }
+    eprintln!(
+        "SKIPPED: interop test needs $EOPF_PYTHON with zarr-python and xarray (make test sets it up)"
+    );
+    None
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Copy a directory tree (for tests that damage a store; fixtures are never modified).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+            let mut perm = std::fs::metadata(&target).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perm.set_readonly(false);
+            std::fs::set_permissions(&target, perm).unwrap();
+        }
+    }
+}
