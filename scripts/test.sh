@@ -15,6 +15,8 @@ if [ ! -d "$fixtures" ]; then
 fi
 status=0
 cargo test --all-targets 2>&1 || status=$?
+# --all-targets leaves out the documentation examples (the rustdoc of `plan` holds exact numbers).
+cargo test --doc 2>&1 || status=$?
 if [ ! -d "$fixtures" ]; then
   echo "WARNING: the fixture suite did not run ($fixtures is missing)."
 fi

@@ -7,6 +7,9 @@
 //! * [`layout`] — pydantic-zarr `GroupSpec` layouts, materialised as real Zarr v2 stores.
 //! * [`product`] — EOPF semantics: Sentinel-2 detection, band table, CRS resolution, CF decoding.
 //! * [`geo`] — transforms from pixel-centre coordinates, bboxes, PROJ lon/lat.
+//! * [`conventions`] — `multiscales`, `proj`, `spatial`: exact declarations, read by UUID.
+//! * [`plan`] — pure functions: aligned chunks, shards, overview levels, the S2 level table.
+//! * [`kernels`] — CF decode and block reductions (CPU; GPU to come).
 //! * [`demo`] — the built-in synthetic Sentinel-2 product.
 //! * [`inspect`] — the `info` report.
 //! * [`render`] — composites for display (true colour).
@@ -15,12 +18,15 @@
 
 pub mod app;
 pub mod cli;
+pub mod conventions;
 pub mod demo;
 pub mod error;
 pub mod geo;
 pub mod hierarchy;
 pub mod inspect;
+pub mod kernels;
 pub mod layout;
+pub mod plan;
 pub mod product;
 pub mod render;
 

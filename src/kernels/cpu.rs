@@ -1,0 +1,239 @@
+//! CPU kernels (rayon): CF decode and the block reductions of the pyramids. Rows of the output are
+//! computed in parallel; every kernel is a pure function of its input slice.
+
+use rayon::prelude::*;
+
+use crate::product::CfEncoding;
+
+/// What to do with trailing rows/columns that do not fill a whole block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    /// Drop them (`floor`, the reference's `coarsen(boundary="trim")`).
+    Trim,
+    /// Keep a partial block, reduced over the pixels it has (`ceil`, the geozarr profile).
+    Partial,
+}
+
+/// Output size of a block reduction.
+pub fn reduced_size(n: usize, factor: usize, edge: Edge) -> usize {
+    match edge {
+        Edge::Trim => n / factor,
+        Edge::Partial => n.div_ceil(factor),
+    }
+}
+
+/// CF decode of packed u16: fill → NaN, else `v·scale + offset` in f64, then f32.
+pub fn decode_u16(src: &[u16], cf: &CfEncoding) -> Vec<f32> {
+    src.par_chunks(1 << 16)
+        .flat_map_iter(|c| c.iter().map(|&v| cf.decode(f64::from(v))))
+        .collect()
+}
+
+fn reduce_blocks<T: Copy + Send + Sync, O: Copy + Send + Default>(
+    src: &[T],
+    width: usize,
+    height: usize,
+    factor: usize,
+    edge: Edge,
+    reduce: impl Fn(&mut dyn Iterator<Item = T>) -> O + Sync,
+) -> (Vec<O>, usize, usize) {
+    assert_eq!(src.len(), width * height, "source length");
+    let f = factor.max(1);
+    let (ow, oh) = (reduced_size(width, f, edge), reduced_size(height, f, edge));
+    let mut out = vec![O::default(); ow * oh];
+    out.par_chunks_mut(ow.max(1)).enumerate().for_each(|(oy, row)| {
+        let y0 = oy * f;
+        let y1 = (y0 + f).min(height);
+        for (ox, o) in row.iter_mut().enumerate() {
+            let x0 = ox * f;
+            let x1 = (x0 + f).min(width);
+            let mut it = (y0..y1).flat_map(|y| src[y * width + x0..y * width + x1].iter().copied());
+            *o = reduce(&mut it);
+        }
+    });
+    (out, ow, oh)
+}
+
+/// NaN-skipping block mean of f32 (all-NaN block → NaN), accumulated in f64, then rounded to f32.
+pub fn block_nanmean_f32(
+    src: &[f32],
+    width: usize,
+    height: usize,
+    factor: usize,
+    edge: Edge,
+) -> (Vec<f32>, usize, usize) {
+    reduce_blocks(src, width, height, factor, edge, |it| {
+        let (mut sum, mut n) = (0f64, 0u32);
+        for v in it {
+            if !v.is_nan() {
+                sum += f64::from(v);
+                n += 1;
+            }
+        }
+        if n == 0 { f32::NAN } else { (sum / f64::from(n)) as f32 }
+    })
+}
+
+/// Plain block mean in f64 (any NaN → NaN): pipeline A's `downsample_2d_array` without nodata.
+pub fn block_mean_f64(
+    src: &[f64],
+    width: usize,
+    height: usize,
+    factor: usize,
+    edge: Edge,
+) -> (Vec<f64>, usize, usize) {
+    reduce_blocks(src, width, height, factor, edge, |it| {
+        let (mut sum, mut n) = (0f64, 0u32);
+        for v in it {
+            sum += v;
+            n += 1;
+        }
+        if n == 0 { f64::NAN } else { sum / f64::from(n) }
+    })
+}
+
+/// Most frequent value of each block (ties → the smallest value); for classes such as SCL and
+/// detector ids.
+pub fn block_mode_u8(src: &[u8], width: usize, height: usize, factor: usize, edge: Edge) -> (Vec<u8>, usize, usize) {
+    reduce_blocks(src, width, height, factor, edge, |it| {
+        let mut counts = [0u32; 256];
+        for v in it {
+            counts[v as usize] += 1;
+        }
+        let mut best = 0usize;
+        for (v, &c) in counts.iter().enumerate() {
+            if c > counts[best] {
+                best = v;
+            }
+        }
+        best as u8
+    })
+}
+
+/// Bitwise OR of each block (bit masks).
+pub fn block_or_u8(src: &[u8], width: usize, height: usize, factor: usize, edge: Edge) -> (Vec<u8>, usize, usize) {
+    reduce_blocks(src, width, height, factor, edge, |it| it.fold(0u8, |a, v| a | v))
+}
+
+/// Maximum of each block (the reference's quality-mask reduction).
+pub fn block_max_u8(src: &[u8], width: usize, height: usize, factor: usize, edge: Edge) -> (Vec<u8>, usize, usize) {
+    reduce_blocks(src, width, height, factor, edge, |it| it.fold(0u8, u8::max))
+}
+
+/// Mean of u8 values rounded half away from zero (probabilities in percent).
+pub fn block_mean_u8(src: &[u8], width: usize, height: usize, factor: usize, edge: Edge) -> (Vec<u8>, usize, usize) {
+    reduce_blocks(src, width, height, factor, edge, |it| {
+        let (mut sum, mut n) = (0u32, 0u32);
+        for v in it {
+            sum += u32::from(v);
+            n += 1;
+        }
+        if n == 0 { 0 } else { ((f64::from(sum) / f64::from(n)).round()) as u8 }
+    })
+}
+
+/// The top-left pixel of each block (the reference's SCL "coarsening").
+pub fn sample_top_left<T: Copy + Send + Sync + Default>(
+    src: &[T],
+    width: usize,
+    height: usize,
+    factor: usize,
+    edge: Edge,
+) -> (Vec<T>, usize, usize) {
+    reduce_blocks(src, width, height, factor, edge, |it| it.next().unwrap_or_default())
+}
+
+/// Pipeline A's `downsample_2d_array(src, th, tw, nodata=None)`: with block sizes > 1 on both axes,
+/// crop from the top-left and average each block (plain mean); otherwise nearest sampling at
+/// `floor(linspace(0, s−1, t))` per axis.
+pub fn downsample_2d_array(src: &[f64], width: usize, height: usize, tw: usize, th: usize) -> Vec<f64> {
+    let (by, bx) = (height / th.max(1), width / tw.max(1));
+    if by > 1 && bx > 1 {
+        let mut out = vec![0.0; tw * th];
+        for oy in 0..th {
+            for ox in 0..tw {
+                let mut sum = 0.0;
+                for y in oy * by..(oy + 1) * by {
+                    for x in ox * bx..(ox + 1) * bx {
+                        sum += src[y * width + x];
+                    }
+                }
+                out[oy * tw + ox] = sum / (by * bx) as f64;
+            }
+        }
+        return out;
+    }
+    let pick = |s: usize, t: usize| -> Vec<usize> {
+        if t <= 1 {
+            return vec![0; t];
+        }
+        (0..t)
+            .map(|i| ((i as f64) * (s as f64 - 1.0) / (t as f64 - 1.0)).floor() as usize)
+            .collect()
+    };
+    let (rows, cols) = (pick(height, th), pick(width, tw));
+    rows.iter()
+        .flat_map(|&y| cols.iter().map(move |&x| src[y * width + x]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downsample_2d_array_examples_of_the_reference() {
+        let a: Vec<f64> = (1..=16).map(f64::from).collect();
+        assert_eq!(downsample_2d_array(&a, 4, 4, 2, 2), [3.5, 5.5, 11.5, 13.5]);
+        let b: Vec<f64> = (1..=9).map(f64::from).collect();
+        assert_eq!(downsample_2d_array(&b, 3, 3, 2, 2), [1.0, 3.0, 7.0, 9.0]);
+    }
+
+    #[test]
+    fn nanmean_trims_or_keeps_partial_blocks() {
+        // 5×3 → factor 2.
+        let src = [
+            1.0, 2.0, 3.0, f32::NAN, 9.0, //
+            3.0, 4.0, f32::NAN, f32::NAN, 11.0, //
+            5.0, 6.0, 7.0, 8.0, 13.0,
+        ];
+        let (t, w, h) = block_nanmean_f32(&src, 5, 3, 2, Edge::Trim);
+        assert_eq!((w, h), (2, 1));
+        assert_eq!(t, [2.5, 3.0]);
+        let (p, w, h) = block_nanmean_f32(&src, 5, 3, 2, Edge::Partial);
+        assert_eq!((w, h), (3, 2));
+        assert_eq!(p, [2.5, 3.0, 10.0, 5.5, 7.5, 13.0]);
+        let all_nan = [f32::NAN; 4];
+        assert!(block_nanmean_f32(&all_nan, 2, 2, 2, Edge::Trim).0[0].is_nan());
+    }
+
+    #[test]
+    fn class_and_mask_reductions() {
+        let scl = [4u8, 4, 9, 9, 4, 6, 9, 8];
+        assert_eq!(block_mode_u8(&scl, 4, 2, 2, Edge::Trim).0, [4, 9]);
+        assert_eq!(sample_top_left(&scl, 4, 2, 2, Edge::Trim).0, [4, 9]);
+        let masks = [1u8, 0, 0, 32, 2, 0, 0, 128];
+        assert_eq!(block_or_u8(&masks, 4, 2, 2, Edge::Trim).0, [3, 160]);
+        assert_eq!(block_max_u8(&masks, 4, 2, 2, Edge::Trim).0, [2, 128]);
+        assert_eq!(block_mean_u8(&[0, 1, 2, 2], 2, 2, 2, Edge::Trim).0, [1]);
+        // Ties go to the smallest class.
+        assert_eq!(block_mode_u8(&[5, 4, 4, 5], 2, 2, 2, Edge::Trim).0, [4]);
+    }
+
+    #[test]
+    fn cf_decode_matches_the_scalar_rule() {
+        let cf = CfEncoding { fill: Some(0.0), scale_factor: 1e-4, add_offset: -0.1 };
+        let d = decode_u16(&[0, 1000, 5000], &cf);
+        assert!(d[0].is_nan());
+        assert_eq!(d[1], (1000.0f64 * 1e-4 - 0.1) as f32);
+        assert_eq!(d[2], (5000.0f64 * 1e-4 - 0.1) as f32);
+    }
+
+    #[test]
+    fn mean_f64_is_plain() {
+        let (m, _, _) = block_mean_f64(&[1.0, f64::NAN, 3.0, 4.0], 2, 2, 2, Edge::Trim);
+        assert!(m[0].is_nan());
+        let (m, _, _) = block_mean_f64(&[1.0, 2.0, 3.0, 4.0], 2, 2, 2, Edge::Trim);
+        assert_eq!(m, [2.5]);
+    }
+}
