@@ -45,9 +45,13 @@ impl Convention {
 
     /// Identify a declaration by UUID (the only stable field).
     pub fn from_uuid(uuid: &str) -> Option<Self> {
-        [Convention::Multiscales, Convention::Proj, Convention::Spatial]
-            .into_iter()
-            .find(|c| c.uuid() == uuid)
+        [
+            Convention::Multiscales,
+            Convention::Proj,
+            Convention::Spatial,
+        ]
+        .into_iter()
+        .find(|c| c.uuid() == uuid)
     }
 
     /// The declaration a profile writes: exact v0.1 (geozarr) or eopf-geozarr 0.10.1's (reference).
@@ -75,14 +79,18 @@ impl Convention {
         match profile {
             Profile::Geozarr => Declaration {
                 uuid: self.uuid().into(),
-                schema_url: format!("https://raw.githubusercontent.com/{repo_v01}/refs/tags/v0.1/schema.json"),
+                schema_url: format!(
+                    "https://raw.githubusercontent.com/{repo_v01}/refs/tags/v0.1/schema.json"
+                ),
                 spec_url: format!("https://github.com/{repo_v01}/blob/v0.1/README.md"),
                 name: name.into(),
                 description: desc.into(),
             },
             Profile::Reference => Declaration {
                 uuid: self.uuid().into(),
-                schema_url: format!("https://raw.githubusercontent.com/{repo_ref}/refs/tags/v1/schema.json"),
+                schema_url: format!(
+                    "https://raw.githubusercontent.com/{repo_ref}/refs/tags/v1/schema.json"
+                ),
                 spec_url: format!("https://github.com/{repo_ref}/blob/v1/README.md"),
                 name: match self {
                     Convention::Multiscales => "multiscales".into(),
@@ -179,21 +187,36 @@ mod tests {
     fn v01_declarations_are_exact() {
         let d = Convention::Proj.declaration(Profile::Geozarr);
         assert_eq!(d.name, "proj");
-        assert_eq!(d.schema_url, "https://raw.githubusercontent.com/zarr-conventions/proj/refs/tags/v0.1/schema.json");
-        assert_eq!(d.spec_url, "https://github.com/zarr-conventions/proj/blob/v0.1/README.md");
+        assert_eq!(
+            d.schema_url,
+            "https://raw.githubusercontent.com/zarr-conventions/proj/refs/tags/v0.1/schema.json"
+        );
+        assert_eq!(
+            d.spec_url,
+            "https://github.com/zarr-conventions/proj/blob/v0.1/README.md"
+        );
         let s = Convention::Spatial.declaration(Profile::Geozarr);
         assert_eq!(s.name, "spatial");
         assert_eq!(s.description, "Spatial coordinate information");
         let m = Convention::Multiscales.declaration(Profile::Geozarr);
-        assert_eq!(m.schema_url, "https://raw.githubusercontent.com/zarr-conventions/multiscales/refs/tags/v0.1/schema.json");
+        assert_eq!(
+            m.schema_url,
+            "https://raw.githubusercontent.com/zarr-conventions/multiscales/refs/tags/v0.1/schema.json"
+        );
     }
 
     #[test]
     fn reference_declarations_match_the_golden_output() {
         let want = json!({"uuid": "f17cb550-5864-4468-aeb7-f3180cfb622f", "schema_url": "https://raw.githubusercontent.com/zarr-experimental/geo-proj/refs/tags/v1/schema.json", "spec_url": "https://github.com/zarr-experimental/geo-proj/blob/v1/README.md", "name": "proj:", "description": "Coordinate reference system information for geospatial data"});
         assert_eq!(Convention::Proj.declaration_json(Profile::Reference), want);
-        assert_eq!(Convention::Spatial.declaration(Profile::Reference).name, "spatial:");
-        assert_eq!(Convention::Multiscales.declaration(Profile::Reference).name, "multiscales");
+        assert_eq!(
+            Convention::Spatial.declaration(Profile::Reference).name,
+            "spatial:"
+        );
+        assert_eq!(
+            Convention::Multiscales.declaration(Profile::Reference).name,
+            "multiscales"
+        );
     }
 
     #[test]
@@ -203,7 +226,10 @@ mod tests {
             {"uuid": "00000000-0000-0000-0000-000000000000", "name": "other"},
             {"uuid": PROJ_UUID, "name": "proj"}
         ]});
-        assert_eq!(declared(attrs.as_object().unwrap()), [Convention::Spatial, Convention::Proj]);
+        assert_eq!(
+            declared(attrs.as_object().unwrap()),
+            [Convention::Spatial, Convention::Proj]
+        );
     }
 
     #[test]

@@ -68,6 +68,36 @@ pub fn epsg_exists(code: u32) -> bool {
     proj::Proj::new(&format!("EPSG:{code}")).is_ok()
 }
 
+/// WKT1 (GDAL flavour) of `EPSG:code` from PROJ's database.
+pub fn epsg_wkt1(code: u32) -> Result<String> {
+    let def =
+        std::ffi::CString::new(format!("EPSG:{code}")).map_err(|e| Error::Crs(e.to_string()))?;
+    // SAFETY: a private context; every object created here is destroyed before returning, and the
+    // WKT string is copied while the object that owns it is alive.
+    unsafe {
+        let ctx = proj_sys::proj_context_create();
+        let pj = proj_sys::proj_create(ctx, def.as_ptr());
+        if pj.is_null() {
+            proj_sys::proj_context_destroy(ctx);
+            return Err(Error::Crs(format!("EPSG:{code} is not in PROJ's database")));
+        }
+        let w = proj_sys::proj_as_wkt(
+            ctx,
+            pj,
+            proj_sys::PJ_WKT_TYPE_PJ_WKT1_GDAL,
+            std::ptr::null(),
+        );
+        let out = if w.is_null() {
+            Err(Error::Crs(format!("EPSG:{code} has no WKT1 form")))
+        } else {
+            Ok(std::ffi::CStr::from_ptr(w).to_string_lossy().into_owned())
+        };
+        proj_sys::proj_destroy(pj);
+        proj_sys::proj_context_destroy(ctx);
+        out
+    }
+}
+
 /// A transformer from a product CRS to lon/lat (EPSG:4326, longitude first).
 pub struct ToLonLat {
     proj: proj::Proj,
@@ -152,6 +182,12 @@ mod tests {
             assert!((b[k] - stac[k]).abs() < 1e-6, "{b:?}");
         }
         assert!(epsg_exists(32632));
+        assert!(
+            epsg_wkt1(3035)
+                .unwrap()
+                .starts_with("PROJCS[\"ETRS89-extended / LAEA Europe\"")
+        );
+        assert!(epsg_wkt1(999_999).is_err());
         assert!(!epsg_exists(999_999));
     }
 }

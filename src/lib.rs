@@ -10,6 +10,7 @@
 //! * [`conventions`] — `multiscales`, `proj`, `spatial`: exact declarations, read by UUID.
 //! * [`plan`] — pure functions: aligned chunks, shards, overview levels, the S2 level table.
 //! * [`kernels`] — CF decode and block reductions (CPU; GPU to come).
+//! * [`convert`] — pipeline B's output plan (metadata exact to the reference).
 //! * [`demo`] — the built-in synthetic Sentinel-2 product.
 //! * [`inspect`] — the `info` report.
 //! * [`render`] — composites for display (true colour).
@@ -19,6 +20,7 @@
 pub mod app;
 pub mod cli;
 pub mod conventions;
+pub mod convert;
 pub mod demo;
 pub mod error;
 pub mod geo;

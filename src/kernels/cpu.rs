@@ -41,16 +41,19 @@ fn reduce_blocks<T: Copy + Send + Sync, O: Copy + Send + Default>(
     let f = factor.max(1);
     let (ow, oh) = (reduced_size(width, f, edge), reduced_size(height, f, edge));
     let mut out = vec![O::default(); ow * oh];
-    out.par_chunks_mut(ow.max(1)).enumerate().for_each(|(oy, row)| {
-        let y0 = oy * f;
-        let y1 = (y0 + f).min(height);
-        for (ox, o) in row.iter_mut().enumerate() {
-            let x0 = ox * f;
-            let x1 = (x0 + f).min(width);
-            let mut it = (y0..y1).flat_map(|y| src[y * width + x0..y * width + x1].iter().copied());
-            *o = reduce(&mut it);
-        }
-    });
+    out.par_chunks_mut(ow.max(1))
+        .enumerate()
+        .for_each(|(oy, row)| {
+            let y0 = oy * f;
+            let y1 = (y0 + f).min(height);
+            for (ox, o) in row.iter_mut().enumerate() {
+                let x0 = ox * f;
+                let x1 = (x0 + f).min(width);
+                let mut it =
+                    (y0..y1).flat_map(|y| src[y * width + x0..y * width + x1].iter().copied());
+                *o = reduce(&mut it);
+            }
+        });
     (out, ow, oh)
 }
 
@@ -70,7 +73,11 @@ pub fn block_nanmean_f32(
                 n += 1;
             }
         }
-        if n == 0 { f32::NAN } else { (sum / f64::from(n)) as f32 }
+        if n == 0 {
+            f32::NAN
+        } else {
+            (sum / f64::from(n)) as f32
+        }
     })
 }
 
@@ -94,7 +101,13 @@ pub fn block_mean_f64(
 
 /// Most frequent value of each block (ties → the smallest value); for classes such as SCL and
 /// detector ids.
-pub fn block_mode_u8(src: &[u8], width: usize, height: usize, factor: usize, edge: Edge) -> (Vec<u8>, usize, usize) {
+pub fn block_mode_u8(
+    src: &[u8],
+    width: usize,
+    height: usize,
+    factor: usize,
+    edge: Edge,
+) -> (Vec<u8>, usize, usize) {
     reduce_blocks(src, width, height, factor, edge, |it| {
         let mut counts = [0u32; 256];
         for v in it {
@@ -111,24 +124,48 @@ pub fn block_mode_u8(src: &[u8], width: usize, height: usize, factor: usize, edg
 }
 
 /// Bitwise OR of each block (bit masks).
-pub fn block_or_u8(src: &[u8], width: usize, height: usize, factor: usize, edge: Edge) -> (Vec<u8>, usize, usize) {
-    reduce_blocks(src, width, height, factor, edge, |it| it.fold(0u8, |a, v| a | v))
+pub fn block_or_u8(
+    src: &[u8],
+    width: usize,
+    height: usize,
+    factor: usize,
+    edge: Edge,
+) -> (Vec<u8>, usize, usize) {
+    reduce_blocks(src, width, height, factor, edge, |it| {
+        it.fold(0u8, |a, v| a | v)
+    })
 }
 
 /// Maximum of each block (the reference's quality-mask reduction).
-pub fn block_max_u8(src: &[u8], width: usize, height: usize, factor: usize, edge: Edge) -> (Vec<u8>, usize, usize) {
+pub fn block_max_u8(
+    src: &[u8],
+    width: usize,
+    height: usize,
+    factor: usize,
+    edge: Edge,
+) -> (Vec<u8>, usize, usize) {
     reduce_blocks(src, width, height, factor, edge, |it| it.fold(0u8, u8::max))
 }
 
 /// Mean of u8 values rounded half away from zero (probabilities in percent).
-pub fn block_mean_u8(src: &[u8], width: usize, height: usize, factor: usize, edge: Edge) -> (Vec<u8>, usize, usize) {
+pub fn block_mean_u8(
+    src: &[u8],
+    width: usize,
+    height: usize,
+    factor: usize,
+    edge: Edge,
+) -> (Vec<u8>, usize, usize) {
     reduce_blocks(src, width, height, factor, edge, |it| {
         let (mut sum, mut n) = (0u32, 0u32);
         for v in it {
             sum += u32::from(v);
             n += 1;
         }
-        if n == 0 { 0 } else { ((f64::from(sum) / f64::from(n)).round()) as u8 }
+        if n == 0 {
+            0
+        } else {
+            ((f64::from(sum) / f64::from(n)).round()) as u8
+        }
     })
 }
 
@@ -140,13 +177,21 @@ pub fn sample_top_left<T: Copy + Send + Sync + Default>(
     factor: usize,
     edge: Edge,
 ) -> (Vec<T>, usize, usize) {
-    reduce_blocks(src, width, height, factor, edge, |it| it.next().unwrap_or_default())
+    reduce_blocks(src, width, height, factor, edge, |it| {
+        it.next().unwrap_or_default()
+    })
 }
 
 /// Pipeline A's `downsample_2d_array(src, th, tw, nodata=None)`: with block sizes > 1 on both axes,
 /// crop from the top-left and average each block (plain mean); otherwise nearest sampling at
 /// `floor(linspace(0, s−1, t))` per axis.
-pub fn downsample_2d_array(src: &[f64], width: usize, height: usize, tw: usize, th: usize) -> Vec<f64> {
+pub fn downsample_2d_array(
+    src: &[f64],
+    width: usize,
+    height: usize,
+    tw: usize,
+    th: usize,
+) -> Vec<f64> {
     let (by, bx) = (height / th.max(1), width / tw.max(1));
     if by > 1 && bx > 1 {
         let mut out = vec![0.0; tw * th];
@@ -193,9 +238,21 @@ mod tests {
     fn nanmean_trims_or_keeps_partial_blocks() {
         // 5×3 → factor 2.
         let src = [
-            1.0, 2.0, 3.0, f32::NAN, 9.0, //
-            3.0, 4.0, f32::NAN, f32::NAN, 11.0, //
-            5.0, 6.0, 7.0, 8.0, 13.0,
+            1.0,
+            2.0,
+            3.0,
+            f32::NAN,
+            9.0, //
+            3.0,
+            4.0,
+            f32::NAN,
+            f32::NAN,
+            11.0, //
+            5.0,
+            6.0,
+            7.0,
+            8.0,
+            13.0,
         ];
         let (t, w, h) = block_nanmean_f32(&src, 5, 3, 2, Edge::Trim);
         assert_eq!((w, h), (2, 1));
@@ -222,7 +279,11 @@ mod tests {
 
     #[test]
     fn cf_decode_matches_the_scalar_rule() {
-        let cf = CfEncoding { fill: Some(0.0), scale_factor: 1e-4, add_offset: -0.1 };
+        let cf = CfEncoding {
+            fill: Some(0.0),
+            scale_factor: 1e-4,
+            add_offset: -0.1,
+        };
         let d = decode_u16(&[0, 1000, 5000], &cf);
         assert!(d[0].is_nan());
         assert_eq!(d[1], (1000.0f64 * 1e-4 - 0.1) as f32);

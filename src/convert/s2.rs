@@ -1,0 +1,804 @@
+//! The plan of pipeline B (`convert_s2_optimized`, REFERENCE §2B): every output group with its
+//! attributes and every output array with its full `zarr.json` and where its values come from.
+//! Pure metadata work on the opened input; the writer executes the plan.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::metadata::{
+    NAN_FILL_B64, array_doc, blosc_codec, bytes_codec, fill_value, is_float, sanitize_attrs,
+    sharding_codec, spatial_ref_attrs, v3_data_type,
+};
+use crate::conventions::Convention;
+use crate::error::{Error, Result};
+use crate::hierarchy::{Hierarchy, Node, NodeKind};
+use crate::inspect::read_f64;
+use crate::plan::{
+    LevelSource, Profile, S2_LEVELS, calculate_simple_shard_dimensions, derived_edge,
+    derived_scale, measurement_chunks,
+};
+use crate::product::{CfEncoding, Crs};
+
+/// Options of pipeline B.
+#[derive(Debug, Clone)]
+pub struct S2Options {
+    pub profile: Profile,
+    pub spatial_chunk: u64,
+    pub enable_sharding: bool,
+    /// Blosc level (the reference always writes 3).
+    pub compression_level: u8,
+    /// Write the store-root bbox and consolidate (the CLI does; `create_multiscale_from_datatree`
+    /// alone, which made `optimized_geozarr_examples`, does not).
+    pub finalise_root: bool,
+}
+
+impl Default for S2Options {
+    fn default() -> Self {
+        S2Options {
+            profile: Profile::Reference,
+            spatial_chunk: 256,
+            enable_sharding: false,
+            compression_level: 3,
+            finalise_root: true,
+        }
+    }
+}
+
+/// Where an output array's values come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// The source array's values, unchanged (same dtype).
+    Copy { from: String },
+    /// CF-decoded u16 → f32 (fill → NaN, `v·scale + offset` in f64, then f32).
+    Decode { from: String, cf: CfEncoding },
+    /// NaN-mean blocks of the decoded f64 source, then f32 (b08 injection).
+    InjectMean {
+        from: String,
+        cf: CfEncoding,
+        factor: u64,
+    },
+    /// NaN-mean blocks of an already written output array (derived pyramid levels).
+    Coarsen { from: String, factor: u64 },
+    /// Given values (coordinates of computed levels).
+    Values(Vec<f64>),
+    /// The 0-d grid-mapping variable (value 0).
+    Zero,
+}
+
+/// One output array.
+#[derive(Debug, Clone)]
+pub struct OutArray {
+    pub path: String,
+    pub doc: Value,
+    pub source: Source,
+}
+
+/// The whole output.
+#[derive(Debug, Clone, Default)]
+pub struct OutputPlan {
+    /// Group path → attributes (`/` is the store root).
+    pub groups: BTreeMap<String, Map<String, Value>>,
+    /// Arrays in dependency order (a `Coarsen` source comes before its users).
+    pub arrays: Vec<OutArray>,
+    /// Groups that get inline consolidated metadata.
+    pub consolidate: Vec<String>,
+}
+
+fn name_of(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn parent_of(path: &str) -> String {
+    match path.rsplit_once('/') {
+        Some(("", _)) | None => "/".into(),
+        Some((p, _)) => p.into(),
+    }
+}
+
+fn array_meta(n: &Node) -> Option<&crate::hierarchy::ArrayMeta> {
+    match &n.kind {
+        NodeKind::Array(m) => Some(m),
+        NodeKind::Group => None,
+    }
+}
+
+/// Coordinates of a group: 1-D arrays named after their own dimension, and arrays listed in a
+/// `coordinates` attribute of the group's arrays.
+fn coordinate_names(arrays: &[&Node]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in arrays {
+        let name = name_of(&a.path);
+        if let Some(m) = array_meta(a)
+            && m.dimension_names.as_deref() == Some(&[name.to_string()][..])
+        {
+            out.push(name.to_string());
+        }
+        if let Some(c) = a.attributes.get("coordinates").and_then(Value::as_str) {
+            out.extend(c.split_whitespace().map(str::to_string));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+struct Ctx<'a> {
+    h: &'a Hierarchy,
+    opts: &'a S2Options,
+    crs: Option<Crs>,
+}
+
+impl Ctx<'_> {
+    fn at(&self, p: &str) -> String {
+        format!("{}{p}", self.h.location())
+    }
+
+    fn data_codecs(&self, item: usize) -> Vec<Value> {
+        vec![
+            bytes_codec(item),
+            blosc_codec(item, self.opts.compression_level),
+        ]
+    }
+
+    /// A coordinate array: single chunk, `bytes` only.
+    fn coordinate(&self, path: &str, src: &Node) -> Result<OutArray> {
+        let m =
+            array_meta(src).ok_or_else(|| Error::invalid(self.at(&src.path), "not an array"))?;
+        let (dt, item) = v3_data_type(&m.dtype, &self.at(&src.path))?;
+        let mut attrs = sanitize_attrs(&src.attributes, false);
+        if is_float(&dt) {
+            attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
+        }
+        Ok(OutArray {
+            path: path.to_string(),
+            doc: array_doc(
+                &m.shape,
+                dt.clone(),
+                &m.shape,
+                fill_value(&dt, None),
+                vec![bytes_codec(item)],
+                attrs,
+                dims(m),
+            ),
+            source: Source::Copy {
+                from: src.path.clone(),
+            },
+        })
+    }
+
+    /// A non-measurement data variable with the "original" encoding (source chunks and dtype).
+    fn original(&self, path: &str, src: &Node, grid_mapping: bool) -> Result<OutArray> {
+        let m =
+            array_meta(src).ok_or_else(|| Error::invalid(self.at(&src.path), "not an array"))?;
+        let (dt, item) = v3_data_type(&m.dtype, &self.at(&src.path))?;
+        let mut attrs = sanitize_attrs(&src.attributes, false);
+        let src_fill = src.attributes.get("_FillValue").or(match &m.fill_value {
+            Value::Null => None,
+            v => Some(v),
+        });
+        if is_float(&dt) {
+            attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
+        }
+        if grid_mapping {
+            attrs.insert("grid_mapping".into(), json!("spatial_ref"));
+        }
+        let fill = if is_float(&dt) {
+            match src_fill {
+                Some(Value::String(s)) => json!(s),
+                Some(v) if v.as_f64().is_some_and(f64::is_finite) => v.clone(),
+                _ => json!("NaN"),
+            }
+        } else {
+            fill_value(&dt, src_fill)
+        };
+        Ok(OutArray {
+            path: path.to_string(),
+            doc: array_doc(
+                &m.shape,
+                dt,
+                &m.chunks,
+                fill,
+                self.data_codecs(item),
+                attrs,
+                dims(m),
+            ),
+            source: Source::Copy {
+                from: src.path.clone(),
+            },
+        })
+    }
+
+    /// A reflectance band decoded to float32 with the measurement encoding.
+    fn band(&self, path: &str, shape: &[u64], attrs_src: &Node, source: Source) -> OutArray {
+        let mut attrs = sanitize_attrs(&attrs_src.attributes, true);
+        attrs.remove("scale_factor");
+        attrs.remove("add_offset");
+        attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
+        if self.crs.is_some() {
+            attrs.insert("grid_mapping".into(), json!("spatial_ref"));
+        }
+        let chunks = measurement_chunks(shape, self.opts.spatial_chunk);
+        let inner = self.data_codecs(4);
+        let (grid, codecs) = if self.opts.enable_sharding && shape.len() >= 2 {
+            let shards = calculate_simple_shard_dimensions(shape, &chunks);
+            (shards, vec![sharding_codec(&chunks, inner)])
+        } else {
+            (chunks, inner)
+        };
+        let dims = attrs_src
+            .attributes
+            .get("_ARRAY_DIMENSIONS")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            });
+        OutArray {
+            path: path.to_string(),
+            doc: array_doc(
+                shape,
+                json!("float32"),
+                &grid,
+                json!("NaN"),
+                codecs,
+                attrs,
+                dims,
+            ),
+            source,
+        }
+    }
+
+    fn spatial_ref(
+        &self,
+        group: &str,
+        zstd: bool,
+        geotransform: Option<String>,
+    ) -> Result<Option<OutArray>> {
+        let Some(crs) = &self.crs else {
+            return Ok(None);
+        };
+        let mut attrs = match crs {
+            Crs::Epsg(code) => spatial_ref_attrs(*code)?,
+            Crs::Wkt(w) => {
+                let mut m = Map::new();
+                m.insert("crs_wkt".into(), json!(w));
+                m.insert("spatial_ref".into(), json!(w));
+                m
+            }
+        };
+        if let Some(gt) = geotransform {
+            attrs.insert("GeoTransform".into(), json!(gt));
+        }
+        let mut codecs = vec![bytes_codec(8)];
+        if zstd {
+            codecs.push(json!({"name": "zstd", "configuration": {"level": 0, "checksum": false}}));
+        }
+        Ok(Some(OutArray {
+            path: format!("{group}/spatial_ref"),
+            doc: array_doc(&[], json!("int64"), &[], json!(0), codecs, attrs, None),
+            source: Source::Zero,
+        }))
+    }
+
+    /// Geo attributes of a measurement/quality leaf (§2B.8).
+    fn geo_attrs(
+        &self,
+        x: &[f64],
+        y: &[f64],
+        shape: Option<[u64; 2]>,
+        cached: Option<[f64; 6]>,
+    ) -> Map<String, Value> {
+        let mut a = Map::new();
+        let Some(crs) = &self.crs else { return a };
+        a.insert("grid_mapping".into(), json!("spatial_ref"));
+        a.insert("spatial:dimensions".into(), json!(["y", "x"]));
+        a.insert("spatial:registration".into(), json!("pixel"));
+        a.insert("spatial:bbox".into(), json!(centre_bbox(x, y)));
+        if let Some(t) = preferred_transform(x, y, cached)
+            && t.iter().any(|v| *v != 0.0)
+        {
+            a.insert("spatial:transform".into(), json!(t));
+        }
+        if let Some(s) = shape {
+            a.insert("spatial:shape".into(), json!(s));
+        }
+        insert_crs(&mut a, crs);
+        a.insert(
+            "zarr_conventions".into(),
+            json!([
+                Convention::Spatial.declaration_json(self.opts.profile),
+                Convention::Proj.declaration_json(self.opts.profile)
+            ]),
+        );
+        a
+    }
+}
+
+fn insert_crs(a: &mut Map<String, Value>, crs: &Crs) {
+    match crs {
+        Crs::Epsg(c) => a.insert("proj:code".into(), json!(format!("EPSG:{c}"))),
+        Crs::Wkt(w) => a.insert("proj:wkt2".into(), json!(w)),
+    };
+}
+
+fn dims(m: &crate::hierarchy::ArrayMeta) -> Option<Vec<String>> {
+    if m.shape.is_empty() {
+        None
+    } else {
+        m.dimension_names.clone()
+    }
+}
+
+/// `[min x, min y, max x, max y]` of coordinate values (pixel centres in the reference).
+pub fn centre_bbox(x: &[f64], y: &[f64]) -> [f64; 4] {
+    let mm = |v: &[f64]| {
+        v.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &a| {
+                (lo.min(a), hi.max(a))
+            })
+    };
+    let ((x0, x1), (y0, y1)) = (mm(x), mm(y));
+    if x.is_empty() || y.is_empty() {
+        return [0.0; 4];
+    }
+    [x0, y0, x1, y1]
+}
+
+/// The reference's `_preferred_spatial_transform`: R (cached GeoTransform, else edge-based from the
+/// coordinates) when it agrees with the centre-origin C within `1e-8 + 1e-5·|C|`, else C.
+pub fn preferred_transform(x: &[f64], y: &[f64], cached: Option<[f64; 6]>) -> Option<[f64; 6]> {
+    if x.len() < 2 || y.len() < 2 {
+        return None;
+    }
+    let (dx, dy) = (x[1] - x[0], y[1] - y[0]);
+    let r = cached.unwrap_or([dx, 0.0, x[0] - dx / 2.0, 0.0, dy, y[0] - dy / 2.0]);
+    let bb = centre_bbox(x, y);
+    let c = [dx.abs(), 0.0, bb[0], 0.0, -dy.abs(), bb[3]];
+    let close = r
+        .iter()
+        .zip(c.iter())
+        .all(|(ri, ci)| (ri - ci).abs() <= 1e-8 + 1e-5 * ci.abs());
+    if r.iter().any(|v| *v != 0.0) && close {
+        Some(r)
+    } else {
+        Some(c)
+    }
+}
+
+/// Python's shortest round-trip repr of a float (`699960.0`, `-60.0`, `0.002865161344583498`).
+pub fn py_float(v: f64) -> String {
+    if v.is_finite() && v == v.trunc() && v.abs() < 1e16 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The `GeoTransform` string (GDAL order) of a Rasterio-order transform.
+pub fn geotransform_string(t: &[f64; 6]) -> String {
+    [t[2], t[0], t[1], t[5], t[3], t[4]]
+        .iter()
+        .map(|v| py_float(*v))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn is_measurement_group(path: &str) -> bool {
+    let last = name_of(path);
+    path.contains("/measurements/") && last.starts_with('r') && last.ends_with('m')
+}
+
+fn res_number(group: &str) -> Option<u64> {
+    name_of(group)
+        .trim_start_matches('r')
+        .trim_end_matches('m')
+        .parse()
+        .ok()
+}
+
+/// Mean of each block of `factor` coordinates, trailing values dropped (reference) or kept.
+fn coarsen_coords(v: &[f64], factor: u64, profile: Profile) -> Vec<f64> {
+    let f = factor as usize;
+    let n = derived_edge(v.len() as u64, factor, profile) as usize;
+    (0..n)
+        .map(|i| {
+            let block = &v[i * f..((i + 1) * f).min(v.len())];
+            block.iter().sum::<f64>() / block.len() as f64
+        })
+        .collect()
+}
+
+/// Plan pipeline B for an opened Sentinel-2 product.
+pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<OutputPlan> {
+    let ctx = Ctx { h, opts, crs };
+    let mut plan = OutputPlan::default();
+    let groups: Vec<&Node> = h
+        .nodes()
+        .filter(|n| n.path != "/" && matches!(n.kind, NodeKind::Group))
+        .collect();
+    let refl = "/measurements/reflectance";
+    if h.node(&format!("{refl}/r60m")).is_none() {
+        return Err(Error::Missing {
+            path: format!("{}{refl}/r60m", h.location()),
+            what: "resolution group r60m (the pyramid is built from it)".into(),
+        });
+    }
+    // Coordinates of each written leaf, for the derived levels and the multiscales layout.
+    let mut level_coords: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut level_bands: BTreeMap<String, Vec<(String, OutArray)>> = BTreeMap::new();
+
+    for g in groups {
+        let path = g.path.as_str();
+        if path.starts_with("/quality/l1c_quicklook") || path.starts_with("/quality/l2a_quicklook")
+        {
+            continue;
+        }
+        let children = h.children(path);
+        if children.iter().any(|c| matches!(c.kind, NodeKind::Group)) {
+            continue;
+        }
+        let arrays: Vec<&Node> = children.into_iter().collect();
+        let coords = coordinate_names(&arrays);
+        let data: Vec<&Node> = arrays
+            .iter()
+            .copied()
+            .filter(|a| !coords.iter().any(|c| c == name_of(&a.path)))
+            .collect();
+        if data.is_empty() {
+            continue;
+        }
+        let geo = path.contains("/measurements/") || path.contains("/quality/");
+        let (x, y) = match (h.node(&format!("{path}/x")), h.node(&format!("{path}/y"))) {
+            (Some(_), Some(_)) if geo => (
+                read_f64(h, &format!("{path}/x"))?,
+                read_f64(h, &format!("{path}/y"))?,
+            ),
+            _ => (vec![], vec![]),
+        };
+        let mut written: Vec<OutArray> = Vec::new();
+        if is_measurement_group(path) {
+            let mut bands: Vec<(String, OutArray)> = Vec::new();
+            for a in &data {
+                let m =
+                    array_meta(a).ok_or_else(|| Error::invalid(ctx.at(&a.path), "not an array"))?;
+                let cf = CfEncoding::from_attributes(&a.attributes, &m.fill_value);
+                let out = ctx.band(
+                    &a.path,
+                    &m.shape,
+                    a,
+                    Source::Decode {
+                        from: a.path.clone(),
+                        cf,
+                    },
+                );
+                bands.push((name_of(&a.path).to_string(), out));
+            }
+            // b08 injection into r20m / r60m.
+            let b08_src = format!("{refl}/r10m/b08");
+            if path.starts_with(&format!("{refl}/"))
+                && res_number(path).is_some_and(|r| r > 10)
+                && !bands.iter().any(|(n, _)| n == "b08")
+                && let Some(src) = h.node(&b08_src)
+                && let Some(sm) = array_meta(src)
+            {
+                let factor = res_number(path).unwrap_or(10) / 10;
+                let shape: Vec<u64> = sm
+                    .shape
+                    .iter()
+                    .map(|&d| derived_edge(d, factor, opts.profile))
+                    .collect();
+                let cf = CfEncoding::from_attributes(&src.attributes, &sm.fill_value);
+                let out = ctx.band(
+                    &format!("{path}/b08"),
+                    &shape,
+                    src,
+                    Source::InjectMean {
+                        from: b08_src.clone(),
+                        cf,
+                        factor,
+                    },
+                );
+                bands.push(("b08".into(), out));
+            }
+            bands.sort_by(|a, b| a.0.cmp(&b.0));
+            for (_, b) in &bands {
+                written.push(b.clone());
+            }
+            level_bands.insert(name_of(path).to_string(), bands);
+            level_coords.insert(name_of(path).to_string(), (x.clone(), y.clone()));
+        } else {
+            for a in &data {
+                written.push(ctx.original(&a.path, a, geo && ctx.crs.is_some())?);
+            }
+        }
+        for a in &arrays {
+            if coords.iter().any(|c| c == name_of(&a.path)) {
+                written.push(ctx.coordinate(&a.path, a)?);
+            }
+        }
+        // The group's own attributes are kept (e.g. the GRIB attributes of meteorology groups).
+        let mut attrs = g.attributes.clone();
+        if geo {
+            let shape = data
+                .first()
+                .and_then(|d| array_meta(d))
+                .filter(|m| m.shape.len() >= 2)
+                .map(|m| [m.shape[m.shape.len() - 2], m.shape[m.shape.len() - 1]]);
+            attrs.extend(ctx.geo_attrs(&x, &y, shape, None));
+            if let Some(sr) = ctx.spatial_ref(path, true, None)? {
+                written.push(sr);
+            }
+        }
+        plan.groups.insert(path.to_string(), attrs);
+        plan.arrays.extend(written);
+    }
+
+    // Derived levels r120m / r360m / r720m from the level before.
+    for level in S2_LEVELS.iter() {
+        let LevelSource::Derived { from, factor } = level.source else {
+            continue;
+        };
+        let Some(src_bands) = level_bands.get(from).cloned() else {
+            continue;
+        };
+        let Some((sx, sy)) = level_coords.get(from).cloned() else {
+            continue;
+        };
+        let path = format!("{refl}/{}", level.name);
+        let (x, y) = (
+            coarsen_coords(&sx, factor, opts.profile),
+            coarsen_coords(&sy, factor, opts.profile),
+        );
+        let mut bands = Vec::new();
+        for (name, src) in &src_bands {
+            let shape: Vec<u64> = src.doc["shape"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_u64)
+                        .map(|d| derived_edge(d, factor, opts.profile))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut out = src.clone();
+            out.path = format!("{path}/{name}");
+            let attrs_node = Node {
+                path: out.path.clone(),
+                attributes: src.doc["attributes"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                kind: NodeKind::Group,
+            };
+            let mut b = ctx.band(
+                &out.path,
+                &shape,
+                &attrs_node,
+                Source::Coarsen {
+                    from: src.path.clone(),
+                    factor,
+                },
+            );
+            b.doc["dimension_names"] = src.doc["dimension_names"].clone();
+            bands.push((name.clone(), b));
+        }
+        let shape = bands.first().and_then(|(_, b)| {
+            let s: Vec<u64> = b.doc["shape"]
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_u64)
+                .collect();
+            (s.len() >= 2).then(|| [s[s.len() - 2], s[s.len() - 1]])
+        });
+        // The reference's coarsened spatial_ref carries the source level's transform as a stale
+        // GeoTransform (B-2b), which then competes as the cached "rio" transform.
+        let src_t = preferred_transform(&sx, &sy, None).filter(|t| t.iter().any(|v| *v != 0.0));
+        let stale = if opts.profile == Profile::Reference {
+            src_t
+        } else {
+            None
+        };
+        plan.groups
+            .insert(path.clone(), ctx.geo_attrs(&x, &y, shape, stale));
+        for (_, b) in &bands {
+            plan.arrays.push(b.clone());
+        }
+        for (name, vals) in [("x", &x), ("y", &y)] {
+            let mut attrs = Map::new();
+            attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
+            let n = vals.len() as u64;
+            plan.arrays.push(OutArray {
+                path: format!("{path}/{name}"),
+                doc: array_doc(
+                    &[n],
+                    json!("float64"),
+                    &[n],
+                    json!("NaN"),
+                    vec![bytes_codec(8)],
+                    attrs,
+                    Some(vec![name.to_string()]),
+                ),
+                source: Source::Values(vals.clone()),
+            });
+        }
+        if let Some(sr) = ctx.spatial_ref(&path, false, stale.map(|t| geotransform_string(&t)))? {
+            plan.arrays.push(sr);
+        }
+        level_bands.insert(level.name.to_string(), bands);
+        level_coords.insert(level.name.to_string(), (x, y));
+    }
+
+    // multiscales on /measurements/reflectance (§2B.9).
+    let present: Vec<&str> = S2_LEVELS
+        .iter()
+        .map(|l| l.name)
+        .filter(|n| level_bands.contains_key(*n))
+        .collect();
+    let mut refl_attrs = Map::new();
+    if present.len() >= 2 && ctx.crs.is_some() {
+        let shape_of = |n: &str| -> Option<[u64; 2]> {
+            let (_, b) = level_bands.get(n)?.first()?;
+            let s: Vec<u64> = b.doc["shape"]
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_u64)
+                .collect();
+            (s.len() >= 2).then(|| [s[s.len() - 2], s[s.len() - 1]])
+        };
+        let base = present[0];
+        let mut layout = Vec::new();
+        for (i, name) in present.iter().enumerate() {
+            let mut e = Map::new();
+            e.insert("asset".into(), json!(name));
+            let (x, y) = &level_coords[*name];
+            if i > 0 {
+                let parent = match S2_LEVELS.iter().find(|l| l.name == *name).map(|l| l.source) {
+                    Some(LevelSource::Derived { from, .. }) => from,
+                    _ => base,
+                };
+                let factor = match S2_LEVELS.iter().find(|l| l.name == *name).map(|l| l.source) {
+                    Some(LevelSource::Derived { factor, .. }) => factor,
+                    _ => u64::from(
+                        S2_LEVELS
+                            .iter()
+                            .find(|l| l.name == *name)
+                            .map_or(10, |l| l.meters)
+                            / S2_LEVELS
+                                .iter()
+                                .find(|l| l.name == parent)
+                                .map_or(10, |l| l.meters),
+                    ),
+                };
+                let (ps, s) = (shape_of(parent), shape_of(name));
+                let scale = match (ps, s) {
+                    (Some(p), Some(s)) => {
+                        let r = derived_scale(p[1], s[1], factor, opts.profile);
+                        let rh = derived_scale(p[0], s[0], factor, opts.profile);
+                        r.max(rh)
+                    }
+                    _ => factor as f64,
+                };
+                e.insert("derived_from".into(), json!(parent));
+                e.insert(
+                    "transform".into(),
+                    json!({"scale": [scale, scale], "translation": [0.0, 0.0]}),
+                );
+            }
+            if let Some(s) = shape_of(name) {
+                e.insert("spatial:shape".into(), json!(s));
+            }
+            let cached = plan.groups.get(&format!("{refl}/{name}")).and_then(|a| {
+                a.get("spatial:transform")
+                    .and_then(Value::as_array)
+                    .map(|t| {
+                        let v: Vec<f64> = t.iter().filter_map(Value::as_f64).collect();
+                        [v[0], v[1], v[2], v[3], v[4], v[5]]
+                    })
+            });
+            if let Some(t) = cached.or_else(|| preferred_transform(x, y, None))
+                && t.iter().any(|v| *v != 0.0)
+            {
+                e.insert("spatial:transform".into(), json!(t));
+            }
+            layout.push(Value::Object(e));
+        }
+        refl_attrs.insert(
+            "zarr_conventions".into(),
+            json!([
+                Convention::Multiscales.declaration_json(opts.profile),
+                Convention::Spatial.declaration_json(opts.profile),
+                Convention::Proj.declaration_json(opts.profile)
+            ]),
+        );
+        refl_attrs.insert(
+            "multiscales".into(),
+            json!({"layout": layout, "resampling_method": "average"}),
+        );
+        refl_attrs.insert("spatial:dimensions".into(), json!(["y", "x"]));
+        let (bx, by) = &level_coords[base];
+        refl_attrs.insert("spatial:bbox".into(), json!(centre_bbox(bx, by)));
+        refl_attrs.insert("spatial:registration".into(), json!("pixel"));
+        if let Some(crs) = &ctx.crs {
+            insert_crs(&mut refl_attrs, crs);
+        }
+    }
+    plan.groups.insert(refl.to_string(), refl_attrs);
+
+    // Every ancestor group exists (empty attributes), the root included.
+    let paths: Vec<String> = plan.groups.keys().cloned().collect();
+    for p in paths {
+        let mut cur = parent_of(&p);
+        loop {
+            plan.groups.entry(cur.clone()).or_default();
+            if cur == "/" {
+                break;
+            }
+            cur = parent_of(&cur);
+        }
+    }
+    plan.groups.entry("/".into()).or_default();
+    if opts.finalise_root {
+        plan.consolidate = vec![refl.to_string(), "/".to_string()];
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preferred_transform_follows_the_tolerance_rule() {
+        // r10m of T32TQM: the edge transform is accepted (5 m ≤ 7.0 m).
+        let x: Vec<f64> = (0..3).map(|i| 699965.0 + 10.0 * f64::from(i)).collect();
+        let y: Vec<f64> = (0..3).map(|i| 4700035.0 - 10.0 * f64::from(i)).collect();
+        assert_eq!(
+            preferred_transform(&x, &y, None),
+            Some([10.0, 0.0, 699960.0, 0.0, -10.0, 4700040.0])
+        );
+        // r20m: 10 m > 7.0 m, the centre origin wins.
+        let x: Vec<f64> = (0..3).map(|i| 699970.0 + 20.0 * f64::from(i)).collect();
+        let y: Vec<f64> = (0..3).map(|i| 4700030.0 - 20.0 * f64::from(i)).collect();
+        assert_eq!(
+            preferred_transform(&x, &y, None),
+            Some([20.0, 0.0, 699970.0, 0.0, -20.0, 4700030.0])
+        );
+        // T32TLQ r10m (x edge 300000): 5 m > 3.0 m → centre origin 300005.
+        let x: Vec<f64> = (0..3).map(|i| 300005.0 + 10.0 * f64::from(i)).collect();
+        let y: Vec<f64> = (0..3).map(|i| 5000035.0 - 10.0 * f64::from(i)).collect();
+        assert_eq!(
+            preferred_transform(&x, &y, None).map(|t| t[2]),
+            Some(300005.0)
+        );
+        // Zero coordinates (the shipped fixtures) give an all-zero transform.
+        assert_eq!(
+            preferred_transform(&[0.0; 3], &[0.0; 3], None),
+            Some([0.0; 6])
+        );
+    }
+
+    #[test]
+    fn geotransform_strings_use_python_reprs() {
+        assert_eq!(
+            geotransform_string(&[60.0, 0.0, 699990.0, 0.0, -60.0, 4700010.0]),
+            "699990.0 60.0 0.0 4700010.0 0.0 -60.0"
+        );
+        assert_eq!(py_float(0.002865161344583498), "0.002865161344583498");
+    }
+
+    #[test]
+    fn coordinates_coarsen_to_block_centres() {
+        let x: Vec<f64> = (0..5).map(|i| 699990.0 + 60.0 * f64::from(i)).collect();
+        assert_eq!(
+            coarsen_coords(&x, 2, Profile::Reference),
+            [700020.0, 700140.0]
+        );
+        assert_eq!(
+            coarsen_coords(&x, 2, Profile::Geozarr),
+            [700020.0, 700140.0, 700230.0]
+        );
+    }
+}
