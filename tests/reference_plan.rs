@@ -51,77 +51,174 @@ const ARRAY_KEYS: [&str; 8] = [
     "chunk_key_encoding",
 ];
 
+fn compare(fixture_dir: &str, name: &str, opts: &S2Options) -> Vec<String> {
+    let fx = common::fixtures().expect("checked by the caller");
+    let layout = GroupSpec::from_file(&fx.join("s2_examples").join(name)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("in.zarr");
+    layout.materialise(&p).unwrap();
+    let h = Hierarchy::open(&p).unwrap();
+    let crs = resolve_crs(&h, &epsg_exists).map(|c| c.0);
+    let plan = plan_s2(&h, crs, opts).unwrap();
+    let mut ours: BTreeMap<String, Value> = BTreeMap::new();
+    for (g, attrs) in &plan.groups {
+        ours.insert(g.clone(), serde_json::json!({"attributes": attrs}));
+    }
+    for a in &plan.arrays {
+        ours.insert(a.path.clone(), a.doc.clone());
+    }
+    let want_doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(fx.join(fixture_dir).join(name)).unwrap())
+            .unwrap();
+    let mut want = BTreeMap::new();
+    flatten(&want_doc, "/", &mut want);
+    let mut diffs = Vec::new();
+    for k in want.keys().filter(|k| !ours.contains_key(*k)) {
+        diffs.push(format!("{k}: missing"));
+    }
+    for k in ours.keys().filter(|k| !want.contains_key(*k)) {
+        diffs.push(format!("{k}: extra"));
+    }
+    for (path, w) in &want {
+        let Some(o) = ours.get(path) else { continue };
+        if w.get("node_type").is_some() {
+            for k in ARRAY_KEYS {
+                if w.get(k) != o.get(k) {
+                    diffs.push(format!(
+                        "{path} {k}:\n  want {}\n  ours {}",
+                        w.get(k).map(|v| v.to_string()).unwrap_or_default(),
+                        o.get(k).map(|v| v.to_string()).unwrap_or_default()
+                    ));
+                }
+            }
+        } else if w["attributes"] != o["attributes"] {
+            diffs.push(format!(
+                "{path} group attributes:\n  want {}\n  ours {}",
+                w["attributes"], o["attributes"]
+            ));
+        }
+    }
+    diffs
+}
+
+const PRODUCTS: [&str; 2] = [
+    "S2A_MSIL2A_20251008T100041_N0511_R122_T32TQM_20251008T122613.json",
+    "S2B_MSIL1C_20250113T103309_N0511_R108_T32TLQ_20250113T122458.json",
+];
+
+/// `create_multiscale_from_datatree(sharding, chunk 256, decoded)` — no root finalisation.
 #[test]
 fn reference_plan_reproduces_optimized_geozarr_examples() {
-    let Some(fx) = common::fixtures() else { return };
-    for name in [
-        "S2A_MSIL2A_20251008T100041_N0511_R122_T32TQM_20251008T122613.json",
-        "S2B_MSIL1C_20250113T103309_N0511_R108_T32TLQ_20250113T122458.json",
-    ] {
-        let layout = GroupSpec::from_file(&fx.join("s2_examples").join(name)).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("in.zarr");
-        layout.materialise(&p).unwrap();
-        let h = Hierarchy::open(&p).unwrap();
-        let crs = resolve_crs(&h, &epsg_exists).map(|c| c.0);
-        let opts = S2Options {
-            profile: Profile::Reference,
-            spatial_chunk: 256,
-            enable_sharding: true,
-            finalise_root: false,
-            ..Default::default()
-        };
-        let plan = plan_s2(&h, crs, &opts).unwrap();
-        let mut ours: BTreeMap<String, Value> = BTreeMap::new();
-        for (g, attrs) in &plan.groups {
-            ours.insert(g.clone(), serde_json::json!({"attributes": attrs}));
-        }
-        for a in &plan.arrays {
-            ours.insert(a.path.clone(), a.doc.clone());
-        }
-        let want_doc: Value = serde_json::from_str(
-            &std::fs::read_to_string(fx.join("optimized_geozarr_examples").join(name)).unwrap(),
-        )
-        .unwrap();
-        let mut want = BTreeMap::new();
-        flatten(&want_doc, "/", &mut want);
-
-        let only_want: Vec<&String> = want.keys().filter(|k| !ours.contains_key(*k)).collect();
-        let only_ours: Vec<&String> = ours.keys().filter(|k| !want.contains_key(*k)).collect();
+    if common::fixtures().is_none() {
+        return;
+    }
+    let opts = S2Options {
+        profile: Profile::Reference,
+        spatial_chunk: 256,
+        enable_sharding: true,
+        finalise_root: false,
+        ..Default::default()
+    };
+    for name in PRODUCTS {
+        let d = compare("optimized_geozarr_examples", name, &opts);
         assert!(
-            only_want.is_empty() && only_ours.is_empty(),
-            "{name}: missing {only_want:?}, extra {only_ours:?}"
-        );
-        let mut diffs = Vec::new();
-        for (path, w) in &want {
-            let o = &ours[path];
-            if w.get("node_type").is_some() {
-                for k in ARRAY_KEYS {
-                    if w.get(k) != o.get(k) {
-                        diffs.push(format!(
-                            "{path} {k}:\n  want {}\n  ours {}",
-                            w.get(k).map(|v| v.to_string()).unwrap_or_default(),
-                            o.get(k).map(|v| v.to_string()).unwrap_or_default()
-                        ));
-                    }
-                }
-            } else if w["attributes"] != o["attributes"] {
-                diffs.push(format!(
-                    "{path} group attributes:\n  want {}\n  ours {}",
-                    w["attributes"], o["attributes"]
-                ));
-            }
-        }
-        assert!(
-            diffs.is_empty(),
+            d.is_empty(),
             "{name}: {} differences:\n{}",
-            diffs.len(),
-            diffs
-                .iter()
-                .take(25)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n")
+            d.len(),
+            d.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
         );
     }
+}
+
+/// CLI `convert --spatial-chunk 1024` (pipeline B without sharding, with the store-root bbox
+/// `[4.511256115612801, 0, 4.511256115612801, 0]` of the zero coordinates).
+#[test]
+fn reference_plan_reproduces_geozarr_examples() {
+    if common::fixtures().is_none() {
+        return;
+    }
+    let opts = S2Options {
+        profile: Profile::Reference,
+        spatial_chunk: 1024,
+        enable_sharding: false,
+        finalise_root: true,
+        ..Default::default()
+    };
+    for name in PRODUCTS {
+        let d = compare("geozarr_examples", name, &opts);
+        assert!(
+            d.is_empty(),
+            "{name}: {} differences:\n{}",
+            d.len(),
+            d.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
+        );
+    }
+}
+
+/// Real coordinates: planning the golden 1/10 L2A input gives the golden output's metadata
+/// (`spatial:transform` edge-vs-centre rule, stale `GeoTransform` on computed levels, scales
+/// 183/91 and 91/30, store-root bbox from two corners).
+#[test]
+fn reference_plan_reproduces_the_golden_output_metadata() {
+    let Some(fx) = common::fixtures() else { return };
+    let h = Hierarchy::open(fx.join("golden/in_l2a_shard.zarr")).unwrap();
+    let crs = resolve_crs(&h, &epsg_exists).map(|c| c.0);
+    let opts = S2Options {
+        profile: Profile::Reference,
+        spatial_chunk: 256,
+        enable_sharding: true,
+        finalise_root: true,
+        ..Default::default()
+    };
+    let plan = plan_s2(&h, crs, &opts).unwrap();
+    let mut ours: BTreeMap<String, Value> = BTreeMap::new();
+    for (g, attrs) in &plan.groups {
+        ours.insert(g.clone(), serde_json::json!({"attributes": attrs}));
+    }
+    for a in &plan.arrays {
+        ours.insert(a.path.clone(), a.doc.clone());
+    }
+    let want_doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(fx.join("golden/out_l2a_shard_spec.json")).unwrap(),
+    )
+    .unwrap();
+    let mut want = BTreeMap::new();
+    flatten(&want_doc, "/", &mut want);
+    let mut diffs = Vec::new();
+    for k in want.keys().filter(|k| !ours.contains_key(*k)) {
+        diffs.push(format!("{k}: missing"));
+    }
+    for k in ours.keys().filter(|k| !want.contains_key(*k)) {
+        diffs.push(format!("{k}: extra"));
+    }
+    for (path, w) in &want {
+        let Some(o) = ours.get(path) else { continue };
+        if w.get("node_type").is_some() {
+            for k in ARRAY_KEYS {
+                if w.get(k) != o.get(k) {
+                    diffs.push(format!(
+                        "{path} {k}:\n  want {}\n  ours {}",
+                        w.get(k).map(|v| v.to_string()).unwrap_or_default(),
+                        o.get(k).map(|v| v.to_string()).unwrap_or_default()
+                    ));
+                }
+            }
+        } else if w["attributes"] != o["attributes"] {
+            diffs.push(format!(
+                "{path} group attributes:\n  want {}\n  ours {}",
+                w["attributes"], o["attributes"]
+            ));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs
+            .iter()
+            .take(25)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }

@@ -537,6 +537,7 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
     }
 
     // Derived levels r120m / r360m / r720m from the level before.
+    let mut stale_chain: Option<[f64; 6]> = None;
     for level in S2_LEVELS.iter() {
         let LevelSource::Derived { from, factor } = level.source else {
             continue;
@@ -593,14 +594,14 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
                 .collect();
             (s.len() >= 2).then(|| [s[s.len() - 2], s[s.len() - 1]])
         });
-        // The reference's coarsened spatial_ref carries the source level's transform as a stale
-        // GeoTransform (B-2b), which then competes as the cached "rio" transform.
-        let src_t = preferred_transform(&sx, &sy, None).filter(|t| t.iter().any(|v| *v != 0.0));
-        let stale = if opts.profile == Profile::Reference {
-            src_t
-        } else {
-            None
-        };
+        // The reference's coarsened spatial_ref carries the last native level's (r60m) transform
+        // as a stale GeoTransform down the whole chain (B-2b); it competes as the cached "rio"
+        // transform.
+        if stale_chain.is_none() && opts.profile == Profile::Reference {
+            stale_chain =
+                preferred_transform(&sx, &sy, None).filter(|t| t.iter().any(|v| *v != 0.0));
+        }
+        let stale = stale_chain;
         plan.groups
             .insert(path.clone(), ctx.geo_attrs(&x, &y, shape, stale));
         for (_, b) in &bands {
@@ -741,9 +742,65 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
     }
     plan.groups.entry("/".into()).or_default();
     if opts.finalise_root {
+        if let Some(bbox) = store_root_bbox(&plan.groups)? {
+            let root = plan.groups.entry("/".into()).or_default();
+            root.insert("spatial:bbox".into(), json!(bbox));
+            root.insert("proj:code".into(), json!("EPSG:4326"));
+        } else {
+            tracing::warn!("no spatial:bbox anywhere: the store root gets no bbox");
+        }
         plan.consolidate = vec![refl.to_string(), "/".to_string()];
     }
     Ok(plan)
+}
+
+/// The reference's `write_store_root_bbox` (§2B.10): the union, in lon/lat, of every group's
+/// `spatial:bbox`, transforming only the two corners `(xmin, ymin)` and `(xmax, ymax)`; groups
+/// without `proj:code` count as lon/lat already.
+pub fn store_root_bbox(groups: &BTreeMap<String, Map<String, Value>>) -> Result<Option<[f64; 4]>> {
+    let mut out: Option<[f64; 4]> = None;
+    let mut transformers: BTreeMap<String, crate::geo::ToLonLat> = BTreeMap::new();
+    for (path, attrs) in groups {
+        if path == "/" {
+            continue;
+        }
+        let Some(b) = attrs.get("spatial:bbox").and_then(Value::as_array) else {
+            continue;
+        };
+        let b: Vec<f64> = b.iter().filter_map(Value::as_f64).collect();
+        if b.len() != 4 {
+            continue;
+        }
+        let corners = match attrs.get("proj:code").and_then(Value::as_str) {
+            Some(code) if code != "EPSG:4326" => {
+                if !transformers.contains_key(code) {
+                    let epsg = crate::product::parse_crs_code(&json!(code)).ok_or_else(|| {
+                        Error::Crs(format!("{path}: cannot parse proj:code {code}"))
+                    })?;
+                    transformers.insert(
+                        code.to_string(),
+                        crate::geo::ToLonLat::new(&Crs::Epsg(epsg))?,
+                    );
+                }
+                let t = &transformers[code];
+                let (a, bb) = (t.point(b[0], b[1])?, t.point(b[2], b[3])?);
+                [a.0, a.1, bb.0, bb.1]
+            }
+            _ => [b[0], b[1], b[2], b[3]],
+        };
+        let lo = [corners[0].min(corners[2]), corners[1].min(corners[3])];
+        let hi = [corners[0].max(corners[2]), corners[1].max(corners[3])];
+        out = Some(match out {
+            None => [lo[0], lo[1], hi[0], hi[1]],
+            Some(o) => [
+                o[0].min(lo[0]),
+                o[1].min(lo[1]),
+                o[2].max(hi[0]),
+                o[3].max(hi[1]),
+            ],
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -777,6 +834,48 @@ mod tests {
         assert_eq!(
             preferred_transform(&[0.0; 3], &[0.0; 3], None),
             Some([0.0; 6])
+        );
+    }
+
+    #[test]
+    fn root_bbox_unions_groups() {
+        let mut g = BTreeMap::new();
+        g.insert(
+            "/a".to_string(),
+            json!({"spatial:bbox": [0, 0, 1, 1]})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        );
+        g.insert(
+            "/b".to_string(),
+            json!({"spatial:bbox": [2, 2, 3, 3]})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        );
+        assert_eq!(store_root_bbox(&g).unwrap(), Some([0.0, 0.0, 3.0, 3.0]));
+        // T32TLQ in UTM → about 7–8° E, 44–45° N.
+        let mut g = BTreeMap::new();
+        g.insert("/r".to_string(), json!({"spatial:bbox": [300005.0, 4890245.0, 409795.0, 5000035.0], "proj:code": "EPSG:32632"}).as_object().cloned().unwrap());
+        let b = store_root_bbox(&g).unwrap().unwrap();
+        assert!(
+            b[0] > 6.4 && b[2] < 8.0 && b[1] > 44.0 && b[3] < 45.2,
+            "{b:?}"
+        );
+        // Zero coordinates: the (0, 0) UTM 32N point.
+        let mut g = BTreeMap::new();
+        g.insert(
+            "/r".to_string(),
+            json!({"spatial:bbox": [0.0, 0.0, 0.0, 0.0], "proj:code": "EPSG:32632"})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        );
+        let b = store_root_bbox(&g).unwrap().unwrap();
+        assert!(
+            (b[0] - 4.511256115612801).abs() < 1e-9 && b[1] == 0.0,
+            "{b:?}"
         );
     }
 
