@@ -482,13 +482,19 @@ impl CfEncoding {
         }
     }
 
+    /// Decode one value in f64: fill → NaN, else `value·scale + offset`.
+    #[inline]
+    pub fn decode_f64(&self, v: f64) -> f64 {
+        match self.fill {
+            Some(f) if v == f || (f.is_nan() && v.is_nan()) => f64::NAN,
+            _ => v * self.scale_factor + self.add_offset,
+        }
+    }
+
     /// Decode one value: fill → NaN, else `value·scale + offset` in f64, then f32.
     #[inline]
     pub fn decode(&self, v: f64) -> f32 {
-        match self.fill {
-            Some(f) if v == f || (f.is_nan() && v.is_nan()) => f32::NAN,
-            _ => (v * self.scale_factor + self.add_offset) as f32,
-        }
+        self.decode_f64(v) as f32
     }
 
     /// Decode a slice of u16 digital numbers.

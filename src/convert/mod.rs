@@ -4,5 +4,59 @@
 
 pub mod metadata;
 pub mod s2;
+pub mod writer;
 
 pub use s2::{OutputPlan, S2Options, Source, plan_s2};
+pub use writer::{WriteReport, write_plan};
+
+use std::path::Path;
+
+use crate::error::{Error, Result, show};
+use crate::geo::epsg_exists;
+use crate::hierarchy::Hierarchy;
+use crate::product::{check_sentinel2, resolve_crs};
+
+/// Pipeline B end to end on local paths: open `input`, check it is Sentinel-2, resolve the CRS,
+/// plan, and write `output` (which must not exist or be empty unless `overwrite`).
+pub fn convert_s2_optimized(
+    input: &Path,
+    output: &Path,
+    opts: &S2Options,
+    overwrite: bool,
+    progress: &(dyn Fn(usize, usize, &str) + Sync),
+) -> Result<(OutputPlan, WriteReport)> {
+    let h = Hierarchy::open(input)?;
+    check_sentinel2(&h).map_err(|why| {
+        Error::Input(format!(
+            "{}: input is not a Sentinel-2 product: {why}",
+            h.location()
+        ))
+    })?;
+    let crs = resolve_crs(&h, &epsg_exists).map(|c| c.0);
+    if crs.is_none() {
+        tracing::warn!(
+            "{}: no CRS found: no geo metadata will be written",
+            h.location()
+        );
+    }
+    let plan = plan_s2(&h, crs, opts)?;
+    let at = show(output);
+    if output.exists() {
+        let empty = output.is_dir()
+            && output
+                .read_dir()
+                .map_err(|e| Error::io(&at, e))?
+                .next()
+                .is_none();
+        if !empty && !overwrite {
+            return Err(Error::Input(format!(
+                "{at}: output already exists (use --overwrite to replace it)"
+            )));
+        }
+        if !empty {
+            std::fs::remove_dir_all(output).map_err(|e| Error::io(&at, e))?;
+        }
+    }
+    let report = write_plan(&h, &plan, output, opts.profile, progress)?;
+    Ok((plan, report))
+}
