@@ -136,7 +136,7 @@ impl ViewerApp {
                     .resizable(true)
                     .show(ui, |ui| {
                         ui.strong("Product");
-                        egui::ScrollArea::vertical().show(ui, |ui| {
+                        egui::ScrollArea::both().show(ui, |ui| {
                             ui.add(
                                 egui::Label::new(
                                     egui::RichText::new(report).monospace().size(11.0),
