@@ -44,6 +44,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Validate a GeoZarr store: conventions, required attributes, layout consistency, CRS,
+    /// strict JSON. Exit code 1 when there are errors.
+    Validate {
+        input_path: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the synthetic demo product (EOPF Zarr v2 layout) to OUT.
     Demo {
         /// Output store (must not exist).
@@ -131,6 +139,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print!("{}", info.to_text());
             }
             Ok(())
+        }
+        Some(Command::Validate { input_path, json }) => {
+            let h = Hierarchy::open(&input_path)?;
+            let report = crate::validate::validate(&h);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            if report.is_valid() {
+                Ok(())
+            } else {
+                anyhow::bail!(
+                    "{}: {} validation error(s)",
+                    input_path.display(),
+                    report.errors().count()
+                )
+            }
         }
         Some(Command::Demo {
             output_path,

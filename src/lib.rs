@@ -14,6 +14,7 @@
 //! * [`demo`] — the built-in synthetic Sentinel-2 product.
 //! * [`inspect`] — the `info` report.
 //! * [`render`] — composites for display (true colour).
+//! * [`validate`] — the GeoZarr validator (errors and warnings with node paths).
 //! * [`app`] — the eframe desktop application.
 //! * [`cli`] — the command-line front end.
 
@@ -31,6 +32,7 @@ pub mod layout;
 pub mod plan;
 pub mod product;
 pub mod render;
+pub mod validate;
 
 pub use error::{Error, Result};
 
