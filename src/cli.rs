@@ -34,6 +34,49 @@ enum Level {
     L1c,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ProfileArg {
+    /// The published GeoZarr conventions with the fixes of PRODUCT.md §3.
+    Geozarr,
+    /// eopf-geozarr 0.10.1's structure and metadata.
+    Reference,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CodecArg {
+    Zstd,
+    BloscZstd,
+}
+
+/// Options shared by `convert` and `convert-s2-optimized`.
+#[derive(clap::Args, Debug)]
+struct ConvertArgs {
+    /// Output profile.
+    #[arg(long, value_enum, default_value = "geozarr")]
+    profile: ProfileArg,
+    /// Write sharded arrays (`sharding_indexed`, crc32c index at the end).
+    #[arg(long)]
+    enable_sharding: bool,
+    /// Shard edge in pixels, or `full` for whole-array shards (geozarr profile).
+    #[arg(long, default_value = "4096")]
+    shard_size: String,
+    /// Compression codec of data arrays (geozarr profile; the reference profile writes blosc-zstd).
+    #[arg(long, value_enum, default_value = "zstd")]
+    codec: CodecArg,
+    /// Compression level (honoured by the geozarr profile; the reference profile writes 3).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=9))]
+    compression_level: u8,
+    /// Do not validate the output after writing.
+    #[arg(long)]
+    skip_validation: bool,
+    /// Replace an existing output.
+    #[arg(long)]
+    overwrite: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Describe a product or GeoZarr output: type, tile, CRS, bboxes, groups, arrays, levels.
@@ -71,6 +114,26 @@ enum Command {
         /// Write metadata only (no chunks: every array reads as its fill value).
         #[arg(long)]
         empty: bool,
+    },
+    /// Convert a Sentinel-2 product to an optimised GeoZarr store (pipeline B).
+    ConvertS2Optimized {
+        input_path: PathBuf,
+        output_path: PathBuf,
+        /// Target inner chunk edge (reference profile).
+        #[arg(long, default_value_t = 256)]
+        spatial_chunk: u64,
+        #[command(flatten)]
+        args: ConvertArgs,
+    },
+    /// Convert an EOPF product to GeoZarr: Sentinel-2 inputs go through pipeline B.
+    Convert {
+        input_path: PathBuf,
+        output_path: PathBuf,
+        /// Target inner chunk edge (the reference's `convert` default is 4096).
+        #[arg(long, default_value_t = 4096)]
+        spatial_chunk: u64,
+        #[command(flatten)]
+        args: ConvertArgs,
     },
     /// Render the true-colour composite (B04/B03/B02, 2–98 % stretch) of a product to a PNG.
     Preview {
@@ -183,6 +246,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Some(Command::ConvertS2Optimized {
+            input_path,
+            output_path,
+            spatial_chunk,
+            args,
+        }) => convert_command(&input_path, &output_path, spatial_chunk, &args, false),
+        Some(Command::Convert {
+            input_path,
+            output_path,
+            spatial_chunk,
+            args,
+        }) => convert_command(&input_path, &output_path, spatial_chunk, &args, true),
         Some(Command::Preview {
             input_path,
             output,
@@ -284,4 +359,119 @@ fn gui(input: Option<PathBuf>, headless: bool, png: &Path) -> anyhow::Result<()>
         return Ok(());
     }
     crate::app::run_window(path)
+}
+
+fn convert_command(
+    input: &Path,
+    output: &Path,
+    spatial_chunk: u64,
+    args: &ConvertArgs,
+    generic: bool,
+) -> anyhow::Result<()> {
+    use crate::convert::s2::Codec;
+    use crate::plan::{Profile, ShardSize};
+    if generic {
+        let h = Hierarchy::open(input)?;
+        if let Err(why) = crate::product::check_sentinel2(&h) {
+            anyhow::bail!(
+                "{}: not a Sentinel-2 product ({why}); pipeline A (generic and Sentinel-1 conversion) is not implemented yet",
+                input.display()
+            );
+        }
+    }
+    let shard_size = match args.shard_size.as_str() {
+        "full" => ShardSize::Full,
+        n => ShardSize::Target(n.parse().map_err(|_| {
+            anyhow::anyhow!("--shard-size {n:?}: expected a number of pixels or `full`")
+        })?),
+    };
+    if spatial_chunk == 0 {
+        anyhow::bail!("--spatial-chunk must be at least 1");
+    }
+    let opts = crate::convert::S2Options {
+        profile: match args.profile {
+            ProfileArg::Geozarr => Profile::Geozarr,
+            ProfileArg::Reference => Profile::Reference,
+        },
+        spatial_chunk,
+        enable_sharding: args.enable_sharding,
+        compression_level: args.compression_level,
+        finalise_root: true,
+        codec: match args.codec {
+            CodecArg::Zstd => Codec::Zstd,
+            CodecArg::BloscZstd => Codec::BloscZstd,
+        },
+        shard_size,
+    };
+    let tty = std::io::stderr().is_terminal() && !args.json;
+    let bar = indicatif::ProgressBar::new(0);
+    if tty {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:40} [{bar:30}] {pos}/{len} arrays ({eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let start = std::time::Instant::now();
+    let progress = |done: usize, total: usize, what: &str| {
+        if tty {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message(what.to_string());
+        }
+    };
+    let result =
+        crate::convert::convert_s2_optimized(input, output, &opts, args.overwrite, &progress);
+    bar.finish_and_clear();
+    let (plan, report) = result?;
+    let elapsed = start.elapsed().as_secs_f64();
+    let validation = if args.skip_validation {
+        None
+    } else {
+        Some(crate::validate::validate(&Hierarchy::open(output)?))
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "output": output.display().to_string(),
+                "arrays": report.arrays,
+                "groups": report.groups,
+                "seconds": elapsed,
+                "validation": validation,
+            }))?
+        );
+    } else {
+        println!(
+            "✅ S2 optimization completed: {} ({} arrays, {} groups, {:.1} s)",
+            output.display(),
+            report.arrays,
+            report.groups,
+            elapsed
+        );
+        if let Some(v) = &validation {
+            println!(
+                "validation: {} error(s), {} warning(s)",
+                v.errors().count(),
+                v.warnings().count()
+            );
+            for f in v.errors() {
+                println!("  ERROR {} [{}] {}", f.path, f.code, f.message);
+            }
+        }
+    }
+    let _ = plan;
+    if let Some(v) = validation
+        && !v.is_valid()
+    {
+        anyhow::bail!(
+            "{}: the output does not validate ({} error(s))",
+            output.display(),
+            v.errors().count()
+        );
+    }
+    Ok(())
 }

@@ -1,0 +1,234 @@
+//! `convert-s2-optimized` / `convert` through the binary: success, and bad input with one clear
+//! error line and exit code 1.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+fn demo(dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    let o = common::run(&["demo", p.to_str().unwrap(), "--size", "366"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    p
+}
+
+fn error_line(o: &std::process::Output) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stdout {} stderr {}",
+        common::stdout(o),
+        common::stderr(o)
+    );
+    let err = common::stderr(o);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    lines[0].to_string()
+}
+
+#[test]
+fn converts_and_validates_both_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = demo(dir.path(), "in.zarr");
+    for (profile, extra) in [
+        (
+            "geozarr",
+            vec!["--enable-sharding", "--compression-level", "6"],
+        ),
+        ("reference", vec!["--enable-sharding"]),
+    ] {
+        let out = dir.path().join(format!("{profile}.zarr"));
+        let mut args = vec![
+            "convert-s2-optimized",
+            input.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--profile",
+            profile,
+        ];
+        args.extend(extra);
+        let o = common::run(&args);
+        assert!(o.status.success(), "{profile}: {}", common::stderr(&o));
+        let text = common::stdout(&o);
+        assert!(
+            text.contains("S2 optimization completed") && text.contains("validation: 0 error(s)"),
+            "{text}"
+        );
+        let v = common::run(&["validate", out.to_str().unwrap()]);
+        assert!(v.status.success());
+    }
+    // `convert` sends Sentinel-2 inputs to pipeline B too.
+    let out = dir.path().join("convert.zarr");
+    let o = common::run(&[
+        "convert",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["validation"]["findings"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn non_sentinel2_input_is_refused() {
+    let Some(fx) = common::fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s1 = dir.path().join("s1.zarr");
+    let layout = fx.join(
+        "s1_examples/S1A_IW_GRDH_1SDV_20241124T180254_20241124T180319_056700_06F516_BA27.json",
+    );
+    assert!(
+        common::run(&[
+            "demo",
+            s1.to_str().unwrap(),
+            "--layout",
+            layout.to_str().unwrap(),
+            "--empty"
+        ])
+        .status
+        .success()
+    );
+    let out = dir.path().join("out.zarr");
+    let e = error_line(&common::run(&[
+        "convert-s2-optimized",
+        s1.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        e.contains("s1.zarr") && e.contains("not a Sentinel-2 product"),
+        "{e}"
+    );
+    let e = error_line(&common::run(&[
+        "convert",
+        s1.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        e.contains("pipeline A") && e.contains("not implemented yet"),
+        "{e}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn missing_r60m_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = demo(dir.path(), "in.zarr");
+    std::fs::remove_dir_all(input.join("measurements/reflectance/r60m")).unwrap();
+    std::fs::remove_file(input.join(".zmetadata")).unwrap();
+    let out = dir.path().join("out.zarr");
+    let e = error_line(&common::run(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        e.contains("/measurements/reflectance/r60m") && e.contains("missing resolution group r60m"),
+        "{e}"
+    );
+}
+
+#[test]
+fn existing_and_unwritable_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = demo(dir.path(), "in.zarr");
+    let out = dir.path().join("out.zarr");
+    assert!(
+        common::run(&[
+            "convert-s2-optimized",
+            input.to_str().unwrap(),
+            out.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let e = error_line(&common::run(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        e.contains("out.zarr") && e.contains("already exists"),
+        "{e}"
+    );
+    let o = common::run(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--overwrite",
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    // A file where a directory is needed.
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    let bad = file.join("out.zarr");
+    let e = error_line(&common::run(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]));
+    assert!(e.contains("plain-file/out.zarr"), "{e}");
+}
+
+#[test]
+fn corrupt_source_chunk_leaves_no_valid_output_and_overwrite_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = demo(dir.path(), "in.zarr");
+    let chunk = input.join("measurements/reflectance/r20m/b05/0.0");
+    let good = std::fs::read(&chunk).unwrap();
+    let mut bad = good.clone();
+    for b in bad.iter_mut().skip(32).step_by(7) {
+        *b ^= 0xA5;
+    }
+    std::fs::write(&chunk, &bad).unwrap();
+    let out = dir.path().join("out.zarr");
+    let e = error_line(&common::run(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        e.contains("measurements/reflectance/r20m/b05") && e.contains("chunk 0.0"),
+        "{e}"
+    );
+    // What was written cannot pass for a finished output: metadata is written last.
+    let v = common::run(&["validate", out.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(1));
+    // Fix the input; --overwrite completes the conversion.
+    std::fs::write(&chunk, &good).unwrap();
+    let o = common::run(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--overwrite",
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(
+        common::run(&["validate", out.to_str().unwrap()])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn bad_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = demo(dir.path(), "in.zarr");
+    let out = dir.path().join("o.zarr");
+    let e = error_line(&common::run(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--shard-size",
+        "huge",
+    ]));
+    assert!(e.contains("--shard-size"), "{e}");
+    let o = common::run(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--compression-level",
+        "12",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

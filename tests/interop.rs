@@ -1,0 +1,93 @@
+//! zarr-python and `xarray.open_datatree` read both profiles' outputs: shapes, CRS attributes and a
+//! sample of values agree with our reader.
+
+mod common;
+
+use eopf_geozarr::convert::{S2Options, convert_s2_optimized};
+use eopf_geozarr::hierarchy::Hierarchy;
+use eopf_geozarr::plan::Profile;
+use serde_json::Value;
+
+#[test]
+fn python_readers_open_both_profiles() {
+    let Some(py) = common::python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.zarr");
+    let o = common::run(&[
+        "demo",
+        input.to_str().unwrap(),
+        "--size",
+        "1098",
+        "--seed",
+        "11",
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    for (profile, sharding) in [
+        (Profile::Reference, true),
+        (Profile::Geozarr, true),
+        (Profile::Geozarr, false),
+    ] {
+        let out = dir.path().join(format!("{profile:?}-{sharding}.zarr"));
+        let opts = S2Options {
+            profile,
+            enable_sharding: sharding,
+            ..Default::default()
+        };
+        convert_s2_optimized(&input, &out, &opts, false, &|_, _, _| {}).unwrap();
+        let o = std::process::Command::new(&py)
+            .arg(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/python/read_geozarr.py"),
+            )
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{profile:?}: python failed: {}",
+            common::stderr(&o)
+        );
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            v["assets"],
+            serde_json::json!(["r10m", "r20m", "r60m", "r120m", "r360m", "r720m"])
+        );
+        let h = Hierarchy::open(&out).unwrap();
+        for (name, level) in v["levels"].as_object().unwrap() {
+            let ours = h
+                .read::<f32>(&format!("/measurements/reflectance/{name}/b04"))
+                .unwrap();
+            let shape: Vec<u64> = ours.shape().iter().map(|&d| d as u64).collect();
+            assert_eq!(
+                level["shape"],
+                serde_json::json!(shape),
+                "{profile:?} {name}"
+            );
+            assert_eq!(level["xarray_shape"], level["shape"]);
+            assert_eq!(level["xarray_dims"], serde_json::json!(["y", "x"]));
+            assert_eq!(level["proj_code"], "EPSG:32632", "{profile:?} {name}");
+            for (k, ij) in level["index"].as_array().unwrap().iter().enumerate() {
+                let (i, j) = (
+                    ij[0].as_u64().unwrap() as usize,
+                    ij[1].as_u64().unwrap() as usize,
+                );
+                let want = ours[[i, j]];
+                for key in ["samples_zarr", "samples_xarray"] {
+                    let got = &level[key][k];
+                    if want.is_nan() {
+                        assert!(
+                            got.is_null(),
+                            "{profile:?} {name} {key}[{i},{j}]: {got} vs NaN"
+                        );
+                    } else {
+                        assert_eq!(
+                            got.as_f64().unwrap() as f32,
+                            want,
+                            "{profile:?} {name} {key}[{i},{j}]"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
