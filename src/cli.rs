@@ -135,6 +135,26 @@ enum Command {
         #[command(flatten)]
         args: ConvertArgs,
     },
+    /// Time a whole conversion and/or its codec floor (decode the input, compress the output).
+    Bench {
+        /// Product to convert (default: a demo product of --size, created in a temporary folder).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// r10m edge of the demo product when no --input is given.
+        #[arg(long, default_value_t = 1098)]
+        size: u64,
+        /// Time the whole conversion.
+        #[arg(long)]
+        pipeline: bool,
+        /// Time decoding the input and compressing the output arrays, alone.
+        #[arg(long)]
+        codec_floor: bool,
+        /// Target inner chunk edge (reference profile).
+        #[arg(long, default_value_t = 256)]
+        spatial_chunk: u64,
+        #[command(flatten)]
+        args: ConvertArgs,
+    },
     /// Render the true-colour composite (B04/B03/B02, 2–98 % stretch) of a product to a PNG.
     Preview {
         input_path: PathBuf,
@@ -258,6 +278,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             spatial_chunk,
             args,
         }) => convert_command(&input_path, &output_path, spatial_chunk, &args, true),
+        Some(Command::Bench {
+            input,
+            size,
+            pipeline,
+            codec_floor,
+            spatial_chunk,
+            args,
+        }) => bench_command(input, size, pipeline, codec_floor, spatial_chunk, &args),
         Some(Command::Preview {
             input_path,
             output,
@@ -368,8 +396,6 @@ fn convert_command(
     args: &ConvertArgs,
     generic: bool,
 ) -> anyhow::Result<()> {
-    use crate::convert::s2::Codec;
-    use crate::plan::{Profile, ShardSize};
     if generic {
         let h = Hierarchy::open(input)?;
         if let Err(why) = crate::product::check_sentinel2(&h) {
@@ -379,30 +405,7 @@ fn convert_command(
             );
         }
     }
-    let shard_size = match args.shard_size.as_str() {
-        "full" => ShardSize::Full,
-        n => ShardSize::Target(n.parse().map_err(|_| {
-            anyhow::anyhow!("--shard-size {n:?}: expected a number of pixels or `full`")
-        })?),
-    };
-    if spatial_chunk == 0 {
-        anyhow::bail!("--spatial-chunk must be at least 1");
-    }
-    let opts = crate::convert::S2Options {
-        profile: match args.profile {
-            ProfileArg::Geozarr => Profile::Geozarr,
-            ProfileArg::Reference => Profile::Reference,
-        },
-        spatial_chunk,
-        enable_sharding: args.enable_sharding,
-        compression_level: args.compression_level,
-        finalise_root: true,
-        codec: match args.codec {
-            CodecArg::Zstd => Codec::Zstd,
-            CodecArg::BloscZstd => Codec::BloscZstd,
-        },
-        shard_size,
-    };
+    let opts = s2_options(spatial_chunk, args)?;
     let tty = std::io::stderr().is_terminal() && !args.json;
     let bar = indicatif::ProgressBar::new(0);
     if tty {
@@ -472,6 +475,102 @@ fn convert_command(
             output.display(),
             v.errors().count()
         );
+    }
+    Ok(())
+}
+
+fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::convert::S2Options> {
+    use crate::convert::s2::Codec;
+    use crate::plan::{Profile, ShardSize};
+    let shard_size = match args.shard_size.as_str() {
+        "full" => ShardSize::Full,
+        n => ShardSize::Target(n.parse().map_err(|_| {
+            anyhow::anyhow!("--shard-size {n:?}: expected a number of pixels or `full`")
+        })?),
+    };
+    if spatial_chunk == 0 {
+        anyhow::bail!("--spatial-chunk must be at least 1");
+    }
+    Ok(crate::convert::S2Options {
+        profile: match args.profile {
+            ProfileArg::Geozarr => Profile::Geozarr,
+            ProfileArg::Reference => Profile::Reference,
+        },
+        spatial_chunk,
+        enable_sharding: args.enable_sharding,
+        compression_level: args.compression_level,
+        finalise_root: true,
+        codec: match args.codec {
+            CodecArg::Zstd => Codec::Zstd,
+            CodecArg::BloscZstd => Codec::BloscZstd,
+        },
+        shard_size,
+    })
+}
+
+fn bench_command(
+    input: Option<PathBuf>,
+    size: u64,
+    pipeline: bool,
+    codec_floor: bool,
+    spatial_chunk: u64,
+    args: &ConvertArgs,
+) -> anyhow::Result<()> {
+    let opts = s2_options(spatial_chunk, args)?;
+    let tmp = std::env::temp_dir().join(format!("eopf-geozarr-bench-input-{}", std::process::id()));
+    let input = match input {
+        Some(p) => p,
+        None => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            let demo = DemoOptions {
+                size,
+                ..DemoOptions::default()
+            };
+            eprintln!("bench: creating a demo product of {size}×{size} px at r10m …");
+            demo_with_progress(&tmp, &demo)?;
+            tmp.clone()
+        }
+    };
+    let (pipeline, codec_floor) = if !pipeline && !codec_floor {
+        (true, true)
+    } else {
+        (pipeline, codec_floor)
+    };
+    let mut timings = Vec::new();
+    let result = (|| -> anyhow::Result<()> {
+        if codec_floor {
+            let h = Hierarchy::open(&input)?;
+            timings.push(crate::bench::decode_all(&h)?);
+            timings.push(crate::bench::compress_outputs(&h, &opts)?);
+        }
+        if pipeline {
+            timings.push(crate::bench::convert_once(&input, &opts)?);
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&timings)?);
+    } else {
+        println!(
+            "bench on {} ({} threads)",
+            input.display(),
+            rayon::current_num_threads()
+        );
+        for t in &timings {
+            println!(
+                "  {:<34} {:>8.2} s  {:>9.1} MB",
+                t.what,
+                t.seconds,
+                t.bytes as f64 / 1e6
+            );
+        }
+        if codec_floor && pipeline {
+            let floor: f64 = timings.iter().take(2).map(|t| t.seconds).sum();
+            let conv = timings[2].seconds;
+            println!("  conversion / codec floor: {:.2}×", conv / floor.max(1e-9));
+        }
     }
     Ok(())
 }

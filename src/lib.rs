@@ -19,6 +19,7 @@
 //! * [`cli`] — the command-line front end.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod conventions;
 pub mod convert;
