@@ -471,6 +471,49 @@ impl Hierarchy {
         )
     }
 
+    /// Read a region of any fixed-size numeric or boolean array as little-endian bytes (C order),
+    /// chunk by chunk; other data types (strings) are read whole through `zarrs`.
+    pub fn read_region_bytes(
+        &self,
+        path: &str,
+        ranges: &[std::ops::Range<u64>],
+    ) -> Result<Vec<u8>> {
+        fn le<T: ElementOwned + Clone + Default + bytemuck::Pod>(
+            h: &Hierarchy,
+            path: &str,
+            ranges: &[std::ops::Range<u64>],
+        ) -> Result<Vec<u8>> {
+            let a = h.read_region::<T>(path, ranges)?;
+            let v: Vec<T> = a.iter().cloned().collect();
+            Ok(bytemuck::cast_slice(&v).to_vec())
+        }
+        let dtype = self.array_meta(path)?.dtype.clone();
+        match dtype.trim_start_matches(['<', '|', '=']) {
+            "u1" | "uint8" => le::<u8>(self, path, ranges),
+            "i1" | "int8" => le::<i8>(self, path, ranges),
+            "u2" | "uint16" => le::<u16>(self, path, ranges),
+            "i2" | "int16" => le::<i16>(self, path, ranges),
+            "u4" | "uint32" => le::<u32>(self, path, ranges),
+            "i4" | "int32" => le::<i32>(self, path, ranges),
+            "f4" | "float32" => le::<f32>(self, path, ranges),
+            "u8" | "uint64" => le::<u64>(self, path, ranges),
+            "i8" | "int64" => le::<i64>(self, path, ranges),
+            "f8" | "float64" => le::<f64>(self, path, ranges),
+            _ => {
+                let array = self.open_array(path)?;
+                let at = format!("{}{}", self.location, normalize_node_path(path));
+                let subset = ArraySubset::new_with_ranges(ranges);
+                let bytes: zarrs::array::ArrayBytes = array
+                    .retrieve_array_subset(&subset)
+                    .map_err(|e| chunk_error(&at, &[], e))?;
+                Ok(bytes
+                    .into_fixed()
+                    .map_err(|e| Error::invalid(&at, e))?
+                    .into_owned())
+            }
+        }
+    }
+
     /// Check that every array's codecs and data type can be decoded by this build.
     pub fn check_decodable(&self) -> Result<()> {
         for n in self.nodes.values() {

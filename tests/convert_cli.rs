@@ -238,7 +238,24 @@ fn bench_reports_the_floor_and_the_conversion() {
     let o = common::run(&["bench", "--size", "366", "--json"]);
     assert!(o.status.success(), "{}", common::stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let whats: Vec<&str> = v.as_array().unwrap().iter().map(|t| t["what"].as_str().unwrap()).collect();
-    assert_eq!(whats, ["decode the whole input", "compress the reflectance output", "convert-s2-optimized"]);
-    assert!(v.as_array().unwrap().iter().all(|t| t["seconds"].as_f64().unwrap() > 0.0));
+    let whats: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        whats,
+        [
+            "decode the whole input",
+            "compress the reflectance output",
+            "convert-s2-optimized"
+        ]
+    );
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["seconds"].as_f64().unwrap() > 0.0)
+    );
 }

@@ -4,6 +4,11 @@
 //! chunks without metadata, which no reader or validator takes for a finished output.
 
 use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -40,27 +45,9 @@ fn shape_of(doc: &Value) -> Vec<u64> {
         .unwrap_or_default()
 }
 
-fn read_raw(input: &Hierarchy, path: &str) -> Result<Vec<u8>> {
-    let array = input.open_array(path)?;
-    let at = format!("{}{path}", input.location());
-    let bytes: ArrayBytes = array
-        .retrieve_array_subset(&array.subset_all())
-        .map_err(|e| Error::Chunk {
-            path: at.clone(),
-            chunk: "(any)".into(),
-            reason: e.to_string(),
-        })?;
-    Ok(bytes
-        .into_fixed()
-        .map_err(|e| Error::invalid(&at, e))?
-        .into_owned())
-}
-
-fn read_u16(input: &Hierarchy, path: &str) -> Result<Vec<u16>> {
-    Ok(input.read::<u16>(path)?.iter().copied().collect())
-}
-
-/// Execute `plan` from `input` into a new local store at `output`.
+/// Execute `plan` from `input` into a new local store at `output`. Arrays are written one after
+/// the other; within an array its shards (or chunks) are computed and written in parallel, each
+/// from the matching region of its source, so memory holds a few shards, not whole products.
 pub fn write_plan(
     input: &Hierarchy,
     plan: &OutputPlan,
@@ -75,43 +62,91 @@ pub fn write_plan(
         Profile::Reference => Edge::Trim,
         Profile::Geozarr => Edge::Partial,
     };
+    // Arrays whose whole values later levels are derived from (r60m, r120m, r360m bands).
+    let needed: std::collections::HashSet<&str> = plan
+        .arrays
+        .iter()
+        .filter_map(|a| match &a.source {
+            Source::Coarsen { from, .. } => Some(from.as_str()),
+            _ => None,
+        })
+        .collect();
     let mut rasters: HashMap<String, Raster> = HashMap::new();
     let total = plan.arrays.len();
+    let bytes_in = AtomicU64::new(0);
     let mut report = WriteReport::default();
     for (i, out) in plan.arrays.iter().enumerate() {
         progress(i, total, &out.path);
+        let array = open_out(&store, out, &at)?;
         let shape = shape_of(&out.doc);
-        let bytes: Vec<u8> = match &out.source {
-            Source::Copy { from } => read_raw(input, from)?,
-            Source::Decode { from, cf } => {
-                let v = read_u16(input, from)?;
-                report.bytes_in += v.len() as u64 * 2;
-                let f = crate::kernels::cpu::decode_u16(&v, cf);
-                keep(&mut rasters, out, &shape, f)
-            }
-            Source::InjectMean { from, cf, factor } => {
-                let meta = input.array_meta(from)?;
-                let (h, w) = (meta.shape[0] as usize, meta.shape[1] as usize);
-                let v = read_u16(input, from)?;
-                report.bytes_in += v.len() as u64 * 2;
-                let exact: Vec<f64> = v.iter().map(|&d| cf.decode_f64(f64::from(d))).collect();
-                let f = nanmean_f64_to_f32(&exact, w, h, *factor as usize, edge);
-                keep(&mut rasters, out, &shape, f)
-            }
-            Source::Coarsen { from, factor } => {
-                let src = rasters.get(from).ok_or_else(|| {
-                    Error::invalid(&out.path, format!("{from} was not computed before"))
-                })?;
-                let (f, _, _) =
-                    block_nanmean_f32(&src.values, src.width, src.height, *factor as usize, edge);
-                keep(&mut rasters, out, &shape, f)
-            }
-            Source::Values(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            Source::Zero => 0i64.to_le_bytes().to_vec(),
+        let keep = needed.contains(out.path.as_str()) && shape.len() == 2;
+        let full = keep.then(|| Mutex::new(vec![f32::NAN; (shape[0] * shape[1]) as usize]));
+        let cells: Vec<Vec<u64>> = if shape.is_empty() {
+            vec![vec![]]
+        } else {
+            let grid = array.chunk_grid_shape().to_vec();
+            let count: u64 = grid.iter().product();
+            (0..count)
+                .map(|lin| {
+                    let mut rem = lin;
+                    let mut idx = vec![0u64; grid.len()];
+                    for d in (0..grid.len()).rev() {
+                        idx[d] = rem % grid[d];
+                        rem /= grid[d];
+                    }
+                    idx
+                })
+                .collect()
         };
-        write_array(&store, out, bytes, &at)?;
+        let ctx = RegionCtx {
+            input,
+            rasters: &rasters,
+            edge,
+            bytes_in: &bytes_in,
+        };
+        cells.par_iter().try_for_each(|idx| -> Result<()> {
+            let (subset, ranges) = if idx.is_empty() {
+                (array.subset_all(), vec![])
+            } else {
+                let sub = array
+                    .chunk_subset_bounded(idx)
+                    .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))?;
+                let r = sub.to_ranges();
+                (sub, r)
+            };
+            let region = ctx.region(&out.source, &ranges, &out.path)?;
+            if let (Some(full), Some(values)) = (&full, &region.values) {
+                let mut f = full
+                    .lock()
+                    .map_err(|_| Error::invalid(&out.path, "poisoned lock"))?;
+                let w = shape[1] as usize;
+                let (r0, c0) = (ranges[0].start as usize, ranges[1].start as usize);
+                let rw = (ranges[1].end - ranges[1].start) as usize;
+                for (k, row) in values.chunks(rw.max(1)).enumerate() {
+                    let o = (r0 + k) * w + c0;
+                    f[o..o + row.len()].copy_from_slice(row);
+                }
+            }
+            array
+                .store_array_subset(&subset, ArrayBytes::new_flen(region.bytes))
+                .map_err(|e| Error::io(format!("{at}{}", out.path), e))
+        })?;
+        if let Some(full) = full {
+            let values = full
+                .into_inner()
+                .map_err(|_| Error::invalid(&out.path, "poisoned lock"))?;
+            rasters.insert(
+                out.path.clone(),
+                Raster {
+                    values,
+                    width: shape[1] as usize,
+                    height: shape[0] as usize,
+                },
+            );
+        }
         report.arrays += 1;
     }
+    report.bytes_in = bytes_in.load(Ordering::Relaxed);
     progress(total, total, "metadata");
     // Metadata last: arrays, then groups, then consolidated metadata.
     for out in &plan.arrays {
@@ -129,24 +164,117 @@ pub fn write_plan(
     Ok(report)
 }
 
-fn keep(
-    rasters: &mut HashMap<String, Raster>,
-    out: &OutArray,
-    shape: &[u64],
-    values: Vec<f32>,
-) -> Vec<u8> {
-    let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-    if shape.len() == 2 {
-        rasters.insert(
-            out.path.clone(),
-            Raster {
-                values,
-                width: shape[1] as usize,
-                height: shape[0] as usize,
-            },
-        );
+/// The values of one output region: its encoded bytes and, for float rasters, the f32 values.
+struct Region {
+    bytes: Vec<u8>,
+    values: Option<Vec<f32>>,
+}
+
+struct RegionCtx<'a> {
+    input: &'a Hierarchy,
+    rasters: &'a HashMap<String, Raster>,
+    edge: Edge,
+    bytes_in: &'a AtomicU64,
+}
+
+fn f32_region(values: Vec<f32>) -> Region {
+    Region {
+        bytes: values.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        values: Some(values),
     }
-    bytes
+}
+
+/// The source rows/columns a region of a level `factor` times coarser comes from.
+fn source_ranges(ranges: &[Range<u64>], factor: u64, dims: &[u64]) -> Vec<Range<u64>> {
+    ranges
+        .iter()
+        .zip(dims)
+        .map(|(r, &d)| (r.start * factor).min(d)..(r.end * factor).min(d))
+        .collect()
+}
+
+impl RegionCtx<'_> {
+    fn region(&self, source: &Source, ranges: &[Range<u64>], path: &str) -> Result<Region> {
+        Ok(match source {
+            Source::Copy { from } => {
+                let b = self.input.read_region_bytes(from, ranges)?;
+                self.bytes_in.fetch_add(b.len() as u64, Ordering::Relaxed);
+                Region {
+                    bytes: b,
+                    values: None,
+                }
+            }
+            Source::Decode { from, cf } => {
+                let v = self.input.read_region::<u16>(from, ranges)?;
+                self.bytes_in
+                    .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
+                let v: Vec<u16> = v.iter().copied().collect();
+                f32_region(crate::kernels::cpu::decode_u16(&v, cf))
+            }
+            Source::InjectMean { from, cf, factor } => {
+                let dims = self.input.array_meta(from)?.shape.clone();
+                let src = source_ranges(ranges, *factor, &dims);
+                let v = self.input.read_region::<u16>(from, &src)?;
+                self.bytes_in
+                    .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
+                let exact: Vec<f64> = v.iter().map(|&d| cf.decode_f64(f64::from(d))).collect();
+                let (h, w) = (
+                    (src[0].end - src[0].start) as usize,
+                    (src[1].end - src[1].start) as usize,
+                );
+                f32_region(nanmean_f64_to_f32(
+                    &exact,
+                    w,
+                    h,
+                    *factor as usize,
+                    self.edge,
+                ))
+            }
+            Source::Coarsen { from, factor } => {
+                let r = self.rasters.get(from).ok_or_else(|| {
+                    Error::invalid(path, format!("{from} was not computed before"))
+                })?;
+                let src = source_ranges(ranges, *factor, &[r.height as u64, r.width as u64]);
+                let (y0, y1, x0, x1) = (
+                    src[0].start as usize,
+                    src[0].end as usize,
+                    src[1].start as usize,
+                    src[1].end as usize,
+                );
+                let mut sub = Vec::with_capacity((y1 - y0) * (x1 - x0));
+                for y in y0..y1 {
+                    sub.extend_from_slice(&r.values[y * r.width + x0..y * r.width + x1]);
+                }
+                let (v, _, _) =
+                    block_nanmean_f32(&sub, x1 - x0, y1 - y0, *factor as usize, self.edge);
+                f32_region(v)
+            }
+            Source::Values(v) => {
+                let (a, b) = ranges
+                    .first()
+                    .map_or((0, v.len()), |r| (r.start as usize, r.end as usize));
+                Region {
+                    bytes: v[a..b].iter().flat_map(|x| x.to_le_bytes()).collect(),
+                    values: None,
+                }
+            }
+            Source::Zero => Region {
+                bytes: 0i64.to_le_bytes().to_vec(),
+                values: None,
+            },
+        })
+    }
+}
+
+fn open_out(
+    store: &Arc<FilesystemStore>,
+    out: &OutArray,
+    at: &str,
+) -> Result<Array<FilesystemStore>> {
+    let meta: ArrayMetadataV3 = serde_json::from_value(out.doc.clone())
+        .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))?;
+    Array::new_with_metadata(store.clone(), &out.path, ArrayMetadata::V3(meta))
+        .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))
 }
 
 fn nanmean_f64_to_f32(src: &[f64], w: usize, h: usize, factor: usize, edge: Edge) -> Vec<f32> {
@@ -191,22 +319,6 @@ fn put_json(store: &FilesystemStore, key: &str, v: &Value, at: &str) -> Result<(
     store
         .set(&k, bytes.into())
         .map_err(|e| Error::io(format!("{at}/{key}"), e))
-}
-
-fn write_array(
-    store: &Arc<FilesystemStore>,
-    out: &OutArray,
-    bytes: Vec<u8>,
-    at: &str,
-) -> Result<()> {
-    let meta: ArrayMetadataV3 = serde_json::from_value(out.doc.clone())
-        .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))?;
-    let array = Array::new_with_metadata(store.clone(), &out.path, ArrayMetadata::V3(meta))
-        .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))?;
-    let subset = array.subset_all();
-    array
-        .store_array_subset(&subset, ArrayBytes::new_flen(bytes))
-        .map_err(|e| Error::io(format!("{at}{}", out.path), e))
 }
 
 /// Every node's full document by path.
