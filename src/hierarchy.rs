@@ -514,7 +514,19 @@ impl Hierarchy {
         }
     }
 
+    /// A reader of regions of one array through a shared LRU cache of decoded chunks (bounded
+    /// by `capacity` bytes), so that regions smaller than a chunk do not decode it again.
+    pub fn region_reader(&self, path: &str, capacity: u64) -> Result<RegionReader<'_>> {
+        let array = Arc::new(self.open_array(path)?);
+        Ok(RegionReader {
+            h: self,
+            path: normalize_node_path(path),
+            cache: zarrs::array::chunk_cache::ChunkCacheDecodedLruSizeLimit::new(array, capacity),
+        })
+    }
+
     /// Check that every array's codecs and data type can be decoded by this build.
+
     pub fn check_decodable(&self) -> Result<()> {
         for n in self.nodes.values() {
             if matches!(n.kind, NodeKind::Array(_)) {
@@ -885,5 +897,57 @@ mod tests {
         assert_eq!(normalize_node_path("a/b/"), "/a/b");
         assert_eq!(normalize_node_path(""), "/");
         assert_eq!(normalize_node_path("/x"), "/x");
+    }
+}
+
+/// Cached region reads of one array (see [`Hierarchy::region_reader`]).
+pub struct RegionReader<'a> {
+    h: &'a Hierarchy,
+    path: String,
+    cache: zarrs::array::chunk_cache::ChunkCacheDecodedLruSizeLimit,
+}
+
+impl RegionReader<'_> {
+    /// Elements of a region, C order. On a decoding error the region is read again without the
+    /// cache, chunk by chunk, so that the error names the broken chunk.
+    pub fn read<T: ElementOwned + Clone + Default>(
+        &self,
+        ranges: &[std::ops::Range<u64>],
+    ) -> Result<Vec<T>> {
+        use zarrs::array::chunk_cache::ChunkCache;
+        let subset = ArraySubset::new_with_ranges(ranges);
+        match self
+            .cache
+            .retrieve_array_subset::<Vec<T>>(&subset, &zarrs::array::CodecOptions::default())
+        {
+            Ok(v) => Ok(v),
+            Err(_) => Ok(self
+                .h
+                .read_region::<T>(&self.path, ranges)?
+                .iter()
+                .cloned()
+                .collect()),
+        }
+    }
+
+    /// Raw little-endian bytes of a region (any fixed-size data type).
+    pub fn read_bytes(&self, ranges: &[std::ops::Range<u64>]) -> Result<Vec<u8>> {
+        use zarrs::array::chunk_cache::ChunkCache;
+        let subset = ArraySubset::new_with_ranges(ranges);
+        match self
+            .cache
+            .retrieve_array_subset::<zarrs::array::ArrayBytes>(
+                &subset,
+                &zarrs::array::CodecOptions::default(),
+            ) {
+            Ok(b) => match b.into_fixed() {
+                Ok(raw) => Ok(raw.into_owned()),
+                Err(e) => Err(Error::invalid(
+                    format!("{}{}", self.h.location, self.path),
+                    e,
+                )),
+            },
+            Err(_) => self.h.read_region_bytes(&self.path, ranges),
+        }
     }
 }

@@ -98,8 +98,17 @@ pub fn write_plan(
                 })
                 .collect()
         };
+        let reader = match &out.source {
+            Source::Copy { from }
+            | Source::Decode { from, .. }
+            | Source::InjectMean { from, .. } => {
+                Some(input.region_reader(from, SOURCE_CACHE_BYTES)?)
+            }
+            _ => None,
+        };
         let ctx = RegionCtx {
             input,
+            reader: reader.as_ref(),
             rasters: &rasters,
             edge,
             bytes_in: &bytes_in,
@@ -170,8 +179,13 @@ struct Region {
     values: Option<Vec<f32>>,
 }
 
+/// Decoded source chunks kept per array: a whole 10980² u16 chunk (241 MB, e.g. `aot`) fits.
+const SOURCE_CACHE_BYTES: u64 = 384 << 20;
+
 struct RegionCtx<'a> {
     input: &'a Hierarchy,
+    reader: Option<&'a crate::hierarchy::RegionReader<'a>>,
+
     rasters: &'a HashMap<String, Raster>,
     edge: Edge,
     bytes_in: &'a AtomicU64,
@@ -197,7 +211,10 @@ impl RegionCtx<'_> {
     fn region(&self, source: &Source, ranges: &[Range<u64>], path: &str) -> Result<Region> {
         Ok(match source {
             Source::Copy { from } => {
-                let b = self.input.read_region_bytes(from, ranges)?;
+                let b = match self.reader {
+                    Some(r) => r.read_bytes(ranges)?,
+                    None => self.input.read_region_bytes(from, ranges)?,
+                };
                 self.bytes_in.fetch_add(b.len() as u64, Ordering::Relaxed);
                 Region {
                     bytes: b,
@@ -205,16 +222,31 @@ impl RegionCtx<'_> {
                 }
             }
             Source::Decode { from, cf } => {
-                let v = self.input.read_region::<u16>(from, ranges)?;
+                let v: Vec<u16> = match self.reader {
+                    Some(r) => r.read::<u16>(ranges)?,
+                    None => self
+                        .input
+                        .read_region::<u16>(from, ranges)?
+                        .iter()
+                        .copied()
+                        .collect(),
+                };
                 self.bytes_in
                     .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
-                let v: Vec<u16> = v.iter().copied().collect();
                 f32_region(crate::kernels::cpu::decode_u16(&v, cf))
             }
             Source::InjectMean { from, cf, factor } => {
                 let dims = self.input.array_meta(from)?.shape.clone();
                 let src = source_ranges(ranges, *factor, &dims);
-                let v = self.input.read_region::<u16>(from, &src)?;
+                let v: Vec<u16> = match self.reader {
+                    Some(r) => r.read::<u16>(&src)?,
+                    None => self
+                        .input
+                        .read_region::<u16>(from, &src)?
+                        .iter()
+                        .copied()
+                        .collect(),
+                };
                 self.bytes_in
                     .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
                 let exact: Vec<f64> = v.iter().map(|&d| cf.decode_f64(f64::from(d))).collect();
