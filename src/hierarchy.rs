@@ -526,7 +526,6 @@ impl Hierarchy {
     }
 
     /// Check that every array's codecs and data type can be decoded by this build.
-
     pub fn check_decodable(&self) -> Result<()> {
         for n in self.nodes.values() {
             if matches!(n.kind, NodeKind::Array(_)) {
@@ -880,26 +879,6 @@ fn chunk_error(path: &str, idx: &[u64], e: impl std::fmt::Display) -> Error {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nonstandard_floats_become_strings() {
-        let v = parse_json(br#"{"a": NaN, "b": "NaN x", "c": [-Infinity, 1]}"#, "t").unwrap();
-        assert_eq!(v["a"], "NaN");
-        assert_eq!(v["b"], "NaN x");
-        assert_eq!(v["c"][0], "-Infinity");
-    }
-
-    #[test]
-    fn node_paths_normalise() {
-        assert_eq!(normalize_node_path("a/b/"), "/a/b");
-        assert_eq!(normalize_node_path(""), "/");
-        assert_eq!(normalize_node_path("/x"), "/x");
-    }
-}
-
 /// Cached region reads of one array (see [`Hierarchy::region_reader`]).
 pub struct RegionReader<'a> {
     h: &'a Hierarchy,
@@ -949,5 +928,25 @@ impl RegionReader<'_> {
             },
             Err(_) => self.h.read_region_bytes(&self.path, ranges),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonstandard_floats_become_strings() {
+        let v = parse_json(br#"{"a": NaN, "b": "NaN x", "c": [-Infinity, 1]}"#, "t").unwrap();
+        assert_eq!(v["a"], "NaN");
+        assert_eq!(v["b"], "NaN x");
+        assert_eq!(v["c"][0], "-Infinity");
+    }
+
+    #[test]
+    fn node_paths_normalise() {
+        assert_eq!(normalize_node_path("a/b/"), "/a/b");
+        assert_eq!(normalize_node_path(""), "/");
+        assert_eq!(normalize_node_path("/x"), "/x");
     }
 }
