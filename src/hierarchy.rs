@@ -138,6 +138,7 @@ impl Hierarchy {
                 Some(meta) if is_group => {
                     h.consolidated = true;
                     for (k, v) in &meta {
+                        check_node_key(k, &h.location)?;
                         let p = format!("/{}", k.trim_matches('/'));
                         let n = h.node_from_v3(&p, v)?;
                         h.nodes.insert(p, n);
@@ -192,6 +193,7 @@ impl Hierarchy {
         type Docs<'a> = (Option<&'a Value>, Option<&'a Value>, Option<&'a Value>);
         let mut docs: BTreeMap<String, Docs<'_>> = BTreeMap::new();
         for (k, v) in meta {
+            check_node_key(k, &loc)?;
             let (dir, file) = match k.rsplit_once('/') {
                 Some((d, f)) => (format!("/{d}"), f),
                 None => ("/".to_string(), k.as_str()),
@@ -559,6 +561,26 @@ pub fn v2_array<S: ?Sized>(storage: Arc<S>, path: &str, zarray: &Value) -> Resul
         serde_json::from_value(doc).map_err(|e| Error::invalid(path, e))?;
     Array::new_with_metadata(storage, path, zarrs::array::ArrayMetadata::V2(meta))
         .map_err(|e| classify_open_error(path, e))
+}
+
+/// Reject consolidated-metadata keys that would name a node outside the store (`..`, `.`, empty
+/// or absolute segments, backslashes): a converter writing such a node would write outside its
+/// output.
+fn check_node_key(key: &str, location: &str) -> Result<()> {
+    let bad = key.starts_with('/')
+        || key.contains('\\')
+        || key
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..");
+    if bad {
+        return Err(Error::invalid(
+            location,
+            format!(
+                "unsafe node name {key:?} in consolidated metadata (absolute, empty, `.` or `..` segment)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `a/b` and `/a/b/` → `/a/b`; `` → `/`.

@@ -182,3 +182,32 @@ fn bad_demo_arguments() {
         &["demo.zarr", "already exists"],
     );
 }
+
+#[test]
+fn unsafe_node_names_in_consolidated_metadata_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = demo(dir.path());
+    let zmeta = p.join(".zmetadata");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&zmeta).unwrap()).unwrap();
+    let m = v["metadata"].as_object_mut().unwrap();
+    m.insert(
+        "../escape/.zgroup".into(),
+        serde_json::json!({"zarr_format": 2}),
+    );
+    std::fs::write(&zmeta, serde_json::to_vec(&v).unwrap()).unwrap();
+    fails_with(
+        &["info", p.to_str().unwrap()],
+        &["demo.zarr", "unsafe node name", "../escape"],
+    );
+    let out = dir.path().join("out.zarr");
+    fails_with(
+        &[
+            "convert-s2-optimized",
+            p.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+        &["unsafe node name"],
+    );
+    assert!(!out.exists() && !dir.path().join("escape").exists());
+}
