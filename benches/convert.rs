@@ -20,7 +20,14 @@ fn bench(c: &mut Criterion) {
         let out = dir.path().join(format!("{profile:?}.zarr"));
         g.bench_function(format!("{profile:?}"), |b| {
             b.iter(|| {
-                convert_s2_optimized(&input, &out, &opts, true, &|_, _, _| {}).expect("convert")
+                convert_s2_optimized(
+                    &input,
+                    &out,
+                    &opts,
+                    eopf_geozarr::convert::Existing::Overwrite,
+                    &|_, _, _| {},
+                )
+                .expect("convert")
             })
         });
     }

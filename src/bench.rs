@@ -102,7 +102,13 @@ pub fn convert_once(input: &Path, opts: &S2Options) -> Result<Timing> {
     let dir = std::env::temp_dir().join(format!("eopf-geozarr-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let t = Instant::now();
-    let r = convert_s2_optimized(input, &dir, opts, true, &|_, _, _| {});
+    let r = convert_s2_optimized(
+        input,
+        &dir,
+        opts,
+        crate::convert::Existing::Overwrite,
+        &|_, _, _| {},
+    );
     let seconds = t.elapsed().as_secs_f64();
     let _ = std::fs::remove_dir_all(&dir);
     let (_, report) = r?;

@@ -70,8 +70,11 @@ struct ConvertArgs {
     #[arg(long)]
     skip_validation: bool,
     /// Replace an existing output.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     overwrite: bool,
+    /// Finish an interrupted conversion (same input and options): completed arrays are kept.
+    #[arg(long)]
+    resume: bool,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -426,8 +429,19 @@ fn convert_command(
             bar.set_message(what.to_string());
         }
     };
-    let result =
-        crate::convert::convert_s2_optimized(input, output, &opts, args.overwrite, &progress);
+    let result = crate::convert::convert_s2_optimized(
+        input,
+        output,
+        &opts,
+        if args.overwrite {
+            crate::convert::Existing::Overwrite
+        } else if args.resume {
+            crate::convert::Existing::Resume
+        } else {
+            crate::convert::Existing::Error
+        },
+        &progress,
+    );
     bar.finish_and_clear();
     let (plan, report) = result?;
     let elapsed = start.elapsed().as_secs_f64();

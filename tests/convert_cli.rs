@@ -171,7 +171,7 @@ fn existing_and_unwritable_outputs() {
 }
 
 #[test]
-fn corrupt_source_chunk_leaves_no_valid_output_and_overwrite_recovers() {
+fn corrupt_source_chunk_leaves_no_valid_output_and_resume_completes_it() {
     let dir = tempfile::tempdir().unwrap();
     let input = demo(dir.path(), "in.zarr");
     let chunk = input.join("measurements/reflectance/r20m/b05/0.0");
@@ -194,20 +194,93 @@ fn corrupt_source_chunk_leaves_no_valid_output_and_overwrite_recovers() {
     // What was written cannot pass for a finished output: metadata is written last.
     let v = common::run(&["validate", out.to_str().unwrap()]);
     assert_eq!(v.status.code(), Some(1));
-    // Fix the input; --overwrite completes the conversion.
+    // The journal lists what the interrupted run completed (the r10m bands come before r20m).
+    let journal: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join(".eopf-geozarr-journal.json")).unwrap(),
+    )
+    .unwrap();
+    let done: Vec<&str> = journal["done"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        done.contains(&"/measurements/reflectance/r10m/b04"),
+        "{done:?}"
+    );
+    assert!(!done.contains(&"/measurements/reflectance/r20m/b05"));
+    // Without a flag the partial output is refused; with other options --resume is refused.
+    let e = error_line(&common::run(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]));
+    assert!(e.contains("--resume"), "{e}");
+    let e = error_line(&common::run(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--resume",
+        "--compression-level",
+        "7",
+    ]));
+    assert!(e.contains("other options"), "{e}");
+    // Fix the input; --resume completes the conversion, keeping what was done.
     std::fs::write(&chunk, &good).unwrap();
+    let b04 = out.join("measurements/reflectance/r10m/b04/c/0/0");
+    let before = std::fs::metadata(&b04).unwrap().modified().unwrap();
     let o = common::run(&[
         "convert-s2-optimized",
         input.to_str().unwrap(),
         out.to_str().unwrap(),
-        "--overwrite",
+        "--resume",
     ]);
     assert!(o.status.success(), "{}", common::stderr(&o));
+    assert_eq!(
+        std::fs::metadata(&b04).unwrap().modified().unwrap(),
+        before,
+        "completed arrays are kept"
+    );
+    assert!(!out.join(".eopf-geozarr-journal.json").exists());
     assert!(
         common::run(&["validate", out.to_str().unwrap()])
             .status
             .success()
     );
+    // The resumed output equals a fresh conversion.
+    let fresh = dir.path().join("fresh.zarr");
+    assert!(
+        common::run(&[
+            "convert-s2-optimized",
+            input.to_str().unwrap(),
+            fresh.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let (a, b) = (
+        eopf_geozarr::hierarchy::Hierarchy::open(&out).unwrap(),
+        eopf_geozarr::hierarchy::Hierarchy::open(&fresh).unwrap(),
+    );
+    for p in [
+        "/measurements/reflectance/r720m/b02",
+        "/measurements/reflectance/r20m/b05",
+        "/quality/mask/r10m/b02",
+    ] {
+        let dt = a.array_meta(p).unwrap().dtype.clone();
+        if dt == "float32" {
+            let (x, y) = (a.read::<f32>(p).unwrap(), b.read::<f32>(p).unwrap());
+            assert!(
+                x.iter()
+                    .zip(y.iter())
+                    .all(|(u, v)| u == v || (u.is_nan() && v.is_nan())),
+                "{p}"
+            );
+        } else {
+            assert_eq!(a.read::<u8>(p).unwrap(), b.read::<u8>(p).unwrap(), "{p}");
+        }
+    }
 }
 
 #[test]

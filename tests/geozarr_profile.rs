@@ -25,7 +25,7 @@ fn geozarr_output(dir: &std::path::Path) -> Option<std::path::PathBuf> {
         &fx.join("golden/in_l2a_shard.zarr"),
         &out,
         &opts,
-        false,
+        eopf_geozarr::convert::Existing::Error,
         &|_, _, _| {},
     )
     .unwrap();

@@ -33,7 +33,14 @@ fn python_readers_open_both_profiles() {
             enable_sharding: sharding,
             ..Default::default()
         };
-        convert_s2_optimized(&input, &out, &opts, false, &|_, _, _| {}).unwrap();
+        convert_s2_optimized(
+            &input,
+            &out,
+            &opts,
+            eopf_geozarr::convert::Existing::Error,
+            &|_, _, _| {},
+        )
+        .unwrap();
         let o = std::process::Command::new(&py)
             .arg(
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -43,7 +43,7 @@ fn reference_conversion_matches_the_golden_output() {
         &fx.join("golden/in_l2a_shard.zarr"),
         &out,
         &opts,
-        false,
+        eopf_geozarr::convert::Existing::Error,
         &|_, _, _| {},
     )
     .unwrap();

@@ -21,7 +21,14 @@ fn convert_demo(dir: &Path) -> std::path::PathBuf {
         enable_sharding: true,
         ..Default::default()
     };
-    convert_s2_optimized(&input, &out, &opts, false, &|_, _, _| {}).unwrap();
+    convert_s2_optimized(
+        &input,
+        &out,
+        &opts,
+        eopf_geozarr::convert::Existing::Error,
+        &|_, _, _| {},
+    )
+    .unwrap();
     out
 }
 

@@ -16,13 +16,27 @@ use crate::geo::epsg_exists;
 use crate::hierarchy::Hierarchy;
 use crate::product::{check_sentinel2, resolve_crs};
 
+/// What to do with an existing output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Existing {
+    /// An existing, non-empty output is an error.
+    #[default]
+    Error,
+    /// Remove it and convert again.
+    Overwrite,
+    /// Finish an interrupted conversion of the same input with the same options: arrays the
+    /// journal lists as complete are kept, everything else (and all metadata) is written again.
+    /// An output without a journal is converted again from scratch.
+    Resume,
+}
+
 /// Pipeline B end to end on local paths: open `input`, check it is Sentinel-2, resolve the CRS,
-/// plan, and write `output` (which must not exist or be empty unless `overwrite`).
+/// plan, and write `output`.
 pub fn convert_s2_optimized(
     input: &Path,
     output: &Path,
     opts: &S2Options,
-    overwrite: bool,
+    existing: Existing,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<(OutputPlan, WriteReport)> {
     let h = Hierarchy::open(input)?;
@@ -41,6 +55,8 @@ pub fn convert_s2_optimized(
     }
     let plan = plan_s2(&h, crs, opts)?;
     let at = show(output);
+    let fingerprint = format!("{} | {opts:?}", h.location());
+    let mut done = std::collections::HashSet::new();
     if output.exists() {
         let empty = output.is_dir()
             && output
@@ -48,15 +64,40 @@ pub fn convert_s2_optimized(
                 .map_err(|e| Error::io(&at, e))?
                 .next()
                 .is_none();
-        if !empty && !overwrite {
-            return Err(Error::Input(format!(
-                "{at}: output already exists (use --overwrite to replace it)"
-            )));
-        }
-        if !empty {
-            std::fs::remove_dir_all(output).map_err(|e| Error::io(&at, e))?;
+        match (empty, existing) {
+            (true, _) => {}
+            (false, Existing::Error) => {
+                return Err(Error::Input(format!(
+                    "{at}: output already exists (use --overwrite to replace it or --resume to finish an interrupted conversion)"
+                )));
+            }
+            (false, Existing::Overwrite) => {
+                std::fs::remove_dir_all(output).map_err(|e| Error::io(&at, e))?;
+            }
+            (false, Existing::Resume) => match writer::read_journal(output)? {
+                Some(j) if j.fingerprint == fingerprint => done = j.done.into_iter().collect(),
+                Some(_) => {
+                    return Err(Error::Input(format!(
+                        "{at}: the interrupted conversion used another input or other options; use --overwrite"
+                    )));
+                }
+                None => {
+                    tracing::warn!(
+                        "{at}: no journal of an interrupted conversion: converting again"
+                    );
+                    std::fs::remove_dir_all(output).map_err(|e| Error::io(&at, e))?;
+                }
+            },
         }
     }
-    let report = write_plan(&h, &plan, output, opts.profile, progress)?;
+    let report = write_plan(
+        &h,
+        &plan,
+        output,
+        opts.profile,
+        &fingerprint,
+        &done,
+        progress,
+    )?;
     Ok((plan, report))
 }

@@ -53,6 +53,8 @@ pub fn write_plan(
     plan: &OutputPlan,
     output: &Path,
     profile: Profile,
+    fingerprint: &str,
+    done: &std::collections::HashSet<String>,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<WriteReport> {
     let at = show(output);
@@ -72,6 +74,7 @@ pub fn write_plan(
         })
         .collect();
     let mut rasters: HashMap<String, Raster> = HashMap::new();
+    let mut journal: Vec<String> = Vec::new();
     let total = plan.arrays.len();
     let bytes_in = AtomicU64::new(0);
     let mut report = WriteReport::default();
@@ -80,6 +83,25 @@ pub fn write_plan(
         let array = open_out(&store, out, &at)?;
         let shape = shape_of(&out.doc);
         let keep = needed.contains(out.path.as_str()) && shape.len() == 2;
+        if done.contains(&out.path) {
+            // Resumed: written by the interrupted run; read back what later levels need.
+            if keep {
+                let values: Vec<f32> = array
+                    .retrieve_array_subset::<Vec<f32>>(&array.subset_all())
+                    .map_err(|e| Error::io(format!("{at}{}", out.path), e))?;
+                rasters.insert(
+                    out.path.clone(),
+                    Raster {
+                        values,
+                        width: shape[1] as usize,
+                        height: shape[0] as usize,
+                    },
+                );
+            }
+            journal.push(out.path.clone());
+            report.arrays += 1;
+            continue;
+        }
         let full = keep.then(|| Mutex::new(vec![f32::NAN; (shape[0] * shape[1]) as usize]));
         let cells: Vec<Vec<u64>> = if shape.is_empty() {
             vec![vec![]]
@@ -153,6 +175,8 @@ pub fn write_plan(
                 },
             );
         }
+        journal.push(out.path.clone());
+        write_journal(&store, fingerprint, &journal, &at)?;
         report.arrays += 1;
     }
     report.bytes_in = bytes_in.load(Ordering::Relaxed);
@@ -170,7 +194,45 @@ pub fn write_plan(
         put_json(&store, &meta_key(path), &doc, &at)?;
         report.groups += 1;
     }
+    // Complete: the journal goes.
+    let _ = std::fs::remove_file(output.join(JOURNAL));
     Ok(report)
+}
+
+/// The journal of a conversion in progress, at the output's root.
+pub const JOURNAL: &str = ".eopf-geozarr-journal.json";
+
+/// A journal: which input and options, and the arrays whose data is completely written.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Journal {
+    pub fingerprint: String,
+    pub done: Vec<String>,
+}
+
+/// Read the journal of an interrupted conversion, if any.
+pub fn read_journal(output: &Path) -> Result<Option<Journal>> {
+    let p = output.join(JOURNAL);
+    if !p.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&p).map_err(|e| Error::io(show(&p), e))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| Error::invalid(show(&p), e))
+}
+
+fn write_journal(
+    store: &FilesystemStore,
+    fingerprint: &str,
+    done: &[String],
+    at: &str,
+) -> Result<()> {
+    let j = Journal {
+        fingerprint: fingerprint.to_string(),
+        done: done.to_vec(),
+    };
+    let v = serde_json::to_value(&j).map_err(|e| Error::invalid(at, e))?;
+    put_json(store, JOURNAL, &v, at)
 }
 
 /// The values of one output region: its encoded bytes and, for float rasters, the f32 values.
