@@ -80,6 +80,7 @@ pub fn write_plan(
     let mut report = WriteReport::default();
     for (i, out) in plan.arrays.iter().enumerate() {
         progress(i, total, &out.path);
+        tracing::info!("writing {} ({}/{total})", out.path, i + 1);
         let array = open_out(&store, out, &at)?;
         let shape = shape_of(&out.doc);
         let keep = needed.contains(out.path.as_str()) && shape.len() == 2;
@@ -242,7 +243,7 @@ struct Region {
 }
 
 /// Decoded source chunks kept per array: a whole 10980² u16 chunk (241 MB, e.g. `aot`) fits.
-const SOURCE_CACHE_BYTES: u64 = 384 << 20;
+const SOURCE_CACHE_BYTES: u64 = 256 << 20;
 
 struct RegionCtx<'a> {
     input: &'a Hierarchy,
@@ -311,18 +312,11 @@ impl RegionCtx<'_> {
                 };
                 self.bytes_in
                     .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
-                let exact: Vec<f64> = v.iter().map(|&d| cf.decode_f64(f64::from(d))).collect();
                 let (h, w) = (
                     (src[0].end - src[0].start) as usize,
                     (src[1].end - src[1].start) as usize,
                 );
-                f32_region(nanmean_f64_to_f32(
-                    &exact,
-                    w,
-                    h,
-                    *factor as usize,
-                    self.edge,
-                ))
+                f32_region(nanmean_decoded(&v, cf, w, h, *factor as usize, self.edge))
             }
             Source::Coarsen { from, factor } => {
                 let r = self.rasters.get(from).ok_or_else(|| {
@@ -371,30 +365,41 @@ fn open_out(
         .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))
 }
 
-fn nanmean_f64_to_f32(src: &[f64], w: usize, h: usize, factor: usize, edge: Edge) -> Vec<f32> {
+/// NaN-skipping block means of CF-decoded u16 values, decoded in f64 on the fly (the reference
+/// decodes to float64 before coarsening), rounded to f32.
+fn nanmean_decoded(
+    src: &[u16],
+    cf: &crate::product::CfEncoding,
+    w: usize,
+    h: usize,
+    factor: usize,
+    edge: Edge,
+) -> Vec<f32> {
     let f = factor.max(1);
     let (ow, oh) = (
         crate::kernels::cpu::reduced_size(w, f, edge),
         crate::kernels::cpu::reduced_size(h, f, edge),
     );
     let mut out = vec![f32::NAN; ow * oh];
-    for oy in 0..oh {
-        for ox in 0..ow {
-            let (mut s, mut n) = (0f64, 0u32);
-            for y in oy * f..((oy + 1) * f).min(h) {
-                for x in ox * f..((ox + 1) * f).min(w) {
-                    let v = src[y * w + x];
-                    if !v.is_nan() {
-                        s += v;
-                        n += 1;
+    out.par_chunks_mut(ow.max(1))
+        .enumerate()
+        .for_each(|(oy, row)| {
+            for (ox, o) in row.iter_mut().enumerate() {
+                let (mut s, mut n) = (0f64, 0u32);
+                for y in oy * f..((oy + 1) * f).min(h) {
+                    for &d in &src[y * w + ox * f..y * w + ((ox + 1) * f).min(w)] {
+                        let v = cf.decode_f64(f64::from(d));
+                        if !v.is_nan() {
+                            s += v;
+                            n += 1;
+                        }
                     }
                 }
+                if n > 0 {
+                    *o = (s / f64::from(n)) as f32;
+                }
             }
-            if n > 0 {
-                out[oy * ow + ox] = (s / f64::from(n)) as f32;
-            }
-        }
-    }
+        });
     out
 }
 
