@@ -75,6 +75,12 @@ struct ConvertArgs {
     /// Finish an interrupted conversion (same input and options): completed arrays are kept.
     #[arg(long)]
     resume: bool,
+    /// Store reflectance as the source's packed uint16 with scale_factor/add_offset attributes.
+    #[arg(long)]
+    keep_scale_offset: bool,
+    /// The reference's experimental scale_offset + cast_value codec chain (not supported here).
+    #[arg(long)]
+    experimental_scale_offset_codec: bool,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -505,6 +511,11 @@ fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::c
     if spatial_chunk == 0 {
         anyhow::bail!("--spatial-chunk must be at least 1");
     }
+    if args.experimental_scale_offset_codec {
+        anyhow::bail!(
+            "--experimental-scale-offset-codec: the scale_offset and cast_value codecs are not available in zarrs; use --keep-scale-offset for packed uint16 with CF attributes"
+        );
+    }
     Ok(crate::convert::S2Options {
         profile: match args.profile {
             ProfileArg::Geozarr => Profile::Geozarr,
@@ -519,6 +530,7 @@ fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::c
             CodecArg::BloscZstd => Codec::BloscZstd,
         },
         shard_size,
+        keep_scale_offset: args.keep_scale_offset,
     })
 }
 

@@ -332,3 +332,69 @@ fn bench_reports_the_floor_and_the_conversion() {
             .all(|t| t["seconds"].as_f64().unwrap() > 0.0)
     );
 }
+
+#[test]
+fn keep_scale_offset_stores_the_packed_digital_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = demo(dir.path(), "in.zarr");
+    let out = dir.path().join("keep.zarr");
+    let o = common::run(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--keep-scale-offset",
+        "--profile",
+        "reference",
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let (src, h) = (
+        eopf_geozarr::hierarchy::Hierarchy::open(&input).unwrap(),
+        eopf_geozarr::hierarchy::Hierarchy::open(&out).unwrap(),
+    );
+    let p = "/measurements/reflectance/r10m/b04";
+    let node = h.node(p).unwrap();
+    assert_eq!(h.array_meta(p).unwrap().dtype, "uint16");
+    assert_eq!(node.attributes["_FillValue"], serde_json::json!(0));
+    assert_eq!(node.attributes["scale_factor"], serde_json::json!(0.0001));
+    assert_eq!(node.attributes["add_offset"], serde_json::json!(-0.1));
+    assert_eq!(node.attributes["units"], "1");
+    // Native bands keep the digital numbers exactly.
+    assert_eq!(src.read::<u16>(p).unwrap(), h.read::<u16>(p).unwrap());
+    // Derived levels are packed means: decode them and compare with the float pipeline.
+    let float = dir.path().join("float.zarr");
+    assert!(
+        common::run(&[
+            "convert-s2-optimized",
+            input.to_str().unwrap(),
+            float.to_str().unwrap(),
+            "--profile",
+            "reference"
+        ])
+        .status
+        .success()
+    );
+    let f = eopf_geozarr::hierarchy::Hierarchy::open(&float).unwrap();
+    let packed = h
+        .read::<u16>("/measurements/reflectance/r360m/b04")
+        .unwrap();
+    let means = f
+        .read::<f32>("/measurements/reflectance/r360m/b04")
+        .unwrap();
+    for (&p, &m) in packed.iter().zip(means.iter()) {
+        if m.is_nan() {
+            assert_eq!(p, 0);
+        } else {
+            assert!(
+                (f64::from(p) * 1e-4 - 0.1 - f64::from(m)).abs() <= 0.5e-4 + 1e-6,
+                "{p} vs {m}"
+            );
+        }
+    }
+    let e = error_line(&common::run(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        dir.path().join("x.zarr").to_str().unwrap(),
+        "--experimental-scale-offset-codec",
+    ]));
+    assert!(e.contains("not available in zarrs"), "{e}");
+}

@@ -35,6 +35,8 @@ pub struct S2Options {
     pub codec: Codec,
     /// Shard size policy of the geozarr profile.
     pub shard_size: ShardSize,
+    /// Store reflectance as the source's packed uint16 with its CF attributes.
+    pub keep_scale_offset: bool,
 }
 
 /// Compression codec of data arrays.
@@ -136,6 +138,7 @@ impl Default for S2Options {
             finalise_root: true,
             codec: Codec::BloscZstd,
             shard_size: ShardSize::default(),
+            keep_scale_offset: false,
         }
     }
 }
@@ -157,6 +160,9 @@ pub enum Source {
     Coarsen { from: String, factor: u64 },
     /// Given values (coordinates of computed levels).
     Values(Vec<f64>),
+    /// Float values of `inner` packed back to u16 with CF (`--keep-scale-offset`):
+    /// `round_half_even((v − offset) / scale)` in f32, NaN → the fill.
+    Pack { inner: Box<Source>, cf: CfEncoding },
     /// The 0-d grid-mapping variable (value 0).
     Zero,
 }
@@ -364,9 +370,32 @@ impl Ctx<'_> {
         grid: Option<&EdgeGrid>,
     ) -> OutArray {
         let mut attrs = sanitize_attrs(&attrs_src.attributes, true);
-        attrs.remove("scale_factor");
-        attrs.remove("add_offset");
-        attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
+        let keep = self.opts.keep_scale_offset;
+        let (source, data_type, item, fill) = if keep {
+            // Packed uint16 with CF attributes: `_FillValue` 0, scale_factor, add_offset.
+            let cf = CfEncoding::from_attributes(&attrs_src.attributes, &json!(0));
+            attrs.insert("_FillValue".into(), json!(0));
+            attrs.insert("scale_factor".into(), json!(cf.scale_factor));
+            attrs.insert("add_offset".into(), json!(cf.add_offset));
+            let cf = CfEncoding {
+                fill: Some(0.0),
+                ..cf
+            };
+            (
+                Source::Pack {
+                    inner: Box::new(source),
+                    cf,
+                },
+                json!("uint16"),
+                2,
+                json!(0),
+            )
+        } else {
+            attrs.remove("scale_factor");
+            attrs.remove("add_offset");
+            attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
+            (source, json!("float32"), 4, json!("NaN"))
+        };
         if self.crs.is_some() {
             attrs.insert("grid_mapping".into(), json!("spatial_ref"));
         }
@@ -377,11 +406,11 @@ impl Ctx<'_> {
             rewrite_proj_attrs(&mut attrs, shape, g);
         }
         let (grid, codecs) = if shape.len() >= 2 {
-            self.raster_layout(shape, 4)
+            self.raster_layout(shape, item)
         } else {
             (
                 measurement_chunks(shape, self.opts.spatial_chunk),
-                self.data_codecs(4),
+                self.data_codecs(item),
             )
         };
 
@@ -397,15 +426,7 @@ impl Ctx<'_> {
             });
         OutArray {
             path: path.to_string(),
-            doc: array_doc(
-                shape,
-                json!("float32"),
-                &grid,
-                json!("NaN"),
-                codecs,
-                attrs,
-                dims,
-            ),
+            doc: array_doc(shape, data_type, &grid, fill, codecs, attrs, dims),
             source,
         }
     }

@@ -68,10 +68,7 @@ pub fn write_plan(
     let needed: std::collections::HashSet<&str> = plan
         .arrays
         .iter()
-        .filter_map(|a| match &a.source {
-            Source::Coarsen { from, .. } => Some(from.as_str()),
-            _ => None,
-        })
+        .filter_map(|a| coarsen_source(&a.source))
         .collect();
     let mut rasters: HashMap<String, Raster> = HashMap::new();
     let mut journal: Vec<String> = Vec::new();
@@ -121,13 +118,9 @@ pub fn write_plan(
                 })
                 .collect()
         };
-        let reader = match &out.source {
-            Source::Copy { from }
-            | Source::Decode { from, .. }
-            | Source::InjectMean { from, .. } => {
-                Some(input.region_reader(from, SOURCE_CACHE_BYTES)?)
-            }
-            _ => None,
+        let reader = match read_source(&out.source) {
+            Some(from) => Some(input.region_reader(from, SOURCE_CACHE_BYTES)?),
+            None => None,
         };
         let ctx = RegionCtx {
             input,
@@ -234,6 +227,26 @@ fn write_journal(
     };
     let v = serde_json::to_value(&j).map_err(|e| Error::invalid(at, e))?;
     put_json(store, JOURNAL, &v, at)
+}
+
+/// The input array a source reads (looking through packing).
+fn read_source(s: &Source) -> Option<&str> {
+    match s {
+        Source::Copy { from } | Source::Decode { from, .. } | Source::InjectMean { from, .. } => {
+            Some(from.as_str())
+        }
+        Source::Pack { inner, .. } => read_source(inner),
+        _ => None,
+    }
+}
+
+/// The array a source coarsens (looking through packing).
+fn coarsen_source(s: &Source) -> Option<&str> {
+    match s {
+        Source::Coarsen { from, .. } => Some(from.as_str()),
+        Source::Pack { inner, .. } => coarsen_source(inner),
+        _ => None,
+    }
 }
 
 /// The values of one output region: its encoded bytes and, for float rasters, the f32 values.
@@ -344,6 +357,29 @@ impl RegionCtx<'_> {
                 Region {
                     bytes: v[a..b].iter().flat_map(|x| x.to_le_bytes()).collect(),
                     values: None,
+                }
+            }
+            Source::Pack { inner, cf } => {
+                let r = self.region(inner, ranges, path)?;
+                let values = r
+                    .values
+                    .ok_or_else(|| Error::invalid(path, "only float rasters can be packed"))?;
+                let fill = cf.fill.unwrap_or(0.0) as u16;
+                let (off, scale) = (cf.add_offset as f32, cf.scale_factor as f32);
+                let packed: Vec<u8> = values
+                    .iter()
+                    .flat_map(|&v| {
+                        let p = if v.is_nan() {
+                            fill
+                        } else {
+                            ((v - off) / scale).round_ties_even().clamp(0.0, 65535.0) as u16
+                        };
+                        p.to_le_bytes()
+                    })
+                    .collect();
+                Region {
+                    bytes: packed,
+                    values: Some(values),
                 }
             }
             Source::Zero => Region {
