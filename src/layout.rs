@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use zarrs::filesystem::FilesystemStore;
-use zarrs::storage::{StoreKey, WritableStorageTraits};
 
 use crate::error::{Error, Result, show};
 use crate::hierarchy::v2_array;
+use crate::storage::{output_in_use, put_json};
 
 /// A node of a layout.
 #[derive(Debug, Clone, PartialEq)]
@@ -269,17 +269,10 @@ impl GroupSpec {
     /// as its fill value), with consolidated `.zmetadata`. Returns the opened store.
     pub fn materialise(&self, path: &Path) -> Result<Arc<FilesystemStore>> {
         let at = show(path);
-        if path.exists() {
-            let empty = path
-                .read_dir()
-                .map_err(|e| Error::io(&at, e))?
-                .next()
-                .is_none();
-            if !empty {
-                return Err(Error::Input(format!(
-                    "{at}: output already exists and is not empty"
-                )));
-            }
+        if output_in_use(path)? {
+            return Err(Error::Input(format!(
+                "{at}: output already exists and is not empty"
+            )));
         }
         std::fs::create_dir_all(path).map_err(|e| Error::io(&at, e))?;
         let store = Arc::new(FilesystemStore::new(path).map_err(|e| Error::io(&at, e))?);
@@ -326,14 +319,6 @@ fn check_member_name(name: &str, at: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn put_json(store: &FilesystemStore, key: &str, v: &Value, at: &str) -> Result<()> {
-    let k = StoreKey::new(key).map_err(|e| Error::invalid(at, e))?;
-    let bytes = serde_json::to_vec_pretty(v).map_err(|e| Error::invalid(at, e))?;
-    store
-        .set(&k, bytes.into())
-        .map_err(|e| Error::io(format!("{at}/{key}"), e))
 }
 
 fn write_group_docs(

@@ -33,6 +33,7 @@ pub mod layout;
 pub mod plan;
 pub mod product;
 pub mod render;
+pub mod storage;
 pub mod validate;
 
 pub use error::{Error, Result};

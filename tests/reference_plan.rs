@@ -51,15 +51,8 @@ const ARRAY_KEYS: [&str; 8] = [
     "chunk_key_encoding",
 ];
 
-fn compare(fixture_dir: &str, name: &str, opts: &S2Options) -> Vec<String> {
-    let fx = common::fixtures().expect("checked by the caller");
-    let layout = GroupSpec::from_file(&fx.join("s2_examples").join(name)).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("in.zarr");
-    layout.materialise(&p).unwrap();
-    let h = Hierarchy::open(&p).unwrap();
-    let crs = resolve_crs(&h, &epsg_exists).map(|c| c.0);
-    let plan = plan_s2(&h, crs, opts).unwrap();
+/// Differences between a plan and a v3 GroupSpec document (node set, then per node).
+fn diff(plan: &eopf_geozarr::convert::OutputPlan, want_doc: &Value) -> Vec<String> {
     let mut ours: BTreeMap<String, Value> = BTreeMap::new();
     for (g, attrs) in &plan.groups {
         ours.insert(g.clone(), serde_json::json!({"attributes": attrs}));
@@ -67,11 +60,8 @@ fn compare(fixture_dir: &str, name: &str, opts: &S2Options) -> Vec<String> {
     for a in &plan.arrays {
         ours.insert(a.path.clone(), a.doc.clone());
     }
-    let want_doc: Value =
-        serde_json::from_str(&std::fs::read_to_string(fx.join(fixture_dir).join(name)).unwrap())
-            .unwrap();
     let mut want = BTreeMap::new();
-    flatten(&want_doc, "/", &mut want);
+    flatten(want_doc, "/", &mut want);
     let mut diffs = Vec::new();
     for k in want.keys().filter(|k| !ours.contains_key(*k)) {
         diffs.push(format!("{k}: missing"));
@@ -99,6 +89,22 @@ fn compare(fixture_dir: &str, name: &str, opts: &S2Options) -> Vec<String> {
         }
     }
     diffs
+}
+
+fn read_json(p: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn compare(fixture_dir: &str, name: &str, opts: &S2Options) -> Vec<String> {
+    let fx = common::fixtures().expect("checked by the caller");
+    let layout = GroupSpec::from_file(&fx.join("s2_examples").join(name)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("in.zarr");
+    layout.materialise(&p).unwrap();
+    let h = Hierarchy::open(&p).unwrap();
+    let crs = resolve_crs(&h, &epsg_exists).map(|c| c.0);
+    let plan = plan_s2(&h, crs, opts).unwrap();
+    diff(&plan, &read_json(&fx.join(fixture_dir).join(name)))
 }
 
 const PRODUCTS: [&str; 2] = [
@@ -171,45 +177,10 @@ fn reference_plan_reproduces_the_golden_output_metadata() {
         ..Default::default()
     };
     let plan = plan_s2(&h, crs, &opts).unwrap();
-    let mut ours: BTreeMap<String, Value> = BTreeMap::new();
-    for (g, attrs) in &plan.groups {
-        ours.insert(g.clone(), serde_json::json!({"attributes": attrs}));
-    }
-    for a in &plan.arrays {
-        ours.insert(a.path.clone(), a.doc.clone());
-    }
-    let want_doc: Value = serde_json::from_str(
-        &std::fs::read_to_string(fx.join("golden/out_l2a_shard_spec.json")).unwrap(),
-    )
-    .unwrap();
-    let mut want = BTreeMap::new();
-    flatten(&want_doc, "/", &mut want);
-    let mut diffs = Vec::new();
-    for k in want.keys().filter(|k| !ours.contains_key(*k)) {
-        diffs.push(format!("{k}: missing"));
-    }
-    for k in ours.keys().filter(|k| !want.contains_key(*k)) {
-        diffs.push(format!("{k}: extra"));
-    }
-    for (path, w) in &want {
-        let Some(o) = ours.get(path) else { continue };
-        if w.get("node_type").is_some() {
-            for k in ARRAY_KEYS {
-                if w.get(k) != o.get(k) {
-                    diffs.push(format!(
-                        "{path} {k}:\n  want {}\n  ours {}",
-                        w.get(k).map(|v| v.to_string()).unwrap_or_default(),
-                        o.get(k).map(|v| v.to_string()).unwrap_or_default()
-                    ));
-                }
-            }
-        } else if w["attributes"] != o["attributes"] {
-            diffs.push(format!(
-                "{path} group attributes:\n  want {}\n  ours {}",
-                w["attributes"], o["attributes"]
-            ));
-        }
-    }
+    let diffs = diff(
+        &plan,
+        &read_json(&fx.join("golden/out_l2a_shard_spec.json")),
+    );
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",

@@ -57,24 +57,17 @@ pub fn convert_s2_optimized(
     let at = show(output);
     let fingerprint = format!("{} | {opts:?}", h.location());
     let mut done = std::collections::HashSet::new();
-    if output.exists() {
-        let empty = output.is_dir()
-            && output
-                .read_dir()
-                .map_err(|e| Error::io(&at, e))?
-                .next()
-                .is_none();
-        match (empty, existing) {
-            (true, _) => {}
-            (false, Existing::Error) => {
+    if crate::storage::output_in_use(output)? {
+        match existing {
+            Existing::Error => {
                 return Err(Error::Input(format!(
                     "{at}: output already exists (use --overwrite to replace it or --resume to finish an interrupted conversion)"
                 )));
             }
-            (false, Existing::Overwrite) => {
+            Existing::Overwrite => {
                 std::fs::remove_dir_all(output).map_err(|e| Error::io(&at, e))?;
             }
-            (false, Existing::Resume) => match writer::read_journal(output)? {
+            Existing::Resume => match writer::read_journal(output)? {
                 Some(j) if j.fingerprint == fingerprint => done = j.done.into_iter().collect(),
                 Some(_) => {
                     return Err(Error::Input(format!(

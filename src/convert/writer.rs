@@ -15,13 +15,13 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use zarrs::array::{Array, ArrayBytes, ArrayMetadata, ArrayMetadataV3};
 use zarrs::filesystem::FilesystemStore;
-use zarrs::storage::{StoreKey, WritableStorageTraits};
 
 use super::s2::{OutArray, OutputPlan, Source};
 use crate::error::{Error, Result, show};
 use crate::hierarchy::Hierarchy;
 use crate::kernels::cpu::{Edge, block_nanmean_f32};
 use crate::plan::Profile;
+use crate::storage::put_json;
 
 /// What a write did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -36,6 +36,16 @@ struct Raster {
     values: Vec<f32>,
     width: usize,
     height: usize,
+}
+
+impl Raster {
+    fn new(values: Vec<f32>, shape: &[u64]) -> Self {
+        Raster {
+            values,
+            width: shape[1] as usize,
+            height: shape[0] as usize,
+        }
+    }
 }
 
 fn shape_of(doc: &Value) -> Vec<u64> {
@@ -87,14 +97,7 @@ pub fn write_plan(
                 let values: Vec<f32> = array
                     .retrieve_array_subset::<Vec<f32>>(&array.subset_all())
                     .map_err(|e| Error::io(format!("{at}{}", out.path), e))?;
-                rasters.insert(
-                    out.path.clone(),
-                    Raster {
-                        values,
-                        width: shape[1] as usize,
-                        height: shape[0] as usize,
-                    },
-                );
+                rasters.insert(out.path.clone(), Raster::new(values, &shape));
             }
             journal.push(out.path.clone());
             report.arrays += 1;
@@ -160,14 +163,7 @@ pub fn write_plan(
             let values = full
                 .into_inner()
                 .map_err(|_| Error::invalid(&out.path, "poisoned lock"))?;
-            rasters.insert(
-                out.path.clone(),
-                Raster {
-                    values,
-                    width: shape[1] as usize,
-                    height: shape[0] as usize,
-                },
-            );
+            rasters.insert(out.path.clone(), Raster::new(values, &shape));
         }
         journal.push(out.path.clone());
         write_journal(&store, fingerprint, &journal, &at)?;
@@ -446,14 +442,6 @@ fn meta_key(path: &str) -> String {
     } else {
         format!("{r}/zarr.json")
     }
-}
-
-fn put_json(store: &FilesystemStore, key: &str, v: &Value, at: &str) -> Result<()> {
-    let k = StoreKey::new(key).map_err(|e| Error::invalid(at, e))?;
-    let bytes = serde_json::to_vec_pretty(v).map_err(|e| Error::invalid(at, e))?;
-    store
-        .set(&k, bytes.into())
-        .map_err(|e| Error::io(format!("{at}/{key}"), e))
 }
 
 /// Every node's full document by path.

@@ -543,18 +543,12 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 pub fn write_demo(out: &Path, opts: &DemoOptions, progress: Progress<'_>) -> Result<DemoReport> {
     let at = show(out);
     let layout = demo_layout(opts)?;
+    if crate::storage::output_in_use(out)? {
+        return Err(Error::Input(format!(
+            "{at}: output already exists (remove it or choose another path)"
+        )));
+    }
     if out.exists() {
-        let empty = out.is_dir()
-            && out
-                .read_dir()
-                .map_err(|e| Error::io(&at, e))?
-                .next()
-                .is_none();
-        if !empty {
-            return Err(Error::Input(format!(
-                "{at}: output already exists (remove it or choose another path)"
-            )));
-        }
         std::fs::remove_dir(out).map_err(|e| Error::io(&at, e))?;
     }
     let partial = PathBuf::from(format!("{}.partial", out.display()));
