@@ -185,3 +185,77 @@ fn partial_blocks_are_averaged_over_the_pixels_they_have() {
         (699960.0 + 60.0, 699960.0 + 60.0 + 91.0 * 120.0)
     );
 }
+
+#[test]
+fn classes_masks_and_probabilities_get_type_correct_pyramids() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(out) = geozarr_output(dir.path()) else {
+        return;
+    };
+    let fx = common::fixtures().unwrap();
+    let input = Hierarchy::open(fx.join("golden/in_l2a_shard.zarr")).unwrap();
+    let h = Hierarchy::open(&out).unwrap();
+    // SCL: r120m = mode of 2×2 r60m pixels, r360m = mode of 6×6, partial edge blocks kept.
+    let scl60 = input
+        .read::<u8>("/conditions/mask/l2a_classification/r60m/scl")
+        .unwrap();
+    for (level, f) in [("r120m", 2usize), ("r360m", 6), ("r720m", 12)] {
+        let got = h
+            .read::<u8>(&format!("/conditions/mask/l2a_classification/{level}/scl"))
+            .unwrap();
+        assert_eq!(
+            got.shape(),
+            &[183usize.div_ceil(f), 183usize.div_ceil(f)],
+            "{level}"
+        );
+        for (oy, ox) in [
+            (0usize, 0usize),
+            (5, 7),
+            (got.shape()[0] - 1, got.shape()[1] - 1),
+        ] {
+            let mut counts = [0u32; 256];
+            for y in oy * f..((oy + 1) * f).min(183) {
+                for x in ox * f..((ox + 1) * f).min(183) {
+                    counts[scl60[[y, x]] as usize] += 1;
+                }
+            }
+            let mode = (0..256).fold(
+                0usize,
+                |best, v| if counts[v] > counts[best] { v } else { best },
+            );
+            assert_eq!(got[[oy, ox]] as usize, mode, "{level} [{oy},{ox}]");
+        }
+    }
+    // Quality masks: bitwise OR.
+    let m60 = input.read::<u8>("/quality/mask/r60m/b01").unwrap();
+    let m120 = h.read::<u8>("/quality/mask/r120m/b01").unwrap();
+    let want = m60[[20, 30]] | m60[[20, 31]] | m60[[21, 30]] | m60[[21, 31]];
+    assert_eq!(m120[[10, 15]], want);
+    // Probabilities (only r20m in the product): r60m = rounded mean of 3×3 r20m pixels.
+    let c20 = input.read::<u8>("/quality/probability/r20m/cld").unwrap();
+    let c60 = h.read::<u8>("/quality/probability/r60m/cld").unwrap();
+    let sum: u32 = (30..33)
+        .flat_map(|y| (60..63).map(move |x| (y, x)))
+        .map(|(y, x)| u32::from(c20[[y, x]]))
+        .sum();
+    assert_eq!(c60[[10, 20]], (f64::from(sum) / 9.0).round() as u8);
+    // Each family carries its own multiscales with the kernel named per level.
+    let fam = h.node("/conditions/mask/l2a_classification").unwrap();
+    let layout = fam.attributes["multiscales"]["layout"].as_array().unwrap();
+    let assets: Vec<&str> = layout
+        .iter()
+        .map(|e| e["asset"].as_str().unwrap())
+        .collect();
+    assert_eq!(assets, ["r20m", "r60m", "r120m", "r360m", "r720m"]);
+    assert_eq!(layout[2]["resampling_method"], "mode");
+    assert_eq!(
+        layout[2]["spatial:transform"],
+        json!([120.0, 0.0, 699960.0, 0.0, -120.0, 4700040.0])
+    );
+    let qm = &h.node("/quality/mask").unwrap().attributes["multiscales"]["layout"];
+    assert_eq!(qm[3]["resampling_method"], "bitwise_or");
+    assert_eq!(
+        h.node("/quality/probability").unwrap().attributes["multiscales"]["layout"][1]["resampling_method"],
+        "average"
+    );
+}

@@ -165,6 +165,46 @@ pub enum Source {
     Pack { inner: Box<Source>, cf: CfEncoding },
     /// The 0-d grid-mapping variable (value 0).
     Zero,
+    /// Blocks of `factor`×`factor` pixels of an integer input raster reduced with a type-correct
+    /// kernel (geozarr profile pyramids of classes, masks and probabilities).
+    Reduce {
+        from: String,
+        factor: u64,
+        kernel: Kernel,
+    },
+}
+
+/// The reduction of a derived level of a non-reflectance raster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// Most frequent value (classes: SCL, detector ids).
+    Mode,
+    /// Bitwise OR (bit masks).
+    Or,
+    /// Rounded mean (probabilities, AOT, WVP).
+    Mean,
+}
+
+impl Kernel {
+    /// The kernel for a variable (by name and group).
+    pub fn for_variable(group: &str, name: &str) -> Kernel {
+        if name == "scl" || group.contains("detector_footprint") {
+            Kernel::Mode
+        } else if group.contains("/quality/mask") || group.contains("l1c_classification") {
+            Kernel::Or
+        } else {
+            Kernel::Mean
+        }
+    }
+
+    /// The `resampling_method` written in the multiscales layout.
+    pub fn resampling_method(self) -> &'static str {
+        match self {
+            Kernel::Mode => "mode",
+            Kernel::Or => "bitwise_or",
+            Kernel::Mean => "average",
+        }
+    }
 }
 
 /// One output array.
@@ -507,6 +547,208 @@ impl Ctx<'_> {
         );
         a
     }
+}
+
+/// Geozarr profile: pyramids of the non-reflectance raster families (`/quality/mask`,
+/// `/conditions/mask/l2a_classification`, …) with type-correct kernels. Derived levels follow the
+/// reflectance chain (r120m, r360m, r720m) and are reduced directly from the family's coarsest
+/// native level (r60m; for a family without r60m, r60m itself is derived from r20m first), so a
+/// mode is a mode of pixels, not of modes. The family group gets its own `multiscales`.
+fn plan_raster_pyramids(ctx: &Ctx<'_>, h: &Hierarchy, plan: &mut OutputPlan) -> Result<()> {
+    let families = [
+        "/quality/mask",
+        "/quality/probability",
+        "/quality/atmosphere",
+        "/conditions/mask/detector_footprint",
+        "/conditions/mask/l1c_classification",
+        "/conditions/mask/l2a_classification",
+    ];
+    let Some(crs) = ctx.crs.clone() else {
+        return Ok(());
+    };
+    for fam in families {
+        let natives: Vec<&str> = ["r10m", "r20m", "r60m"]
+            .into_iter()
+            .filter(|r| plan.groups.contains_key(&format!("{fam}/{r}")))
+            .collect();
+        let Some(&coarsest) = natives.last() else {
+            continue;
+        };
+        let base_path = format!("{fam}/{coarsest}");
+        let (Ok(x), Ok(y)) = (
+            read_f64(h, &format!("{base_path}/x")),
+            read_f64(h, &format!("{base_path}/y")),
+        ) else {
+            continue;
+        };
+        let Some(base_grid) = EdgeGrid::from_centres(&x, &y) else {
+            continue;
+        };
+        // (level name, factor relative to the coarsest native level)
+        let coarsest_m = u64::from(crate::product::resolution_meters(coarsest).unwrap_or(60));
+        let derived: Vec<(&str, u64)> = ["r60m", "r120m", "r360m", "r720m"]
+            .into_iter()
+            .filter_map(|n| {
+                let m = u64::from(crate::product::resolution_meters(n)?);
+                (m > coarsest_m && m % coarsest_m == 0).then_some((n, m / coarsest_m))
+            })
+            .collect();
+        let data: Vec<(String, crate::hierarchy::ArrayMeta)> = h
+            .children(&base_path)
+            .into_iter()
+            .filter_map(|c| match &c.kind {
+                NodeKind::Array(m)
+                    if m.shape.len() == 2 && !matches!(name_of(&c.path), "x" | "y") =>
+                {
+                    Some((c.path.clone(), (**m).clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        if data.is_empty() {
+            continue;
+        }
+        let mut layout: Vec<Value> = Vec::new();
+        let mut prev: Option<(&str, u64)> = None;
+        for n in &natives {
+            let g = &plan.groups[&format!("{fam}/{n}")];
+            let mut e = Map::new();
+            e.insert("asset".into(), json!(n));
+            if let Some(s) = g.get("spatial:shape") {
+                e.insert("spatial:shape".into(), s.clone());
+            }
+            if let Some(t) = g.get("spatial:transform") {
+                e.insert("spatial:transform".into(), t.clone());
+            }
+            if let Some((p, pm)) = prev {
+                let m = u64::from(crate::product::resolution_meters(n).unwrap_or(10));
+                e.insert("derived_from".into(), json!(p));
+                let f = m as f64 / pm as f64;
+                e.insert(
+                    "transform".into(),
+                    json!({"scale": [f, f], "translation": [0.0, 0.0]}),
+                );
+            }
+            prev = Some((
+                n,
+                u64::from(crate::product::resolution_meters(n).unwrap_or(10)),
+            ));
+            layout.push(Value::Object(e));
+        }
+        let mut parent = (coarsest, 1u64);
+        for (name, factor) in derived {
+            let path = format!("{fam}/{name}");
+            let grid = base_grid.coarser(factor);
+            let (bh, bw) = (data[0].1.shape[0], data[0].1.shape[1]);
+            let (oh, ow) = (bh.div_ceil(factor), bw.div_ceil(factor));
+            let mut method = None;
+            for (src, m) in &data {
+                let var = name_of(src);
+                let kernel = Kernel::for_variable(fam, var);
+                method.get_or_insert(kernel);
+                let (dt, item) = v3_data_type(&m.dtype, &ctx.at(src))?;
+                let node = h
+                    .node(src)
+                    .ok_or_else(|| Error::invalid(ctx.at(src), "vanished"))?;
+                let mut attrs = sanitize_attrs(&node.attributes, false);
+                attrs.insert("grid_mapping".into(), json!("spatial_ref"));
+                rewrite_proj_attrs(&mut attrs, &[oh, ow], &grid);
+                let (chunks, codecs) = ctx.raster_layout(&[oh, ow], item);
+                let fill = fill_value(
+                    &dt,
+                    match &m.fill_value {
+                        Value::Null => None,
+                        v => Some(v),
+                    },
+                );
+                plan.arrays.push(OutArray {
+                    path: format!("{path}/{var}"),
+                    doc: array_doc(
+                        &[oh, ow],
+                        dt,
+                        &chunks,
+                        fill,
+                        codecs,
+                        attrs,
+                        m.dimension_names.clone(),
+                    ),
+                    source: Source::Reduce {
+                        from: src.clone(),
+                        factor,
+                        kernel,
+                    },
+                });
+            }
+            for (axis, vals) in [
+                ("x", grid.centres(ow, true)),
+                ("y", grid.centres(oh, false)),
+            ] {
+                let mut attrs = Map::new();
+                attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
+                let n = vals.len() as u64;
+                plan.arrays.push(OutArray {
+                    path: format!("{path}/{axis}"),
+                    doc: array_doc(
+                        &[n],
+                        json!("float64"),
+                        &[n],
+                        json!("NaN"),
+                        vec![bytes_codec(8)],
+                        attrs,
+                        Some(vec![axis.to_string()]),
+                    ),
+                    source: Source::Values(vals),
+                });
+            }
+            if let Some(sr) = ctx.spatial_ref(&path, false, None)? {
+                plan.arrays.push(sr);
+            }
+            let xs = grid.centres(ow, true);
+            let ys = grid.centres(oh, false);
+            plan.groups
+                .insert(path.clone(), ctx.geo_attrs(&xs, &ys, Some([oh, ow]), None));
+            let mut e = Map::new();
+            e.insert("asset".into(), json!(name));
+            e.insert("derived_from".into(), json!(parent.0));
+            let scale = (factor / parent.1) as f64;
+            e.insert(
+                "transform".into(),
+                json!({"scale": [scale, scale], "translation": [0.0, 0.0]}),
+            );
+            if let Some(k) = method {
+                e.insert("resampling_method".into(), json!(k.resampling_method()));
+            }
+            e.insert("spatial:shape".into(), json!([oh, ow]));
+            e.insert("spatial:transform".into(), json!(grid.transform()));
+            layout.push(Value::Object(e));
+            parent = (name, factor);
+        }
+        if layout.len() < 2 {
+            continue;
+        }
+        let mut attrs = Map::new();
+        attrs.insert(
+            "zarr_conventions".into(),
+            json!([
+                Convention::Multiscales.declaration_json(ctx.opts.profile),
+                Convention::Spatial.declaration_json(ctx.opts.profile),
+                Convention::Proj.declaration_json(ctx.opts.profile)
+            ]),
+        );
+        attrs.insert("multiscales".into(), json!({"layout": layout}));
+        attrs.insert("spatial:dimensions".into(), json!(["y", "x"]));
+        let first = &plan.groups[&format!("{fam}/{}", natives[0])];
+        if let Some(b) = first.get("spatial:bbox") {
+            attrs.insert("spatial:bbox".into(), b.clone());
+        }
+        attrs.insert("spatial:registration".into(), json!("pixel"));
+        insert_crs(&mut attrs, &crs);
+        plan.groups
+            .entry(fam.to_string())
+            .or_default()
+            .extend(attrs);
+    }
+    Ok(())
 }
 
 fn insert_crs(a: &mut Map<String, Value>, crs: &Crs) {
@@ -950,6 +1192,10 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
         }
     }
     plan.groups.insert(refl.to_string(), refl_attrs);
+
+    if opts.profile == Profile::Geozarr && ctx.crs.is_some() {
+        plan_raster_pyramids(&ctx, h, &mut plan)?;
+    }
 
     // Every ancestor group exists (empty attributes), the root included.
     let paths: Vec<String> = plan.groups.keys().cloned().collect();

@@ -228,9 +228,10 @@ fn write_journal(
 /// The input array a source reads (looking through packing).
 fn read_source(s: &Source) -> Option<&str> {
     match s {
-        Source::Copy { from } | Source::Decode { from, .. } | Source::InjectMean { from, .. } => {
-            Some(from.as_str())
-        }
+        Source::Copy { from }
+        | Source::Decode { from, .. }
+        | Source::InjectMean { from, .. }
+        | Source::Reduce { from, .. } => Some(from.as_str()),
         Source::Pack { inner, .. } => read_source(inner),
         _ => None,
     }
@@ -376,6 +377,66 @@ impl RegionCtx<'_> {
                 Region {
                     bytes: packed,
                     values: Some(values),
+                }
+            }
+            Source::Reduce {
+                from,
+                factor,
+                kernel,
+            } => {
+                use crate::convert::s2::Kernel;
+                use crate::kernels::cpu as k;
+                let meta = self.input.array_meta(from)?;
+                let dims = meta.shape.clone();
+                let dtype = meta.dtype.trim_start_matches(['<', '|', '=']).to_string();
+                let src = source_ranges(ranges, *factor, &dims);
+                let (h, w) = (
+                    (src[0].end - src[0].start) as usize,
+                    (src[1].end - src[1].start) as usize,
+                );
+                let f = *factor as usize;
+                let bytes = match (dtype.as_str(), kernel) {
+                    ("u1" | "uint8", _) => {
+                        let v: Vec<u8> = match self.reader {
+                            Some(r) => r.read::<u8>(&src)?,
+                            None => self
+                                .input
+                                .read_region::<u8>(from, &src)?
+                                .iter()
+                                .copied()
+                                .collect(),
+                        };
+                        let (o, _, _) = match kernel {
+                            Kernel::Mode => k::block_mode_u8(&v, w, h, f, self.edge),
+                            Kernel::Or => k::block_or_u8(&v, w, h, f, self.edge),
+                            Kernel::Mean => k::block_mean_u8(&v, w, h, f, self.edge),
+                        };
+                        o
+                    }
+                    ("u2" | "uint16", Kernel::Mean) => {
+                        let v: Vec<u16> = match self.reader {
+                            Some(r) => r.read::<u16>(&src)?,
+                            None => self
+                                .input
+                                .read_region::<u16>(from, &src)?
+                                .iter()
+                                .copied()
+                                .collect(),
+                        };
+                        let (o, _, _) = k::block_mean_u16(&v, w, h, f, self.edge);
+                        o.iter().flat_map(|x| x.to_le_bytes()).collect()
+                    }
+                    (other, _) => {
+                        return Err(Error::Unsupported {
+                            path: path.to_string(),
+                            what: "data type",
+                            reason: format!("no {kernel:?} pyramid kernel for {other}"),
+                        });
+                    }
+                };
+                Region {
+                    bytes,
+                    values: None,
                 }
             }
             Source::Zero => Region {

@@ -169,6 +169,28 @@ pub fn block_mean_u8(
     })
 }
 
+/// Mean of u16 values rounded half away from zero (AOT, WVP).
+pub fn block_mean_u16(
+    src: &[u16],
+    width: usize,
+    height: usize,
+    factor: usize,
+    edge: Edge,
+) -> (Vec<u16>, usize, usize) {
+    reduce_blocks(src, width, height, factor, edge, |it| {
+        let (mut sum, mut n) = (0u64, 0u64);
+        for v in it {
+            sum += u64::from(v);
+            n += 1;
+        }
+        if n == 0 {
+            0
+        } else {
+            (sum as f64 / n as f64).round() as u16
+        }
+    })
+}
+
 /// The top-left pixel of each block (the reference's SCL "coarsening").
 pub fn sample_top_left<T: Copy + Send + Sync + Default>(
     src: &[T],
