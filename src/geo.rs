@@ -63,6 +63,71 @@ impl GeoTransform {
     }
 }
 
+/// A north-up grid of square pixels with an edge origin: the geozarr profile's levels, which all
+/// share the native origin and differ by pixel size. (`GeoTransform` is the general, signed form
+/// read from a product.)
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EdgeGrid {
+    pub x0: f64,
+    pub y_top: f64,
+    pub res: f64,
+}
+
+impl EdgeGrid {
+    /// From pixel-centre coordinates.
+    pub fn from_centres(x: &[f64], y: &[f64]) -> Option<Self> {
+        if x.len() < 2 || y.len() < 2 {
+            return None;
+        }
+        let res = (x[1] - x[0]).abs();
+        if res == 0.0 || !res.is_finite() {
+            return None;
+        }
+        let (xmin, ymax) = (
+            x.iter().copied().fold(f64::INFINITY, f64::min),
+            y.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
+        Some(EdgeGrid {
+            x0: xmin - res / 2.0,
+            y_top: ymax + res / 2.0,
+            res,
+        })
+    }
+    /// Rasterio-order transform.
+    pub fn transform(&self) -> [f64; 6] {
+        [self.res, 0.0, self.x0, 0.0, -self.res, self.y_top]
+    }
+    /// Edge bbox of a `height × width` raster.
+    pub fn bbox(&self, height: u64, width: u64) -> [f64; 4] {
+        [
+            self.x0,
+            self.y_top - self.res * height as f64,
+            self.x0 + self.res * width as f64,
+            self.y_top,
+        ]
+    }
+    /// The grid of a level `factor` times coarser (same origin).
+    pub fn coarser(&self, factor: u64) -> Self {
+        EdgeGrid {
+            res: self.res * factor as f64,
+            ..*self
+        }
+    }
+    /// Pixel-centre coordinates of `n` columns (`axis_x`) or rows.
+    pub fn centres(&self, n: u64, axis_x: bool) -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                let off = (i as f64 + 0.5) * self.res;
+                if axis_x {
+                    self.x0 + off
+                } else {
+                    self.y_top - off
+                }
+            })
+            .collect()
+    }
+}
+
 /// Whether PROJ's database knows `EPSG:code` as a CRS.
 pub fn epsg_exists(code: u32) -> bool {
     proj::Proj::new(&format!("EPSG:{code}")).is_ok()

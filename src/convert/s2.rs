@@ -12,6 +12,7 @@ use super::metadata::{
 };
 use crate::conventions::Convention;
 use crate::error::{Error, Result};
+pub use crate::geo::EdgeGrid;
 use crate::hierarchy::{Hierarchy, Node, NodeKind};
 use crate::inspect::read_f64;
 use crate::plan::{
@@ -47,66 +48,6 @@ pub enum Codec {
     Zstd,
     /// Blosc zstd with byte shuffle (what the reference writes).
     BloscZstd,
-}
-
-/// A north-up pixel grid with an edge origin.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EdgeGrid {
-    pub x0: f64,
-    pub y_top: f64,
-    pub res: f64,
-}
-
-impl EdgeGrid {
-    /// From pixel-centre coordinates.
-    pub fn from_centres(x: &[f64], y: &[f64]) -> Option<Self> {
-        if x.len() < 2 || y.len() < 2 {
-            return None;
-        }
-        let res = (x[1] - x[0]).abs();
-        if res == 0.0 || !res.is_finite() {
-            return None;
-        }
-        let bb = centre_bbox(x, y);
-        Some(EdgeGrid {
-            x0: bb[0] - res / 2.0,
-            y_top: bb[3] + res / 2.0,
-            res,
-        })
-    }
-    /// Rasterio-order transform.
-    pub fn transform(&self) -> [f64; 6] {
-        [self.res, 0.0, self.x0, 0.0, -self.res, self.y_top]
-    }
-    /// Edge bbox of a `height × width` raster.
-    pub fn bbox(&self, height: u64, width: u64) -> [f64; 4] {
-        [
-            self.x0,
-            self.y_top - self.res * height as f64,
-            self.x0 + self.res * width as f64,
-            self.y_top,
-        ]
-    }
-    /// The grid of a level `factor` times coarser (same origin).
-    pub fn coarser(&self, factor: u64) -> Self {
-        EdgeGrid {
-            res: self.res * factor as f64,
-            ..*self
-        }
-    }
-    /// Pixel-centre coordinates of `n` columns (`axis_x`) or rows.
-    pub fn centres(&self, n: u64, axis_x: bool) -> Vec<f64> {
-        (0..n)
-            .map(|i| {
-                let off = (i as f64 + 0.5) * self.res;
-                if axis_x {
-                    self.x0 + off
-                } else {
-                    self.y_top - off
-                }
-            })
-            .collect()
-    }
 }
 
 /// Rewrite a band's per-array `proj:shape/transform/bbox` for the level it is written at (B-9).
