@@ -17,6 +17,7 @@ build: setup
 
 ## make run: build and start the app on the built-in demo product (headless without a display).
 run: build
+	@mkdir -p out
 	cargo run --quiet -- gui --png out/demo-true-colour.png
 
 ## make test: install what the tests need when missing, then run the whole test suite.
