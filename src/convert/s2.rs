@@ -620,27 +620,10 @@ fn plan_raster_pyramids(ctx: &Ctx<'_>, h: &Hierarchy, plan: &mut OutputPlan) -> 
                     },
                 });
             }
-            for (axis, vals) in [
-                ("x", grid.centres(ow, true)),
-                ("y", grid.centres(oh, false)),
-            ] {
-                let mut attrs = Map::new();
-                attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
-                let n = vals.len() as u64;
-                plan.arrays.push(OutArray {
-                    path: format!("{path}/{axis}"),
-                    doc: array_doc(
-                        &[n],
-                        json!("float64"),
-                        &[n],
-                        json!("NaN"),
-                        vec![bytes_codec(8)],
-                        attrs,
-                        Some(vec![axis.to_string()]),
-                    ),
-                    source: Source::Values(vals),
-                });
-            }
+            plan.arrays
+                .push(computed_coordinate(&path, "x", grid.centres(ow, true)));
+            plan.arrays
+                .push(computed_coordinate(&path, "y", grid.centres(oh, false)));
             if let Some(sr) = ctx.spatial_ref(&path, false, None)? {
                 plan.arrays.push(sr);
             }
@@ -690,6 +673,26 @@ fn plan_raster_pyramids(ctx: &Ctx<'_>, h: &Hierarchy, plan: &mut OutputPlan) -> 
             .extend(attrs);
     }
     Ok(())
+}
+
+/// A float64 coordinate of a computed level (`fill_value` NaN, `_FillValue` attribute, `bytes`).
+fn computed_coordinate(group: &str, axis: &str, values: Vec<f64>) -> OutArray {
+    let mut attrs = Map::new();
+    attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
+    let n = values.len() as u64;
+    OutArray {
+        path: format!("{group}/{axis}"),
+        doc: array_doc(
+            &[n],
+            json!("float64"),
+            &[n],
+            json!("NaN"),
+            vec![bytes_codec(8)],
+            attrs,
+            Some(vec![axis.to_string()]),
+        ),
+        source: Source::Values(values),
+    }
 }
 
 fn insert_crs(a: &mut Map<String, Value>, crs: &Crs) {
@@ -1009,24 +1012,8 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
         for (_, b) in &bands {
             plan.arrays.push(b.clone());
         }
-        for (name, vals) in [("x", &x), ("y", &y)] {
-            let mut attrs = Map::new();
-            attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
-            let n = vals.len() as u64;
-            plan.arrays.push(OutArray {
-                path: format!("{path}/{name}"),
-                doc: array_doc(
-                    &[n],
-                    json!("float64"),
-                    &[n],
-                    json!("NaN"),
-                    vec![bytes_codec(8)],
-                    attrs,
-                    Some(vec![name.to_string()]),
-                ),
-                source: Source::Values(vals.clone()),
-            });
-        }
+        plan.arrays.push(computed_coordinate(&path, "x", x.clone()));
+        plan.arrays.push(computed_coordinate(&path, "y", y.clone()));
         if let Some(sr) = ctx.spatial_ref(&path, false, stale.map(|t| geotransform_string(&t)))? {
             plan.arrays.push(sr);
         }

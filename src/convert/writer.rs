@@ -281,6 +281,23 @@ fn source_ranges(ranges: &[Range<u64>], factor: u64, dims: &[u64]) -> Vec<Range<
 }
 
 impl RegionCtx<'_> {
+    /// A region of an input array, through the chunk cache when there is one.
+    fn read<T: zarrs::array::ElementOwned + Clone + Default>(
+        &self,
+        from: &str,
+        ranges: &[Range<u64>],
+    ) -> Result<Vec<T>> {
+        match self.reader {
+            Some(r) => r.read::<T>(ranges),
+            None => Ok(self
+                .input
+                .read_region::<T>(from, ranges)?
+                .iter()
+                .cloned()
+                .collect()),
+        }
+    }
+
     fn region(&self, source: &Source, ranges: &[Range<u64>], path: &str) -> Result<Region> {
         Ok(match source {
             Source::Copy { from } => {
@@ -295,15 +312,7 @@ impl RegionCtx<'_> {
                 }
             }
             Source::Decode { from, cf } => {
-                let v: Vec<u16> = match self.reader {
-                    Some(r) => r.read::<u16>(ranges)?,
-                    None => self
-                        .input
-                        .read_region::<u16>(from, ranges)?
-                        .iter()
-                        .copied()
-                        .collect(),
-                };
+                let v: Vec<u16> = self.read::<u16>(from, ranges)?;
                 self.bytes_in
                     .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
                 f32_region(crate::kernels::cpu::decode_u16(&v, cf))
@@ -311,15 +320,7 @@ impl RegionCtx<'_> {
             Source::InjectMean { from, cf, factor } => {
                 let dims = self.input.array_meta(from)?.shape.clone();
                 let src = source_ranges(ranges, *factor, &dims);
-                let v: Vec<u16> = match self.reader {
-                    Some(r) => r.read::<u16>(&src)?,
-                    None => self
-                        .input
-                        .read_region::<u16>(from, &src)?
-                        .iter()
-                        .copied()
-                        .collect(),
-                };
+                let v: Vec<u16> = self.read::<u16>(from, &src)?;
                 self.bytes_in
                     .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
                 let (h, w) = (
@@ -397,15 +398,7 @@ impl RegionCtx<'_> {
                 let f = *factor as usize;
                 let bytes = match (dtype.as_str(), kernel) {
                     ("u1" | "uint8", _) => {
-                        let v: Vec<u8> = match self.reader {
-                            Some(r) => r.read::<u8>(&src)?,
-                            None => self
-                                .input
-                                .read_region::<u8>(from, &src)?
-                                .iter()
-                                .copied()
-                                .collect(),
-                        };
+                        let v: Vec<u8> = self.read::<u8>(from, &src)?;
                         let (o, _, _) = match kernel {
                             Kernel::Mode => k::block_mode_u8(&v, w, h, f, self.edge),
                             Kernel::Or => k::block_or_u8(&v, w, h, f, self.edge),
@@ -414,15 +407,7 @@ impl RegionCtx<'_> {
                         o
                     }
                     ("u2" | "uint16", Kernel::Mean) => {
-                        let v: Vec<u16> = match self.reader {
-                            Some(r) => r.read::<u16>(&src)?,
-                            None => self
-                                .input
-                                .read_region::<u16>(from, &src)?
-                                .iter()
-                                .copied()
-                                .collect(),
-                        };
+                        let v: Vec<u16> = self.read::<u16>(from, &src)?;
                         let (o, _, _) = k::block_mean_u16(&v, w, h, f, self.edge);
                         o.iter().flat_map(|x| x.to_le_bytes()).collect()
                     }

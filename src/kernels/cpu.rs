@@ -147,7 +147,32 @@ pub fn block_max_u8(
     reduce_blocks(src, width, height, factor, edge, |it| it.fold(0u8, u8::max))
 }
 
-/// Mean of u8 values rounded half away from zero (probabilities in percent).
+/// Mean of unsigned integers rounded half away from zero (probabilities in percent, AOT, WVP).
+pub fn block_mean_uint<T>(
+    src: &[T],
+    width: usize,
+    height: usize,
+    factor: usize,
+    edge: Edge,
+) -> (Vec<T>, usize, usize)
+where
+    T: Copy + Send + Sync + Default + Into<u64> + TryFrom<u64>,
+{
+    reduce_blocks(src, width, height, factor, edge, |it| {
+        let (mut sum, mut n) = (0u64, 0u64);
+        for v in it {
+            sum += v.into();
+            n += 1;
+        }
+        if n == 0 {
+            T::default()
+        } else {
+            T::try_from((sum as f64 / n as f64).round() as u64).unwrap_or_default()
+        }
+    })
+}
+
+/// [`block_mean_uint`] for u8.
 pub fn block_mean_u8(
     src: &[u8],
     width: usize,
@@ -155,21 +180,10 @@ pub fn block_mean_u8(
     factor: usize,
     edge: Edge,
 ) -> (Vec<u8>, usize, usize) {
-    reduce_blocks(src, width, height, factor, edge, |it| {
-        let (mut sum, mut n) = (0u32, 0u32);
-        for v in it {
-            sum += u32::from(v);
-            n += 1;
-        }
-        if n == 0 {
-            0
-        } else {
-            ((f64::from(sum) / f64::from(n)).round()) as u8
-        }
-    })
+    block_mean_uint(src, width, height, factor, edge)
 }
 
-/// Mean of u16 values rounded half away from zero (AOT, WVP).
+/// [`block_mean_uint`] for u16.
 pub fn block_mean_u16(
     src: &[u16],
     width: usize,
@@ -177,18 +191,7 @@ pub fn block_mean_u16(
     factor: usize,
     edge: Edge,
 ) -> (Vec<u16>, usize, usize) {
-    reduce_blocks(src, width, height, factor, edge, |it| {
-        let (mut sum, mut n) = (0u64, 0u64);
-        for v in it {
-            sum += u64::from(v);
-            n += 1;
-        }
-        if n == 0 {
-            0
-        } else {
-            (sum as f64 / n as f64).round() as u16
-        }
-    })
+    block_mean_uint(src, width, height, factor, edge)
 }
 
 /// The top-left pixel of each block (the reference's SCL "coarsening").
