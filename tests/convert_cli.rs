@@ -321,7 +321,7 @@ fn bench_reports_the_floor_and_the_conversion() {
         whats,
         [
             "decode the whole input",
-            "compress the reflectance output",
+            "compress the output arrays",
             "convert-s2-optimized"
         ]
     );
