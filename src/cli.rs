@@ -385,7 +385,7 @@ fn gui(input: Option<PathBuf>, headless: bool, png: &Path) -> anyhow::Result<()>
         }
         let loaded = crate::app::load(&path)?;
         loaded.image.save_png(png)?;
-        print!("{}", loaded.info.to_text());
+        print!("{}", loaded.report);
         println!(
             "\nHeadless: wrote the true-colour image (B04/B03/B02 at {}, 2–98 % stretch, {}×{} px) to {}",
             loaded.resolution,

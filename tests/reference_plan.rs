@@ -107,6 +107,15 @@ fn compare(fixture_dir: &str, name: &str, opts: &S2Options) -> Vec<String> {
     diff(&plan, &read_json(&fx.join(fixture_dir).join(name)))
 }
 
+fn assert_no_differences(what: &str, d: &[String]) {
+    assert!(
+        d.is_empty(),
+        "{what}: {} differences:\n{}",
+        d.len(),
+        d.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
+
 const PRODUCTS: [&str; 2] = [
     "S2A_MSIL2A_20251008T100041_N0511_R122_T32TQM_20251008T122613.json",
     "S2B_MSIL1C_20250113T103309_N0511_R108_T32TLQ_20250113T122458.json",
@@ -127,12 +136,7 @@ fn reference_plan_reproduces_optimized_geozarr_examples() {
     };
     for name in PRODUCTS {
         let d = compare("optimized_geozarr_examples", name, &opts);
-        assert!(
-            d.is_empty(),
-            "{name}: {} differences:\n{}",
-            d.len(),
-            d.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
-        );
+        assert_no_differences(name, &d);
     }
 }
 
@@ -152,12 +156,7 @@ fn reference_plan_reproduces_geozarr_examples() {
     };
     for name in PRODUCTS {
         let d = compare("geozarr_examples", name, &opts);
-        assert!(
-            d.is_empty(),
-            "{name}: {} differences:\n{}",
-            d.len(),
-            d.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
-        );
+        assert_no_differences(name, &d);
     }
 }
 
@@ -181,15 +180,5 @@ fn reference_plan_reproduces_the_golden_output_metadata() {
         &plan,
         &read_json(&fx.join("golden/out_l2a_shard_spec.json")),
     );
-    assert!(
-        diffs.is_empty(),
-        "{} differences:\n{}",
-        diffs.len(),
-        diffs
-            .iter()
-            .take(25)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert_no_differences("golden/out_l2a_shard_spec.json", &diffs);
 }

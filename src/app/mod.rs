@@ -15,6 +15,8 @@ pub struct Loaded {
     pub info: ProductInfo,
     pub image: Rgba,
     pub resolution: String,
+    /// The `info` report as text, formatted once (not every frame).
+    pub report: String,
 }
 
 /// Open `path`, build the report and the true-colour image of the coarsest native group (r60m).
@@ -23,9 +25,11 @@ pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
     let info = inspect(&h)?;
     let resolution = "r60m".to_string();
     let image = true_colour(&h, &resolution)?;
+    let report = info.to_text();
     Ok(Loaded {
         info,
         image,
+        report,
         resolution,
     })
 }
@@ -130,7 +134,7 @@ impl ViewerApp {
                     ui.ctx()
                         .load_texture("true-colour", img, egui::TextureOptions::NEAREST)
                 });
-                let report = loaded.info.to_text();
+                let report = loaded.report.clone();
                 egui::Panel::right("info")
                     .default_size(420.0)
                     .resizable(true)

@@ -695,6 +695,20 @@ fn computed_coordinate(group: &str, axis: &str, values: Vec<f64>) -> OutArray {
     }
 }
 
+/// The `shape` of an array document.
+pub(crate) fn doc_shape(doc: &Value) -> Vec<u64> {
+    doc["shape"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default()
+}
+
+/// The `[height, width]` (last two dimensions) of a shape with at least two.
+fn yx(shape: &[u64]) -> Option<[u64; 2]> {
+    let n = shape.len();
+    (n >= 2).then(|| [shape[n - 2], shape[n - 1]])
+}
+
 fn insert_crs(a: &mut Map<String, Value>, crs: &Crs) {
     match crs {
         Crs::Epsg(c) => a.insert("proj:code".into(), json!(format!("EPSG:{c}"))),
@@ -915,8 +929,7 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
             let shape = data
                 .first()
                 .and_then(|d| array_meta(d))
-                .filter(|m| m.shape.len() >= 2)
-                .map(|m| [m.shape[m.shape.len() - 2], m.shape[m.shape.len() - 1]]);
+                .and_then(|m| yx(&m.shape));
             attrs.extend(ctx.geo_attrs(&x, &y, shape, None));
             if let Some(sr) = ctx.spatial_ref(path, opts.profile == Profile::Reference, None)? {
                 written.push(sr);
@@ -958,15 +971,10 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
 
         let mut bands = Vec::new();
         for (name, src) in &src_bands {
-            let shape: Vec<u64> = src.doc["shape"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_u64)
-                        .map(|d| derived_edge(d, factor, opts.profile))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let shape: Vec<u64> = doc_shape(&src.doc)
+                .into_iter()
+                .map(|d| derived_edge(d, factor, opts.profile))
+                .collect();
             let mut out = src.clone();
             out.path = format!("{path}/{name}");
             let attrs_node = Node {
@@ -991,14 +999,7 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
             b.doc["dimension_names"] = src.doc["dimension_names"].clone();
             bands.push((name.clone(), b));
         }
-        let shape = bands.first().and_then(|(_, b)| {
-            let s: Vec<u64> = b.doc["shape"]
-                .as_array()?
-                .iter()
-                .filter_map(Value::as_u64)
-                .collect();
-            (s.len() >= 2).then(|| [s[s.len() - 2], s[s.len() - 1]])
-        });
+        let shape = bands.first().and_then(|(_, b)| yx(&doc_shape(&b.doc)));
         // The reference's coarsened spatial_ref carries the last native level's (r60m) transform
         // as a stale GeoTransform down the whole chain (B-2b); it competes as the cached "rio"
         // transform.
@@ -1031,12 +1032,7 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
     if present.len() >= 2 && ctx.crs.is_some() {
         let shape_of = |n: &str| -> Option<[u64; 2]> {
             let (_, b) = level_bands.get(n)?.first()?;
-            let s: Vec<u64> = b.doc["shape"]
-                .as_array()?
-                .iter()
-                .filter_map(Value::as_u64)
-                .collect();
-            (s.len() >= 2).then(|| [s[s.len() - 2], s[s.len() - 1]])
+            yx(&doc_shape(&b.doc))
         };
         let base = present[0];
         let mut layout = Vec::new();

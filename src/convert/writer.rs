@@ -48,13 +48,6 @@ impl Raster {
     }
 }
 
-fn shape_of(doc: &Value) -> Vec<u64> {
-    doc["shape"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_u64).collect())
-        .unwrap_or_default()
-}
-
 /// Execute `plan` from `input` into a new local store at `output`. Arrays are written one after
 /// the other; within an array its shards (or chunks) are computed and written in parallel, each
 /// from the matching region of its source, so memory holds a few shards, not whole products.
@@ -89,7 +82,7 @@ pub fn write_plan(
         progress(i, total, &out.path);
         tracing::info!("writing {} ({}/{total})", out.path, i + 1);
         let array = open_out(&store, out, &at)?;
-        let shape = shape_of(&out.doc);
+        let shape = super::s2::doc_shape(&out.doc);
         let keep = needed.contains(out.path.as_str()) && shape.len() == 2;
         if done.contains(&out.path) {
             // Resumed: written by the interrupted run; read back what later levels need.
