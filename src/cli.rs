@@ -134,13 +134,32 @@ enum Command {
         #[command(flatten)]
         args: ConvertArgs,
     },
-    /// Convert an EOPF product to GeoZarr: Sentinel-2 inputs go through pipeline B.
+    /// Convert an EOPF product to GeoZarr: Sentinel-2 inputs go through pipeline B (the
+    /// pipeline-A options are then ignored, as in the reference); anything else (Sentinel-1 GRD,
+    /// other products) through pipeline A: the --groups become GeoZarr groups with overviews
+    /// r2, r4, …, every other group is copied.
     Convert {
         input_path: PathBuf,
         output_path: PathBuf,
         /// Target inner chunk edge (the reference's `convert` default is 4096).
         #[arg(long, default_value_t = 4096)]
         spatial_chunk: u64,
+        /// Groups to convert to GeoZarr groups (pipeline A).
+        #[arg(long, num_args = 1.., default_values_t = crate::convert::generic::DEFAULT_GROUPS.map(String::from))]
+        groups: Vec<String>,
+        /// No overview with a side below this many pixels (pipeline A).
+        #[arg(long, default_value_t = 256)]
+        min_dimension: u64,
+        /// Attempts per array write before giving up (at least one).
+        #[arg(long, default_value_t = 3)]
+        max_retries: u32,
+        /// Copied groups that get CRS information (pipeline A; the bare flag means none).
+        #[arg(long, num_args = 0..)]
+        crs_groups: Option<Vec<String>>,
+        /// GCP group of a Sentinel-1 product, relative to each polarisation group
+        /// (e.g. conditions/gcp; required for Sentinel-1).
+        #[arg(long)]
+        gcp_group: Option<String>,
         #[command(flatten)]
         args: ConvertArgs,
     },
@@ -280,13 +299,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             output_path,
             spatial_chunk,
             args,
-        }) => convert_command(&input_path, &output_path, spatial_chunk, &args, false),
+        }) => convert_command(&input_path, &output_path, spatial_chunk, &args, None),
         Some(Command::Convert {
             input_path,
             output_path,
             spatial_chunk,
+            groups,
+            min_dimension,
+            max_retries,
+            crs_groups,
+            gcp_group,
             args,
-        }) => convert_command(&input_path, &output_path, spatial_chunk, &args, true),
+        }) => {
+            let generic = GenericArgs {
+                groups,
+                min_dimension,
+                max_retries,
+                crs_groups,
+                gcp_group,
+            };
+            convert_command(
+                &input_path,
+                &output_path,
+                spatial_chunk,
+                &args,
+                Some(&generic),
+            )
+        }
         Some(Command::Bench {
             input,
             size,
@@ -398,23 +437,45 @@ fn gui(input: Option<PathBuf>, headless: bool, png: &Path) -> anyhow::Result<()>
     crate::app::run_window(path)
 }
 
+/// The pipeline-A options of `convert`.
+struct GenericArgs {
+    groups: Vec<String>,
+    min_dimension: u64,
+    max_retries: u32,
+    crs_groups: Option<Vec<String>>,
+    gcp_group: Option<String>,
+}
+
 fn convert_command(
     input: &Path,
     output: &Path,
     spatial_chunk: u64,
     args: &ConvertArgs,
-    generic: bool,
+    generic: Option<&GenericArgs>,
 ) -> anyhow::Result<()> {
-    if generic {
-        let h = Hierarchy::open(input)?;
-        if let Err(why) = crate::product::check_sentinel2(&h) {
-            anyhow::bail!(
-                "{}: not a Sentinel-2 product ({why}); pipeline A (generic and Sentinel-1 conversion) is not implemented yet",
-                input.display()
-            );
+    // `convert` runs pipeline B on Sentinel-2 input and pipeline A on anything else.
+    let pipeline_a = match generic {
+        Some(g) => {
+            let h = Hierarchy::open(input)?;
+            match crate::product::check_sentinel2(&h) {
+                Ok(_) => {
+                    tracing::info!(
+                        "Sentinel-2 input: pipeline B (--groups, --crs-groups, --gcp-group, --min-dimension ignored)"
+                    );
+                    None
+                }
+                Err(why) => {
+                    tracing::info!("not Sentinel-2 ({why}): pipeline A");
+                    Some(g)
+                }
+            }
         }
+        None => None,
+    };
+    let mut opts = s2_options(spatial_chunk, args)?;
+    if let Some(g) = generic {
+        opts.max_retries = g.max_retries;
     }
-    let opts = s2_options(spatial_chunk, args)?;
     let tty = std::io::stderr().is_terminal() && !args.json;
     let bar = indicatif::ProgressBar::new(0);
     if tty {
@@ -435,19 +496,32 @@ fn convert_command(
             bar.set_message(what.to_string());
         }
     };
-    let result = crate::convert::convert_s2_optimized(
-        input,
-        output,
-        &opts,
-        if args.overwrite {
-            crate::convert::Existing::Overwrite
-        } else if args.resume {
-            crate::convert::Existing::Resume
-        } else {
-            crate::convert::Existing::Error
-        },
-        &progress,
-    );
+    let existing = if args.overwrite {
+        crate::convert::Existing::Overwrite
+    } else if args.resume {
+        crate::convert::Existing::Resume
+    } else {
+        crate::convert::Existing::Error
+    };
+    let result = match pipeline_a {
+        None => crate::convert::convert_s2_optimized(input, output, &opts, existing, &progress),
+        Some(g) => {
+            let gopts = crate::convert::GenericOptions {
+                profile: opts.profile,
+                groups: g.groups.clone(),
+                spatial_chunk,
+                min_dimension: g.min_dimension,
+                crs_groups: g.crs_groups.clone(),
+                gcp_group: g.gcp_group.clone(),
+                enable_sharding: opts.enable_sharding,
+                compression_level: opts.compression_level,
+                codec: opts.codec,
+                shard_size: opts.shard_size,
+                max_retries: opts.max_retries,
+            };
+            crate::convert::create_geozarr_dataset(input, output, &gopts, existing, &progress)
+        }
+    };
     bar.finish_and_clear();
     let (plan, report) = result?;
     let elapsed = start.elapsed().as_secs_f64();
@@ -469,7 +543,12 @@ fn convert_command(
         );
     } else {
         println!(
-            "✅ S2 optimization completed: {} ({} arrays, {} groups, {:.1} s)",
+            "✅ {}: {} ({} arrays, {} groups, {:.1} s)",
+            if generic.is_some() {
+                "Successfully converted EOPF dataset to GeoZarr format"
+            } else {
+                "S2 optimization completed"
+            },
             output.display(),
             report.arrays,
             report.groups,
@@ -531,6 +610,7 @@ fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::c
         },
         shard_size,
         keep_scale_offset: args.keep_scale_offset,
+        max_retries: 3,
     })
 }
 

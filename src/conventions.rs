@@ -170,12 +170,14 @@ impl Multiscales {
 
 /// Whether a multiscales asset path is safe: relative, no `..`, no empty or `.` segments.
 pub fn is_safe_asset(asset: &str) -> bool {
-    !asset.is_empty()
-        && !asset.starts_with('/')
-        && !asset.contains('\\')
-        && asset
-            .split('/')
-            .all(|s| !s.is_empty() && s != "." && s != "..")
+    // "." is the multiscale group itself (pipeline A's native level).
+    asset == "."
+        || !asset.is_empty()
+            && !asset.starts_with('/')
+            && !asset.contains('\\')
+            && asset
+                .split('/')
+                .all(|s| !s.is_empty() && s != "." && s != "..")
 }
 
 #[cfg(test)]
@@ -236,6 +238,7 @@ mod tests {
     fn asset_paths_are_checked() {
         assert!(is_safe_asset("r10m"));
         assert!(is_safe_asset("levels/r10m"));
+        assert!(is_safe_asset("."));
         for bad in ["", "/r10m", "../r10m", "a/../b", "a//b", "./a", "a\\b"] {
             assert!(!is_safe_asset(bad), "{bad}");
         }

@@ -14,6 +14,7 @@
 //! * [`demo`] — the built-in synthetic Sentinel-2 product.
 //! * [`inspect`] — the `info` report.
 //! * [`render`] — composites for display (true colour).
+//! * [`warp`] — Sentinel-1 GCP polynomial georeferencing and bilinear warping.
 //! * [`validate`] — the GeoZarr validator (errors and warnings with node paths).
 //! * [`app`] — the eframe desktop application.
 //! * [`cli`] — the command-line front end.
@@ -35,6 +36,7 @@ pub mod product;
 pub mod render;
 pub mod storage;
 pub mod validate;
+pub mod warp;
 
 pub use error::{Error, Result};
 

@@ -195,6 +195,7 @@ pub fn validate(h: &Hierarchy) -> Report {
 
 fn check_root(h: &Hierarchy, r: &mut Report) {
     let a = &h.root().attributes;
+    let declares = a.contains_key("zarr_conventions");
     match numbers(a.get("spatial:bbox")) {
         Some(b) if b.len() == 4 => {
             if b[0] > b[2] || b[1] > b[3] {
@@ -210,7 +211,14 @@ fn check_root(h: &Hierarchy, r: &mut Report) {
             "bbox-length",
             format!("spatial:bbox has {} numbers, 4 expected", b.len()),
         ),
-        None => r.error(
+        // Required of a root that declares the conventions; the reference's pipeline A writes a
+        // bare root (a known defect, reported).
+        None if declares => r.error(
+            "/",
+            "root-bbox",
+            "the store root has no spatial:bbox".into(),
+        ),
+        None => r.warn(
             "/",
             "root-bbox",
             "the store root has no spatial:bbox".into(),
@@ -220,8 +228,13 @@ fn check_root(h: &Hierarchy, r: &mut Report) {
         .iter()
         .filter(|k| a.contains_key(**k))
         .count();
-    if crs_count != 1 {
-        r.error("/", "root-crs", format!("the store root must carry exactly one of proj:code/proj:wkt2/proj:projjson, found {crs_count}"));
+    let msg = format!(
+        "the store root must carry exactly one of proj:code/proj:wkt2/proj:projjson, found {crs_count}"
+    );
+    match crs_count {
+        1 => {}
+        0 if !declares => r.warn("/", "root-crs", msg),
+        _ => r.error("/", "root-crs", msg),
     }
     if let Some(code) = a.get("proj:code").and_then(Value::as_str)
         && !valid_code(code)
@@ -386,7 +399,18 @@ fn check_multiscales(h: &Hierarchy, path: &str, a: &Map<String, Value>, r: &mut 
     }
     let mut levels: Vec<Level> = Vec::new();
     for e in &ms.layout {
-        let lp = format!("{}/{}", path.trim_end_matches('/'), e.asset);
+        let lp = if e.asset == "." {
+            path.to_string()
+        } else {
+            format!("{}/{}", path.trim_end_matches('/'), e.asset)
+        };
+        if e.asset == "." && ms.layout.len() > 1 {
+            r.warn(
+                path,
+                "nested-levels",
+                "levels are nested under the native level (asset \".\"): xarray.open_datatree cannot align the parent's x/y with the levels' (ECOSYSTEM #9)".into(),
+            );
+        }
         if !is_safe_asset(&e.asset) {
             r.error(
                 path,

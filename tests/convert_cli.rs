@@ -103,11 +103,79 @@ fn non_sentinel2_input_is_refused() {
         s1.to_str().unwrap(),
         out.to_str().unwrap(),
     ]));
+    // `convert` takes non-Sentinel-2 input to pipeline A, which needs the GCPs of Sentinel-1.
     assert!(
-        e.contains("pipeline A") && e.contains("not implemented yet"),
+        e.contains("Detected Sentinel-1") && e.contains("GCP group not provided"),
         "{e}"
     );
     assert!(!out.exists());
+    // An empty product has no valid GCP (all fill): a clear error, nothing written.
+    let e = error_line(&common::run(&[
+        "convert",
+        s1.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--gcp-group",
+        "conditions/gcp",
+    ]));
+    assert!(e.contains("GCPs are not enough"), "{e}");
+    assert!(!out.exists());
+}
+
+/// A Sentinel-2 product with one extra array is not Sentinel-2 for the reference's strict model
+/// (B-17), so `convert` runs pipeline A with the given --groups: a valid GeoZarr output with flat
+/// r1/r2 levels (geozarr profile).
+#[test]
+fn convert_runs_pipeline_a_on_other_products() {
+    let Some(fx) = common::fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.zarr");
+    common::copy_tree(&fx.join("golden/in_l2a_shard.zarr"), &input);
+    std::fs::create_dir_all(input.join("extra/v")).unwrap();
+    std::fs::write(input.join("extra/.zgroup"), r#"{"zarr_format": 2}"#).unwrap();
+    std::fs::write(
+        input.join("extra/v/.zarray"),
+        r#"{"zarr_format": 2, "shape": [3], "chunks": [3], "dtype": "<f8", "compressor": null, "fill_value": "NaN", "filters": null, "order": "C"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("extra/v/.zattrs"),
+        r#"{"_ARRAY_DIMENSIONS": ["n"]}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out.zarr");
+    let o = common::run(&[
+        "convert",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--groups",
+        "/measurements/reflectance/r60m",
+        "--min-dimension",
+        "64",
+        "--spatial-chunk",
+        "256",
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(
+        common::stdout(&o).contains("Successfully converted EOPF dataset to GeoZarr format"),
+        "{}",
+        common::stdout(&o)
+    );
+    let h = eopf_geozarr::hierarchy::Hierarchy::open(&out).unwrap();
+    let ms = &h.node("/measurements/reflectance/r60m").unwrap().attributes["multiscales"];
+    let assets: Vec<&str> = ms["layout"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["asset"].as_str().unwrap())
+        .collect();
+    assert_eq!(assets, ["r1", "r2"]);
+    assert_eq!(
+        h.array_meta("/measurements/reflectance/r60m/r2/b01")
+            .unwrap()
+            .shape,
+        vec![92, 92]
+    );
+    assert!(h.node("/extra/v").is_some());
 }
 
 #[test]

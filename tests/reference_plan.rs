@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use eopf_geozarr::convert::{S2Options, plan_s2};
 use eopf_geozarr::geo::epsg_exists;
 use eopf_geozarr::hierarchy::Hierarchy;
@@ -13,83 +11,6 @@ use eopf_geozarr::layout::GroupSpec;
 use eopf_geozarr::plan::Profile;
 use eopf_geozarr::product::resolve_crs;
 use serde_json::Value;
-
-/// Flatten a pydantic-zarr v3 GroupSpec into path → document (groups: `{"attributes": …}`).
-fn flatten(v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
-    let node_type = v
-        .get("node_type")
-        .and_then(Value::as_str)
-        .unwrap_or("group");
-    if node_type == "array" {
-        out.insert(path.to_string(), v.clone());
-        return;
-    }
-    out.insert(
-        path.to_string(),
-        serde_json::json!({"attributes": v["attributes"]}),
-    );
-    if let Some(m) = v.get("members").and_then(Value::as_object) {
-        for (k, c) in m {
-            let p = if path == "/" {
-                format!("/{k}")
-            } else {
-                format!("{path}/{k}")
-            };
-            flatten(c, &p, out);
-        }
-    }
-}
-
-const ARRAY_KEYS: [&str; 8] = [
-    "shape",
-    "data_type",
-    "chunk_grid",
-    "codecs",
-    "fill_value",
-    "dimension_names",
-    "attributes",
-    "chunk_key_encoding",
-];
-
-/// Differences between a plan and a v3 GroupSpec document (node set, then per node).
-fn diff(plan: &eopf_geozarr::convert::OutputPlan, want_doc: &Value) -> Vec<String> {
-    let mut ours: BTreeMap<String, Value> = BTreeMap::new();
-    for (g, attrs) in &plan.groups {
-        ours.insert(g.clone(), serde_json::json!({"attributes": attrs}));
-    }
-    for a in &plan.arrays {
-        ours.insert(a.path.clone(), a.doc.clone());
-    }
-    let mut want = BTreeMap::new();
-    flatten(want_doc, "/", &mut want);
-    let mut diffs = Vec::new();
-    for k in want.keys().filter(|k| !ours.contains_key(*k)) {
-        diffs.push(format!("{k}: missing"));
-    }
-    for k in ours.keys().filter(|k| !want.contains_key(*k)) {
-        diffs.push(format!("{k}: extra"));
-    }
-    for (path, w) in &want {
-        let Some(o) = ours.get(path) else { continue };
-        if w.get("node_type").is_some() {
-            for k in ARRAY_KEYS {
-                if w.get(k) != o.get(k) {
-                    diffs.push(format!(
-                        "{path} {k}:\n  want {}\n  ours {}",
-                        w.get(k).map(|v| v.to_string()).unwrap_or_default(),
-                        o.get(k).map(|v| v.to_string()).unwrap_or_default()
-                    ));
-                }
-            }
-        } else if w["attributes"] != o["attributes"] {
-            diffs.push(format!(
-                "{path} group attributes:\n  want {}\n  ours {}",
-                w["attributes"], o["attributes"]
-            ));
-        }
-    }
-    diffs
-}
 
 fn read_json(p: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
@@ -104,16 +25,7 @@ fn compare(fixture_dir: &str, name: &str, opts: &S2Options) -> Vec<String> {
     let h = Hierarchy::open(&p).unwrap();
     let crs = resolve_crs(&h, &epsg_exists).map(|c| c.0);
     let plan = plan_s2(&h, crs, opts).unwrap();
-    diff(&plan, &read_json(&fx.join(fixture_dir).join(name)))
-}
-
-fn assert_no_differences(what: &str, d: &[String]) {
-    assert!(
-        d.is_empty(),
-        "{what}: {} differences:\n{}",
-        d.len(),
-        d.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
-    );
+    common::diff(&plan, &read_json(&fx.join(fixture_dir).join(name)))
 }
 
 const PRODUCTS: [&str; 2] = [
@@ -136,7 +48,7 @@ fn reference_plan_reproduces_optimized_geozarr_examples() {
     };
     for name in PRODUCTS {
         let d = compare("optimized_geozarr_examples", name, &opts);
-        assert_no_differences(name, &d);
+        common::assert_no_differences(name, &d);
     }
 }
 
@@ -156,7 +68,7 @@ fn reference_plan_reproduces_geozarr_examples() {
     };
     for name in PRODUCTS {
         let d = compare("geozarr_examples", name, &opts);
-        assert_no_differences(name, &d);
+        common::assert_no_differences(name, &d);
     }
 }
 
@@ -176,9 +88,9 @@ fn reference_plan_reproduces_the_golden_output_metadata() {
         ..Default::default()
     };
     let plan = plan_s2(&h, crs, &opts).unwrap();
-    let diffs = diff(
+    let diffs = common::diff(
         &plan,
         &read_json(&fx.join("golden/out_l2a_shard_spec.json")),
     );
-    assert_no_differences("golden/out_l2a_shard_spec.json", &diffs);
+    common::assert_no_differences("golden/out_l2a_shard_spec.json", &diffs);
 }

@@ -72,6 +72,26 @@ pub fn sharding_codec(inner: &[u64], codecs: Vec<Value>) -> Value {
     }})
 }
 
+/// The codec chain of a data array: the reference always writes blosc-zstd level 3 (B-3); the
+/// geozarr profile honours the level and the codec choice.
+pub fn data_codecs(
+    profile: crate::plan::Profile,
+    codec: super::s2::Codec,
+    level: u8,
+    item: usize,
+) -> Vec<Value> {
+    use super::s2::Codec;
+    use crate::plan::Profile;
+    match (profile, codec) {
+        (Profile::Geozarr, Codec::Zstd) => vec![
+            bytes_codec(item),
+            json!({"name": "zstd", "configuration": {"level": level, "checksum": false}}),
+        ],
+        (Profile::Geozarr, Codec::BloscZstd) => vec![bytes_codec(item), blosc_codec(item, level)],
+        (Profile::Reference, _) => vec![bytes_codec(item), blosc_codec(item, 3)],
+    }
+}
+
 /// A whole array `zarr.json`.
 pub fn array_doc(
     shape: &[u64],
@@ -150,14 +170,29 @@ pub fn json_float(v: f64) -> Value {
 
 /// The WKT1 of WGS 84 / UTM zone `zone` as pyproj writes it in `spatial_ref`/`crs_wkt`.
 pub fn utm_wkt_pyproj(zone: u32, north: bool) -> String {
+    utm_wkt(zone, north, false)
+}
+
+/// WGS 84 / UTM WKT1: the short form of pipeline B (`full == false`) or the form with every
+/// `AUTHORITY` that `rio.write_crs` writes in pipeline A.
+pub fn utm_wkt(zone: u32, north: bool, full: bool) -> String {
     let cm = i64::from(zone) * 6 - 183;
     let (hemi, fnorth, code) = if north {
         ("N", 0, 32600 + zone)
     } else {
         ("S", 10_000_000, 32700 + zone)
     };
+    let (sph, prime, metre) = if full {
+        (
+            ",AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]]",
+            ",AUTHORITY[\"EPSG\",\"8901\"]",
+            ",AUTHORITY[\"EPSG\",\"9001\"]",
+        )
+    } else {
+        ("]]", "", "")
+    };
     format!(
-        "PROJCS[\"WGS 84 / UTM zone {zone}{hemi}\",GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563]],PRIMEM[\"Greenwich\",0],UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AUTHORITY[\"EPSG\",\"4326\"]],PROJECTION[\"Transverse_Mercator\"],PARAMETER[\"latitude_of_origin\",0],PARAMETER[\"central_meridian\",{cm}],PARAMETER[\"scale_factor\",0.9996],PARAMETER[\"false_easting\",500000],PARAMETER[\"false_northing\",{fnorth}],UNIT[\"metre\",1],AXIS[\"Easting\",EAST],AXIS[\"Northing\",NORTH],AUTHORITY[\"EPSG\",\"{code}\"]]"
+        "PROJCS[\"WGS 84 / UTM zone {zone}{hemi}\",GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563{sph},PRIMEM[\"Greenwich\",0{prime}],UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AUTHORITY[\"EPSG\",\"4326\"]],PROJECTION[\"Transverse_Mercator\"],PARAMETER[\"latitude_of_origin\",0],PARAMETER[\"central_meridian\",{cm}],PARAMETER[\"scale_factor\",0.9996],PARAMETER[\"false_easting\",500000],PARAMETER[\"false_northing\",{fnorth}],UNIT[\"metre\",1{metre}],AXIS[\"Easting\",EAST],AXIS[\"Northing\",NORTH],AUTHORITY[\"EPSG\",\"{code}\"]]"
     )
 }
 
@@ -167,6 +202,11 @@ pub const WGS84_WKT: &str = "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS
 /// The CF grid-mapping attributes of `spatial_ref` for an EPSG code (§2.0.8): WGS 84 / UTM zones
 /// and EPSG:4326 are generated here; other codes get `crs_wkt`/`spatial_ref` from PROJ.
 pub fn spatial_ref_attrs(epsg: u32) -> Result<Map<String, Value>> {
+    spatial_ref_attrs_with(epsg, false)
+}
+
+/// [`spatial_ref_attrs`] with the UTM WKT in the short (pipeline B) or full (pipeline A) form.
+pub fn spatial_ref_attrs_with(epsg: u32, full_wkt: bool) -> Result<Map<String, Value>> {
     let utm = match epsg {
         32601..=32660 => Some((epsg - 32600, true)),
         32701..=32760 => Some((epsg - 32700, false)),
@@ -184,7 +224,7 @@ pub fn spatial_ref_attrs(epsg: u32) -> Result<Map<String, Value>> {
     });
     let mut m = common.as_object().cloned().unwrap_or_default();
     if let Some((zone, north)) = utm {
-        let wkt = utm_wkt_pyproj(zone, north);
+        let wkt = utm_wkt(zone, north, full_wkt);
         m.insert("crs_wkt".into(), json!(wkt));
         m.insert("false_easting".into(), json!(500000.0));
         m.insert(

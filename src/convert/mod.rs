@@ -1,13 +1,17 @@
-//! Conversion pipelines. Pipeline B (`convert_s2_optimized`, REFERENCE §2B) is planned by [`s2`]:
-//! every output node with its exact metadata and the source of its values; [`metadata`] holds the
-//! Zarr v3 documents the reference writes.
+//! Conversion pipelines. Pipeline B (`convert_s2_optimized`, REFERENCE §2B) is planned by [`s2`],
+//! pipeline A (`create_geozarr_dataset`, §2A) by [`generic`]: every output node with its exact
+//! metadata and the source of its values; [`metadata`] holds the Zarr v3 documents the reference
+//! writes; [`writer`] executes a plan.
 
+pub mod generic;
 pub mod metadata;
+pub mod num;
 pub mod s2;
 pub mod writer;
 
+pub use generic::{GenericOptions, plan_generic};
 pub use s2::{OutputPlan, S2Options, Source, plan_s2};
-pub use writer::{WriteReport, write_plan};
+pub use writer::{WriteReport, WriteSettings, write_plan};
 
 use std::path::Path;
 
@@ -15,6 +19,75 @@ use crate::error::{Error, Result, show};
 use crate::geo::epsg_exists;
 use crate::hierarchy::Hierarchy;
 use crate::product::{check_sentinel2, resolve_crs};
+
+/// Apply the existing-output policy before a conversion writes anything: an existing output is an
+/// error, is removed (`Overwrite`), or — with a journal of the same input and options — kept for
+/// `Resume`, which returns the arrays already complete.
+pub fn prepare_output(
+    output: &Path,
+    existing: Existing,
+    fingerprint: &str,
+) -> Result<std::collections::HashSet<String>> {
+    let at = show(output);
+    let mut done = std::collections::HashSet::new();
+    if crate::storage::output_in_use(output)? {
+        match existing {
+            Existing::Error => {
+                return Err(Error::Input(format!(
+                    "{at}: output already exists (use --overwrite to replace it or --resume to finish an interrupted conversion)"
+                )));
+            }
+            Existing::Overwrite => {
+                std::fs::remove_dir_all(output).map_err(|e| Error::io(&at, e))?;
+            }
+            Existing::Resume => match writer::read_journal(output)? {
+                Some(j) if j.fingerprint == fingerprint => done = j.done.into_iter().collect(),
+                Some(_) => {
+                    return Err(Error::Input(format!(
+                        "{at}: the interrupted conversion used another input or other options; use --overwrite"
+                    )));
+                }
+                None => {
+                    tracing::warn!(
+                        "{at}: no journal of an interrupted conversion: converting again"
+                    );
+                    std::fs::remove_dir_all(output).map_err(|e| Error::io(&at, e))?;
+                }
+            },
+        }
+    }
+    Ok(done)
+}
+
+/// Pipeline A (`create_geozarr_dataset`, REFERENCE §2A) end to end on local paths: open `input`,
+/// plan the requested GeoZarr groups (Sentinel-1: georeferenced from the GCPs) and the copied
+/// groups, and write `output`. Works on any product; requested groups that are missing or have no
+/// data variables are skipped (logged).
+pub fn create_geozarr_dataset(
+    input: &Path,
+    output: &Path,
+    opts: &GenericOptions,
+    existing: Existing,
+    progress: &(dyn Fn(usize, usize, &str) + Sync),
+) -> Result<(OutputPlan, WriteReport)> {
+    let h = Hierarchy::open(input)?;
+    let plan = plan_generic(&h, opts)?;
+    let fingerprint = format!("{} | {opts:?}", h.location());
+    let done = prepare_output(output, existing, &fingerprint)?;
+    let report = write_plan(
+        &h,
+        &plan,
+        output,
+        &WriteSettings {
+            profile: opts.profile,
+            max_retries: opts.max_retries,
+            fingerprint: &fingerprint,
+        },
+        &done,
+        progress,
+    )?;
+    Ok((plan, report))
+}
 
 /// What to do with an existing output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,41 +127,17 @@ pub fn convert_s2_optimized(
         );
     }
     let plan = plan_s2(&h, crs, opts)?;
-    let at = show(output);
     let fingerprint = format!("{} | {opts:?}", h.location());
-    let mut done = std::collections::HashSet::new();
-    if crate::storage::output_in_use(output)? {
-        match existing {
-            Existing::Error => {
-                return Err(Error::Input(format!(
-                    "{at}: output already exists (use --overwrite to replace it or --resume to finish an interrupted conversion)"
-                )));
-            }
-            Existing::Overwrite => {
-                std::fs::remove_dir_all(output).map_err(|e| Error::io(&at, e))?;
-            }
-            Existing::Resume => match writer::read_journal(output)? {
-                Some(j) if j.fingerprint == fingerprint => done = j.done.into_iter().collect(),
-                Some(_) => {
-                    return Err(Error::Input(format!(
-                        "{at}: the interrupted conversion used another input or other options; use --overwrite"
-                    )));
-                }
-                None => {
-                    tracing::warn!(
-                        "{at}: no journal of an interrupted conversion: converting again"
-                    );
-                    std::fs::remove_dir_all(output).map_err(|e| Error::io(&at, e))?;
-                }
-            },
-        }
-    }
+    let done = prepare_output(output, existing, &fingerprint)?;
     let report = write_plan(
         &h,
         &plan,
         output,
-        opts.profile,
-        &fingerprint,
+        &WriteSettings {
+            profile: opts.profile,
+            max_retries: opts.max_retries,
+            fingerprint: &fingerprint,
+        },
         &done,
         progress,
     )?;

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::metadata::{
-    NAN_FILL_B64, array_doc, blosc_codec, bytes_codec, fill_value, is_float, sanitize_attrs,
-    sharding_codec, spatial_ref_attrs, v3_data_type,
+    NAN_FILL_B64, array_doc, bytes_codec, fill_value, is_float, sanitize_attrs, sharding_codec,
+    spatial_ref_attrs, v3_data_type,
 };
 use crate::conventions::Convention;
 use crate::error::{Error, Result};
@@ -38,6 +38,8 @@ pub struct S2Options {
     pub shard_size: ShardSize,
     /// Store reflectance as the source's packed uint16 with its CF attributes.
     pub keep_scale_offset: bool,
+    /// Attempts per chunk/shard write before the conversion fails (at least one).
+    pub max_retries: u32,
 }
 
 /// Compression codec of data arrays.
@@ -80,6 +82,7 @@ impl Default for S2Options {
             codec: Codec::BloscZstd,
             shard_size: ShardSize::default(),
             keep_scale_offset: false,
+            max_retries: 3,
         }
     }
 }
@@ -112,6 +115,33 @@ pub enum Source {
         from: String,
         factor: u64,
         kernel: Kernel,
+    },
+    /// Any numeric input decoded like xarray (fill → NaN, `v·scale + offset` in f64), written as
+    /// the float type `out` (pipeline A).
+    DecodeAs {
+        from: String,
+        cf: CfEncoding,
+        src: super::num::Num,
+        out: super::num::Num,
+    },
+    /// Given values cast to `out` (pipeline A's overview coordinates, int64 parents truncate).
+    ValuesAs {
+        values: Vec<f64>,
+        out: super::num::Num,
+    },
+    /// The next overview level of an already written output array (pipeline A).
+    Downsample {
+        from: String,
+        from_shape: Vec<u64>,
+        from_num: super::num::Num,
+        down: super::generic::Down,
+        out: super::num::Num,
+    },
+    /// A Sentinel-1 variable warped from its GCPs to the output grid (bilinear).
+    Warp {
+        from: String,
+        warp: std::sync::Arc<super::generic::S1Warp>,
+        src: super::num::Num,
     },
 }
 
@@ -167,18 +197,18 @@ pub struct OutputPlan {
     pub consolidate: Vec<String>,
 }
 
-fn name_of(path: &str) -> &str {
+pub(crate) fn name_of(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-fn parent_of(path: &str) -> String {
+pub(crate) fn parent_of(path: &str) -> String {
     match path.rsplit_once('/') {
         Some(("", _)) | None => "/".into(),
         Some((p, _)) => p.into(),
     }
 }
 
-fn array_meta(n: &Node) -> Option<&crate::hierarchy::ArrayMeta> {
+pub(crate) fn array_meta(n: &Node) -> Option<&crate::hierarchy::ArrayMeta> {
     match &n.kind {
         NodeKind::Array(m) => Some(m),
         NodeKind::Group => None,
@@ -187,7 +217,7 @@ fn array_meta(n: &Node) -> Option<&crate::hierarchy::ArrayMeta> {
 
 /// Coordinates of a group: 1-D arrays named after their own dimension, and arrays listed in a
 /// `coordinates` attribute of the group's arrays.
-fn coordinate_names(arrays: &[&Node]) -> Vec<String> {
+pub(crate) fn coordinate_names(arrays: &[&Node]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for a in arrays {
         let name = name_of(&a.path);
@@ -217,20 +247,12 @@ impl Ctx<'_> {
     }
 
     fn data_codecs(&self, item: usize) -> Vec<Value> {
-        match (self.opts.profile, self.opts.codec) {
-            (Profile::Geozarr, Codec::Zstd) => vec![
-                bytes_codec(item),
-                json!({"name": "zstd", "configuration": {"level": self.opts.compression_level, "checksum": false}}),
-            ],
-            (Profile::Geozarr, Codec::BloscZstd) => {
-                vec![
-                    bytes_codec(item),
-                    blosc_codec(item, self.opts.compression_level),
-                ]
-            }
-            // The reference ignores --compression-level (B-3).
-            (Profile::Reference, _) => vec![bytes_codec(item), blosc_codec(item, 3)],
-        }
+        super::metadata::data_codecs(
+            self.opts.profile,
+            self.opts.codec,
+            self.opts.compression_level,
+            item,
+        )
     }
 
     /// Grid (outer) shape and codecs of a raster: the reference's measurement encoding, or the
@@ -709,14 +731,14 @@ fn yx(shape: &[u64]) -> Option<[u64; 2]> {
     (n >= 2).then(|| [shape[n - 2], shape[n - 1]])
 }
 
-fn insert_crs(a: &mut Map<String, Value>, crs: &Crs) {
+pub(crate) fn insert_crs(a: &mut Map<String, Value>, crs: &Crs) {
     match crs {
         Crs::Epsg(c) => a.insert("proj:code".into(), json!(format!("EPSG:{c}"))),
         Crs::Wkt(w) => a.insert("proj:wkt2".into(), json!(w)),
     };
 }
 
-fn dims(m: &crate::hierarchy::ArrayMeta) -> Option<Vec<String>> {
+pub(crate) fn dims(m: &crate::hierarchy::ArrayMeta) -> Option<Vec<String>> {
     if m.shape.is_empty() {
         None
     } else {

@@ -16,6 +16,8 @@ use serde_json::{Map, Value, json};
 use zarrs::array::{Array, ArrayBytes, ArrayMetadata, ArrayMetadataV3};
 use zarrs::filesystem::FilesystemStore;
 
+use super::generic::Down;
+use super::num::Num;
 use super::s2::{OutArray, OutputPlan, Source};
 use crate::error::{Error, Result, show};
 use crate::hierarchy::Hierarchy;
@@ -29,6 +31,17 @@ pub struct WriteReport {
     pub arrays: usize,
     pub groups: usize,
     pub bytes_in: u64,
+}
+
+/// How a plan is written.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteSettings<'a> {
+    /// Edge rule of the pipeline-B pyramid (trim or partial blocks).
+    pub profile: Profile,
+    /// Attempts per chunk/shard write (at least one).
+    pub max_retries: u32,
+    /// Input and options of the conversion, recorded in the journal for `--resume`.
+    pub fingerprint: &'a str,
 }
 
 /// A computed float32 raster kept for the levels derived from it.
@@ -55,11 +68,15 @@ pub fn write_plan(
     input: &Hierarchy,
     plan: &OutputPlan,
     output: &Path,
-    profile: Profile,
-    fingerprint: &str,
+    settings: &WriteSettings<'_>,
     done: &std::collections::HashSet<String>,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<WriteReport> {
+    let WriteSettings {
+        profile,
+        max_retries,
+        fingerprint,
+    } = *settings;
     let at = show(output);
     std::fs::create_dir_all(output).map_err(|e| Error::io(&at, e))?;
     let store = Arc::new(FilesystemStore::new(output).map_err(|e| Error::io(&at, e))?);
@@ -118,12 +135,26 @@ pub fn write_plan(
             Some(from) => Some(input.region_reader(from, SOURCE_CACHE_BYTES)?),
             None => None,
         };
+        // Pipeline A's overview levels read the level written before them.
+        let prev = match &out.source {
+            Source::Downsample { from, .. } => {
+                let p = plan
+                    .arrays
+                    .iter()
+                    .find(|a| &a.path == from)
+                    .ok_or_else(|| Error::invalid(&out.path, format!("{from} is not planned")))?;
+                Some(open_out(&store, p, &at)?)
+            }
+            _ => None,
+        };
         let ctx = RegionCtx {
             input,
             reader: reader.as_ref(),
             rasters: &rasters,
             edge,
             bytes_in: &bytes_in,
+            out_shape: &shape,
+            prev: prev.as_ref(),
         };
         cells.par_iter().try_for_each(|idx| -> Result<()> {
             let (subset, ranges) = if idx.is_empty() {
@@ -148,9 +179,25 @@ pub fn write_plan(
                     f[o..o + row.len()].copy_from_slice(row);
                 }
             }
-            array
-                .store_array_subset(&subset, ArrayBytes::new_flen(region.bytes))
-                .map_err(|e| Error::io(format!("{at}{}", out.path), e))
+            // Failed writes are retried with a growing pause (transient store errors).
+            let attempts = max_retries.max(1);
+            let mut attempt = 1;
+            loop {
+                match array
+                    .store_array_subset(&subset, ArrayBytes::new_flen(region.bytes.as_slice()))
+                {
+                    Ok(()) => return Ok(()),
+                    Err(e) if attempt < attempts => {
+                        tracing::warn!(
+                            "{at}{}: write failed (attempt {attempt}/{attempts}): {e}",
+                            out.path
+                        );
+                        std::thread::sleep(std::time::Duration::from_millis(100 << attempt));
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(Error::io(format!("{at}{}", out.path), e)),
+                }
+            }
         })?;
         if let Some(full) = full {
             let values = full
@@ -224,7 +271,9 @@ fn read_source(s: &Source) -> Option<&str> {
         Source::Copy { from }
         | Source::Decode { from, .. }
         | Source::InjectMean { from, .. }
-        | Source::Reduce { from, .. } => Some(from.as_str()),
+        | Source::Reduce { from, .. }
+        | Source::DecodeAs { from, .. }
+        | Source::Warp { from, .. } => Some(from.as_str()),
         Source::Pack { inner, .. } => read_source(inner),
         _ => None,
     }
@@ -255,6 +304,67 @@ struct RegionCtx<'a> {
     rasters: &'a HashMap<String, Raster>,
     edge: Edge,
     bytes_in: &'a AtomicU64,
+    /// Shape of the array being written.
+    out_shape: &'a [u64],
+    /// The previous level of a `Downsample` source, opened in the output store.
+    prev: Option<&'a Array<FilesystemStore>>,
+}
+
+/// A region of an output array as f64.
+fn read_out_f64(
+    array: &Array<FilesystemStore>,
+    ranges: &[Range<u64>],
+    num: Num,
+    at: &str,
+) -> Result<Vec<f64>> {
+    let subset = zarrs::array::ArraySubset::new_with_ranges(ranges);
+    macro_rules! rd {
+        ($t:ty) => {
+            array
+                .retrieve_array_subset::<Vec<$t>>(&subset)
+                .map_err(|e| Error::io(at, e))?
+                .into_iter()
+                .map(|v| v as f64)
+                .collect()
+        };
+    }
+    Ok(match num {
+        Num::U8 => rd!(u8),
+        Num::U16 => rd!(u16),
+        Num::U32 => rd!(u32),
+        Num::U64 => rd!(u64),
+        Num::I8 => rd!(i8),
+        Num::I16 => rd!(i16),
+        Num::I32 => rd!(i32),
+        Num::I64 => rd!(i64),
+        Num::F32 => rd!(f32),
+        Num::F64 => rd!(f64),
+    })
+}
+
+/// Row-major slices of a region: `(leading count, rows, cols)`.
+fn slices(ranges: &[Range<u64>]) -> (usize, usize, usize) {
+    let n = ranges.len();
+    let len = |r: &Range<u64>| (r.end - r.start) as usize;
+    let lead: usize = ranges[..n - 2].iter().map(len).product();
+    (lead, len(&ranges[n - 2]), len(&ranges[n - 1]))
+}
+
+/// `floor(linspace(0, s − 1, t))` as NumPy computes it (`i·step`, last value exact).
+fn linspace_picks(s: u64, t: u64) -> Vec<u64> {
+    if t <= 1 {
+        return vec![0; t as usize];
+    }
+    let step = (s as f64 - 1.0) / (t as f64 - 1.0);
+    (0..t)
+        .map(|i| {
+            if i == t - 1 {
+                s - 1
+            } else {
+                (i as f64 * step).floor() as u64
+            }
+        })
+        .collect()
 }
 
 fn f32_region(values: Vec<f32>) -> Region {
@@ -421,8 +531,238 @@ impl RegionCtx<'_> {
                 bytes: 0i64.to_le_bytes().to_vec(),
                 values: None,
             },
+            Source::DecodeAs { from, cf, src, out } => {
+                let v = self.read_in_f64(from, ranges, *src)?;
+                self.bytes_in
+                    .fetch_add((v.len() * src.size()) as u64, Ordering::Relaxed);
+                let d: Vec<f64> = v.iter().map(|&x| cf.decode_f64(x)).collect();
+                Region {
+                    bytes: out.encode(&d),
+                    values: None,
+                }
+            }
+            Source::ValuesAs { values, out } => {
+                let (a, b) = ranges
+                    .first()
+                    .map_or((0, values.len()), |r| (r.start as usize, r.end as usize));
+                Region {
+                    bytes: out.encode(&values[a..b]),
+                    values: None,
+                }
+            }
+            Source::Downsample {
+                from_shape,
+                from_num,
+                down,
+                out,
+                ..
+            } => self.downsample(ranges, from_shape, *from_num, *down, *out, path)?,
+            Source::Warp { from, warp, src } => self.warp(from, warp, *src, ranges)?,
         })
     }
+
+    /// An input region of any numeric type as f64.
+    fn read_in_f64(&self, from: &str, ranges: &[Range<u64>], num: Num) -> Result<Vec<f64>> {
+        macro_rules! rd {
+            ($t:ty) => {
+                self.read::<$t>(from, ranges)?
+                    .into_iter()
+                    .map(|v| v as f64)
+                    .collect()
+            };
+        }
+        Ok(match num {
+            Num::U8 => rd!(u8),
+            Num::U16 => rd!(u16),
+            Num::U32 => rd!(u32),
+            Num::U64 => rd!(u64),
+            Num::I8 => rd!(i8),
+            Num::I16 => rd!(i16),
+            Num::I32 => rd!(i32),
+            Num::I64 => rd!(i64),
+            Num::F32 => rd!(f32),
+            Num::F64 => rd!(f64),
+        })
+    }
+
+    /// One region of a pipeline A overview level from the level before it.
+    fn downsample(
+        &self,
+        ranges: &[Range<u64>],
+        from_shape: &[u64],
+        from_num: Num,
+        down: Down,
+        out: Num,
+        path: &str,
+    ) -> Result<Region> {
+        let prev = self
+            .prev
+            .ok_or_else(|| Error::invalid(path, "previous level not open"))?;
+        let n = ranges.len();
+        let (sh, sw) = (from_shape[n - 2], from_shape[n - 1]);
+        let (th, tw) = (self.out_shape[n - 2], self.out_shape[n - 1]);
+        let (lead, rh, rw) = slices(ranges);
+        let (r, c) = (&ranges[n - 2], &ranges[n - 1]);
+        let mut values = Vec::with_capacity(lead * rh * rw);
+        let (by, bx) = (sh / th.max(1), sw / tw.max(1));
+        let mut src_ranges: Vec<Range<u64>> = ranges[..n - 2].to_vec();
+        match down {
+            Down::Reference if by > 1 && bx > 1 => {
+                src_ranges.extend([r.start * by..r.end * by, c.start * bx..c.end * bx]);
+                let src = read_out_f64(prev, &src_ranges, from_num, path)?;
+                let (w, h) = (rw * bx as usize, rh * by as usize);
+                for s in src.chunks(w * h) {
+                    values.extend(crate::kernels::cpu::downsample_2d_array(s, w, h, rw, rh));
+                }
+            }
+            Down::Reference => {
+                // Nearest sampling at floor(linspace(0, s−1, t)).
+                let rows = linspace_picks(sh, th);
+                let cols = linspace_picks(sw, tw);
+                let (rs, cs) = (
+                    &rows[r.start as usize..r.end as usize],
+                    &cols[c.start as usize..c.end as usize],
+                );
+                let (r0, r1) = (rs[0], rs[rs.len() - 1] + 1);
+                let (c0, c1) = (cs[0], cs[cs.len() - 1] + 1);
+                src_ranges.extend([r0..r1, c0..c1]);
+                let src = read_out_f64(prev, &src_ranges, from_num, path)?;
+                let (w, h) = ((c1 - c0) as usize, (r1 - r0) as usize);
+                for s in src.chunks(w * h) {
+                    for &y in rs {
+                        for &x in cs {
+                            values.push(s[(y - r0) as usize * w + (x - c0) as usize]);
+                        }
+                    }
+                }
+            }
+            Down::Mean { .. } | Down::Classes(_) => {
+                src_ranges.extend([
+                    (r.start * 2).min(sh)..(r.end * 2).min(sh),
+                    (c.start * 2).min(sw)..(c.end * 2).min(sw),
+                ]);
+                let src = read_out_f64(prev, &src_ranges, from_num, path)?;
+                let h = (src_ranges[n - 2].end - src_ranges[n - 2].start) as usize;
+                let w = (src_ranges[n - 1].end - src_ranges[n - 1].start) as usize;
+                for s in src.chunks((w * h).max(1)) {
+                    match down {
+                        Down::Classes(k) => {
+                            use crate::convert::s2::Kernel;
+                            use crate::kernels::cpu as kc;
+                            let u: Vec<u8> = s.iter().map(|&v| v as u8).collect();
+                            let (o, _, _) = match k {
+                                Kernel::Or => kc::block_or_u8(&u, w, h, 2, Edge::Partial),
+                                _ => kc::block_mode_u8(&u, w, h, 2, Edge::Partial),
+                            };
+                            values.extend(o.into_iter().map(f64::from));
+                        }
+                        Down::Mean { nodata } => {
+                            values.extend(block_mean_skipping(s, w, h, nodata));
+                        }
+                        Down::Reference => {}
+                    }
+                }
+            }
+        }
+        let bytes = match down {
+            Down::Mean { .. } => out.encode_rounded(&values),
+            _ => out.encode(&values),
+        };
+        Ok(Region {
+            bytes,
+            values: None,
+        })
+    }
+
+    /// One region of a Sentinel-1 variable warped from its GCPs (bilinear, GDAL's rules).
+    fn warp(
+        &self,
+        from: &str,
+        warp: &super::generic::S1Warp,
+        src: Num,
+        ranges: &[Range<u64>],
+    ) -> Result<Region> {
+        let n = ranges.len();
+        let (lead, rh, rw) = slices(ranges);
+        let coords = crate::warp::source_coordinates(
+            &warp.transformer,
+            &warp.grid,
+            ranges[n - 2].clone(),
+            ranges[n - 1].clone(),
+        );
+        let (sw, sh) = (warp.src_width as i64, warp.src_height as i64);
+        let (mut x0, mut x1, mut y0, mut y1) = (i64::MAX, i64::MIN, i64::MAX, i64::MIN);
+        for &(sx, sy) in &coords {
+            if !(sx.is_finite() && sy.is_finite()) {
+                continue;
+            }
+            let (ix, iy) = ((sx - 0.5).floor() as i64, (sy - 0.5).floor() as i64);
+            x0 = x0.min(ix);
+            x1 = x1.max(ix + 1);
+            y0 = y0.min(iy);
+            y1 = y1.max(iy + 1);
+        }
+        let (x0, x1) = (x0.max(0), x1.min(sw - 1));
+        let (y0, y1) = (y0.max(0), y1.min(sh - 1));
+        let mut values = vec![warp.nodata; lead * rh * rw];
+        if x0 <= x1 && y0 <= y1 {
+            let mut src_ranges: Vec<Range<u64>> = ranges[..n - 2].to_vec();
+            src_ranges.extend([y0 as u64..y1 as u64 + 1, x0 as u64..x1 as u64 + 1]);
+            let window = self.read_in_f64(from, &src_ranges, src)?;
+            self.bytes_in
+                .fetch_add((window.len() * src.size()) as u64, Ordering::Relaxed);
+            let (ww, wh) = ((x1 - x0 + 1) as usize, (y1 - y0 + 1) as usize);
+            for (l, win) in window.chunks(ww * wh).enumerate() {
+                for (k, &(sx, sy)) in coords.iter().enumerate() {
+                    if let Some(v) = crate::warp::bilinear(
+                        win,
+                        ww,
+                        wh,
+                        x0,
+                        y0,
+                        warp.src_width,
+                        warp.src_height,
+                        sx,
+                        sy,
+                        warp.src_nodata,
+                    ) {
+                        values[l * rh * rw + k] = v;
+                    }
+                }
+            }
+        }
+        Ok(Region {
+            bytes: src.encode_rounded(&values),
+            values: None,
+        })
+    }
+}
+
+/// Factor-2 block means with partial edge blocks over the pixels that are neither NaN nor
+/// `nodata`; a block without one gives `nodata` (or NaN).
+fn block_mean_skipping(src: &[f64], w: usize, h: usize, nodata: Option<f64>) -> Vec<f64> {
+    let (ow, oh) = (w.div_ceil(2), h.div_ceil(2));
+    let mut out = Vec::with_capacity(ow * oh);
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let (mut s, mut k) = (0.0, 0u32);
+            for y in oy * 2..(oy * 2 + 2).min(h) {
+                for x in ox * 2..(ox * 2 + 2).min(w) {
+                    let v = src[y * w + x];
+                    if !v.is_nan() && Some(v) != nodata {
+                        s += v;
+                        k += 1;
+                    }
+                }
+            }
+            out.push(if k == 0 {
+                nodata.unwrap_or(f64::NAN)
+            } else {
+                s / f64::from(k)
+            });
+        }
+    }
+    out
 }
 
 fn open_out(

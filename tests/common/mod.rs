@@ -93,3 +93,94 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Flatten a pydantic-zarr v3 GroupSpec into path → document (groups: `{"attributes": …}`).
+pub fn flatten(
+    v: &serde_json::Value,
+    path: &str,
+    out: &mut std::collections::BTreeMap<String, serde_json::Value>,
+) {
+    let node_type = v
+        .get("node_type")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("group");
+    if node_type == "array" {
+        out.insert(path.to_string(), v.clone());
+        return;
+    }
+    out.insert(
+        path.to_string(),
+        serde_json::json!({"attributes": v["attributes"]}),
+    );
+    if let Some(m) = v.get("members").and_then(serde_json::Value::as_object) {
+        for (k, c) in m {
+            let p = if path == "/" {
+                format!("/{k}")
+            } else {
+                format!("{path}/{k}")
+            };
+            flatten(c, &p, out);
+        }
+    }
+}
+
+pub const ARRAY_KEYS: [&str; 8] = [
+    "shape",
+    "data_type",
+    "chunk_grid",
+    "codecs",
+    "fill_value",
+    "dimension_names",
+    "attributes",
+    "chunk_key_encoding",
+];
+
+/// Differences between a plan and a v3 GroupSpec document (node set, then per node).
+pub fn diff(plan: &eopf_geozarr::convert::OutputPlan, want_doc: &serde_json::Value) -> Vec<String> {
+    let mut ours: std::collections::BTreeMap<String, serde_json::Value> =
+        std::collections::BTreeMap::new();
+    for (g, attrs) in &plan.groups {
+        ours.insert(g.clone(), serde_json::json!({"attributes": attrs}));
+    }
+    for a in &plan.arrays {
+        ours.insert(a.path.clone(), a.doc.clone());
+    }
+    let mut want = std::collections::BTreeMap::new();
+    flatten(want_doc, "/", &mut want);
+    let mut diffs = Vec::new();
+    for k in want.keys().filter(|k| !ours.contains_key(*k)) {
+        diffs.push(format!("{k}: missing"));
+    }
+    for k in ours.keys().filter(|k| !want.contains_key(*k)) {
+        diffs.push(format!("{k}: extra"));
+    }
+    for (path, w) in &want {
+        let Some(o) = ours.get(path) else { continue };
+        if w.get("node_type").is_some() {
+            for k in ARRAY_KEYS {
+                if w.get(k) != o.get(k) {
+                    diffs.push(format!(
+                        "{path} {k}:\n  want {}\n  ours {}",
+                        w.get(k).map(|v| v.to_string()).unwrap_or_default(),
+                        o.get(k).map(|v| v.to_string()).unwrap_or_default()
+                    ));
+                }
+            }
+        } else if w["attributes"] != o["attributes"] {
+            diffs.push(format!(
+                "{path} group attributes:\n  want {}\n  ours {}",
+                w["attributes"], o["attributes"]
+            ));
+        }
+    }
+    diffs
+}
+
+pub fn assert_no_differences(what: &str, d: &[String]) {
+    assert!(
+        d.is_empty(),
+        "{what}: {} differences:\n{}",
+        d.len(),
+        d.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
