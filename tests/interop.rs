@@ -98,3 +98,90 @@ fn python_readers_open_both_profiles() {
         }
     }
 }
+
+/// Pipeline A outputs: the geozarr profile (flat levels) opens with `open_datatree`; the reference
+/// profile (levels nested under the native one, ECOSYSTEM #9) level by level with `open_dataset`.
+#[test]
+fn python_readers_open_pipeline_a_outputs() {
+    let Some(py) = common::python() else { return };
+    let Some(fx) = common::fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let group = "measurements/reflectance/r10m";
+    for profile in [Profile::Reference, Profile::Geozarr] {
+        let out = dir.path().join(format!("a-{profile:?}.zarr"));
+        let opts = eopf_geozarr::convert::GenericOptions {
+            profile,
+            groups: vec![format!("/{group}")],
+            spatial_chunk: 256,
+            min_dimension: 128,
+            ..Default::default()
+        };
+        eopf_geozarr::convert::create_geozarr_dataset(
+            &fx.join("golden/in_l2a_shard.zarr"),
+            &out,
+            &opts,
+            eopf_geozarr::convert::Existing::Error,
+            &|_, _, _| {},
+        )
+        .unwrap();
+        let mut cmd = std::process::Command::new(&py);
+        cmd.arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/read_geozarr.py"),
+        )
+        .arg(&out)
+        .arg(group)
+        .arg("b04");
+        if profile == Profile::Reference {
+            cmd.arg("--per-level");
+        }
+        let o = cmd.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{profile:?}: python failed: {}",
+            common::stderr(&o)
+        );
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let want_assets = match profile {
+            Profile::Reference => serde_json::json!([".", "r2", "r4", "r8"]),
+            Profile::Geozarr => serde_json::json!(["r1", "r2", "r4", "r8"]),
+        };
+        assert_eq!(v["assets"], want_assets);
+        let h = Hierarchy::open(&out).unwrap();
+        for (name, level) in v["levels"].as_object().unwrap() {
+            let path = if name == "." {
+                format!("/{group}/b04")
+            } else {
+                format!("/{group}/{name}/b04")
+            };
+            let ours = h.read::<f64>(&path).unwrap();
+            let shape: Vec<u64> = ours.shape().iter().map(|&d| d as u64).collect();
+            assert_eq!(
+                level["shape"],
+                serde_json::json!(shape),
+                "{profile:?} {name}"
+            );
+            assert_eq!(level["xarray_shape"], level["shape"]);
+            assert_eq!(level["xarray_dims"], serde_json::json!(["y", "x"]));
+            assert_eq!(level["crs_wkt_epsg"], "32632", "{profile:?} {name}");
+            for (k, ij) in level["index"].as_array().unwrap().iter().enumerate() {
+                let (i, j) = (
+                    ij[0].as_u64().unwrap() as usize,
+                    ij[1].as_u64().unwrap() as usize,
+                );
+                let want = ours[[i, j]];
+                for key in ["samples_zarr", "samples_xarray"] {
+                    let got = &level[key][k];
+                    if want.is_nan() {
+                        assert!(got.is_null(), "{profile:?} {name} {key}[{i},{j}]");
+                    } else {
+                        assert_eq!(
+                            got.as_f64().unwrap(),
+                            want,
+                            "{profile:?} {name} {key}[{i},{j}]"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
