@@ -547,3 +547,99 @@ fn s2_conversion_values_follow_the_level_rules() {
         }
     }
 }
+
+/// The Python-API mirrors of pipeline A: `write_geozarr_group` writes one group only;
+/// `is_grid_mapping_variable`, `validate_existing_band_data` and `consolidate_metadata` on its
+/// output behave as the reference's.
+#[test]
+fn api_mirrors_of_pipeline_a() {
+    use eopf_geozarr::convert::generic::{is_grid_mapping_variable, validate_existing_band_data};
+    use eopf_geozarr::convert::write_geozarr_group;
+    let Some(fx) = common::fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("one.zarr");
+    let g = "/measurements/reflectance/r60m";
+    let (plan, _) = write_geozarr_group(
+        &fx.join("golden/in_l2a_shard.zarr"),
+        &out,
+        g,
+        &generic_opts(Profile::Reference),
+        Existing::Error,
+        &|_, _, _| {},
+    )
+    .unwrap();
+    assert!(plan.arrays.iter().all(|a| a.path.starts_with(g)));
+    let h = Hierarchy::open(&out).unwrap();
+    assert!(h.node("/conditions").is_none() && h.node(&format!("{g}/r2/b01")).is_some());
+    assert!(is_grid_mapping_variable(&h, g, "spatial_ref"));
+    assert!(!is_grid_mapping_variable(&h, g, "b01"));
+    let wkt = h.node(&format!("{g}/spatial_ref")).unwrap().attributes["crs_wkt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The golden input has a 12×12 nodata corner: b02's first value is NaN ⇒ not kept (B-19).
+    assert!(h.read::<f64>(&format!("{g}/b02")).unwrap()[[0, 0]].is_nan());
+    assert!(!validate_existing_band_data(
+        &h,
+        g,
+        "b02",
+        &[183, 183],
+        Some(&wkt)
+    ));
+    assert!(!validate_existing_band_data(
+        &h,
+        g,
+        "nope",
+        &[183, 183],
+        None
+    ));
+    // The quicklook (uint8) is kept when shape and CRS match.
+    let q = "/quality/l2a_quicklook/r10m";
+    let out_q = dir.path().join("q.zarr");
+    write_geozarr_group(
+        &fx.join("golden/in_l2a_shard.zarr"),
+        &out_q,
+        q,
+        &generic_opts(Profile::Reference),
+        Existing::Error,
+        &|_, _, _| {},
+    )
+    .unwrap();
+    let hq = Hierarchy::open(&out_q).unwrap();
+    assert!(validate_existing_band_data(
+        &hq,
+        q,
+        "tci",
+        &[3, 1098, 1098],
+        Some(&wkt)
+    ));
+    assert!(!validate_existing_band_data(
+        &hq,
+        q,
+        "tci",
+        &[3, 549, 549],
+        Some(&wkt)
+    ));
+    assert!(!validate_existing_band_data(
+        &hq,
+        q,
+        "tci",
+        &[3, 1098, 1098],
+        Some("GEOGCS[]")
+    ));
+    // consolidate_metadata: the root gets every node's document.
+    eopf_geozarr::storage::consolidate_metadata(&out, "/").unwrap();
+    let root: Value = read_json(&out.join("zarr.json"));
+    let meta = root["consolidated_metadata"]["metadata"]
+        .as_object()
+        .unwrap();
+    assert!(meta.contains_key("measurements/reflectance/r60m/r2/b01"));
+    assert_eq!(
+        meta["measurements/reflectance/r60m/b01"]["shape"],
+        json!([183, 183])
+    );
+    let e = eopf_geozarr::storage::consolidate_metadata(&out, "/measurements/reflectance/r60m/b01")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a Zarr v3 group"), "{e}");
+}

@@ -1689,6 +1689,97 @@ fn plan_copied_group(
     Ok(())
 }
 
+/// The reference's `is_grid_mapping_variable`: true iff another array of `group` names `var` in
+/// its `grid_mapping` attribute.
+pub fn is_grid_mapping_variable(h: &Hierarchy, group: &str, var: &str) -> bool {
+    h.children(group).iter().any(|n| {
+        name_of(&n.path) != var
+            && matches!(n.kind, NodeKind::Array(_))
+            && n.attributes.get("grid_mapping").and_then(Value::as_str) == Some(var)
+    })
+}
+
+/// The reference's `validate_existing_band_data`: whether `group/var` of an existing output can be
+/// kept — present, of `shape`, with `_ARRAY_DIMENSIONS` and `standard_name`, the same grid mapping
+/// CRS as `crs_wkt` (when given), and a first value that is not NaN (B-19). Any read failure ⇒
+/// false.
+pub fn validate_existing_band_data(
+    out: &Hierarchy,
+    group: &str,
+    var: &str,
+    shape: &[u64],
+    crs_wkt: Option<&str>,
+) -> bool {
+    let path = join(group, var);
+    let Some(n) = out.node(&path) else {
+        return false;
+    };
+    let Some(m) = array_meta(n) else { return false };
+    if m.shape != shape
+        || !n.attributes.contains_key("_ARRAY_DIMENSIONS")
+        || !n.attributes.contains_key("standard_name")
+    {
+        return false;
+    }
+    if let Some(want) = crs_wkt {
+        let gm = n
+            .attributes
+            .get("grid_mapping")
+            .and_then(Value::as_str)
+            .unwrap_or("spatial_ref");
+        let have = out
+            .node(&join(group, gm))
+            .and_then(|s| s.attributes.get("crs_wkt"))
+            .and_then(Value::as_str);
+        if have != Some(want) {
+            return false;
+        }
+    }
+    let first: Vec<std::ops::Range<u64>> = shape.iter().map(|_| 0..1).collect();
+    let v = match Num::from_dtype(&m.dtype) {
+        Some(Num::F32) => out
+            .read_region::<f32>(&path, &first)
+            .ok()
+            .and_then(|a| a.iter().next().map(|v| f64::from(*v))),
+        Some(Num::F64) => out
+            .read_region::<f64>(&path, &first)
+            .ok()
+            .and_then(|a| a.iter().next().copied()),
+        Some(_) => Some(0.0),
+        None => None,
+    };
+    v.is_some_and(|v| !v.is_nan())
+}
+
+/// The reference's `write_geozarr_group` as a plan: one requested group of pipeline A (native
+/// level, overviews, `multiscales`) and nothing else of the product.
+pub fn plan_geozarr_group_only(
+    h: &Hierarchy,
+    group: &str,
+    opts: &GenericOptions,
+) -> Result<OutputPlan> {
+    let g = clean_group(group);
+    let one = GenericOptions {
+        groups: vec![g.clone()],
+        crs_groups: None,
+        ..opts.clone()
+    };
+    let mut plan = plan_generic(h, &one)?;
+    let inside = |p: &str| p == g || p.starts_with(&format!("{g}/"));
+    plan.arrays.retain(|a| inside(&a.path));
+    if plan.arrays.is_empty() {
+        return Err(Error::Input(format!(
+            "{}{g}: not a group with data variables",
+            h.location()
+        )));
+    }
+    plan.groups.retain(|p, _| {
+        inside(p) || g.starts_with(&format!("{}/", p.trim_end_matches('/'))) || p == "/"
+    });
+    plan.consolidate.retain(|p| inside(p) || p == "/");
+    Ok(plan)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,19 +73,12 @@ pub fn create_geozarr_dataset(
     let h = Hierarchy::open(input)?;
     let plan = plan_generic(&h, opts)?;
     let fingerprint = format!("{} | {opts:?}", h.location());
-    let done = prepare_output(output, existing, &fingerprint)?;
-    let report = write_plan(
-        &h,
-        &plan,
-        output,
-        &WriteSettings {
-            profile: opts.profile,
-            max_retries: opts.max_retries,
-            fingerprint: &fingerprint,
-        },
-        &done,
-        progress,
-    )?;
+    let settings = WriteSettings {
+        profile: opts.profile,
+        max_retries: opts.max_retries,
+        fingerprint: &fingerprint,
+    };
+    let report = run_plan(&h, &plan, output, &settings, existing, progress)?;
     Ok((plan, report))
 }
 
@@ -128,18 +121,62 @@ pub fn convert_s2_optimized(
     }
     let plan = plan_s2(&h, crs, opts)?;
     let fingerprint = format!("{} | {opts:?}", h.location());
-    let done = prepare_output(output, existing, &fingerprint)?;
-    let report = write_plan(
-        &h,
-        &plan,
-        output,
-        &WriteSettings {
-            profile: opts.profile,
-            max_retries: opts.max_retries,
-            fingerprint: &fingerprint,
-        },
-        &done,
-        progress,
-    )?;
+    let settings = WriteSettings {
+        profile: opts.profile,
+        max_retries: opts.max_retries,
+        fingerprint: &fingerprint,
+    };
+    let report = run_plan(&h, &plan, output, &settings, existing, progress)?;
     Ok((plan, report))
+}
+
+/// Write a plan to a new local store with the existing-output policy.
+fn run_plan(
+    h: &Hierarchy,
+    plan: &OutputPlan,
+    output: &Path,
+    settings: &WriteSettings<'_>,
+    existing: Existing,
+    progress: &(dyn Fn(usize, usize, &str) + Sync),
+) -> Result<WriteReport> {
+    let done = prepare_output(output, existing, settings.fingerprint)?;
+    write_plan(h, plan, output, settings, &done, progress)
+}
+
+/// The reference's `write_geozarr_group` (§2A.2–2A.3): one group of `input` converted to a GeoZarr
+/// group with its overviews and `multiscales` in a new store at `output`; nothing else is copied.
+pub fn write_geozarr_group(
+    input: &Path,
+    output: &Path,
+    group: &str,
+    opts: &GenericOptions,
+    existing: Existing,
+    progress: &(dyn Fn(usize, usize, &str) + Sync),
+) -> Result<(OutputPlan, WriteReport)> {
+    let h = Hierarchy::open(input)?;
+    let plan = generic::plan_geozarr_group_only(&h, group, opts)?;
+    let fingerprint = format!("{} | {group} | {opts:?}", h.location());
+    let settings = WriteSettings {
+        profile: opts.profile,
+        max_retries: opts.max_retries,
+        fingerprint: &fingerprint,
+    };
+    let report = run_plan(&h, &plan, output, &settings, existing, progress)?;
+    Ok((plan, report))
+}
+
+/// The reference's `create_multiscale_from_datatree` (§2B.2–2B.9): pipeline B without the store
+/// root finalisation (no root bbox; consolidated at `/measurements/reflectance` only).
+pub fn create_multiscale_from_datatree(
+    input: &Path,
+    output: &Path,
+    opts: &S2Options,
+    existing: Existing,
+    progress: &(dyn Fn(usize, usize, &str) + Sync),
+) -> Result<(OutputPlan, WriteReport)> {
+    let opts = S2Options {
+        finalise_root: false,
+        ..opts.clone()
+    };
+    convert_s2_optimized(input, output, &opts, existing, progress)
 }
