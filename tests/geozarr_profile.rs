@@ -259,3 +259,48 @@ fn classes_masks_and_probabilities_get_type_correct_pyramids() {
         "average"
     );
 }
+
+/// /conditions/geometry (5 km angle grids with their own x/y) gets a grid mapping with the exact
+/// edge GeoTransform, named by every variable on y/x (B-11), and stays valid.
+#[test]
+fn geometry_angle_grids_are_georeferenced() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(out) = geozarr_output(dir.path()) else {
+        return;
+    };
+    let h = Hierarchy::open(&out).unwrap();
+    let g = "/conditions/geometry";
+    assert_eq!(h.node(g).unwrap().attributes["grid_mapping"], "spatial_ref");
+    let sr = h.node(&format!("{g}/spatial_ref")).unwrap();
+    let x: Vec<i64> = h
+        .read::<i64>(&format!("{g}/x"))
+        .unwrap()
+        .iter()
+        .copied()
+        .collect();
+    let y: Vec<i64> = h
+        .read::<i64>(&format!("{g}/y"))
+        .unwrap()
+        .iter()
+        .copied()
+        .collect();
+    let res = (x[1] - x[0]) as f64;
+    let gt = format!(
+        "{:.1} {res:.1} 0.0 {:.1} 0.0 {:.1}",
+        x[0] as f64 - res / 2.0,
+        y[0] as f64 + res / 2.0,
+        -res
+    );
+    assert_eq!(sr.attributes["GeoTransform"], json!(gt));
+    assert_eq!(
+        h.node(&format!("{g}/sun_angles")).unwrap().attributes["grid_mapping"],
+        "spatial_ref"
+    );
+    assert!(
+        !h.node(&format!("{g}/mean_sun_angles"))
+            .unwrap()
+            .attributes
+            .contains_key("grid_mapping")
+    );
+    assert!(validate(&h).is_valid());
+}

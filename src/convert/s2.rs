@@ -956,6 +956,34 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
             if let Some(sr) = ctx.spatial_ref(path, opts.profile == Profile::Reference, None)? {
                 written.push(sr);
             }
+        } else if opts.profile == Profile::Geozarr
+            && coords.iter().any(|c| c == "x")
+            && coords.iter().any(|c| c == "y")
+            && ctx.crs.is_some()
+        {
+            // Off-grid rasters with their own x/y (the 5 km angle grids of /conditions/geometry):
+            // CF georeferencing — a grid mapping with the exact GeoTransform, named by every
+            // variable on y/x (B-11). No group `spatial:` (not every variable is on the grid).
+            let (gx, gy) = (
+                read_f64(h, &format!("{path}/x"))?,
+                read_f64(h, &format!("{path}/y"))?,
+            );
+            if let Some(eg) = EdgeGrid::from_centres(&gx, &gy) {
+                for w in written.iter_mut() {
+                    let on_yx = w.doc["dimension_names"]
+                        .as_array()
+                        .is_some_and(|d| d.iter().any(|v| v == "x") && d.iter().any(|v| v == "y"));
+                    if on_yx && let Some(a) = w.doc["attributes"].as_object_mut() {
+                        a.insert("grid_mapping".into(), json!("spatial_ref"));
+                    }
+                }
+                attrs.insert("grid_mapping".into(), json!("spatial_ref"));
+                if let Some(sr) =
+                    ctx.spatial_ref(path, false, Some(geotransform_string(&eg.transform())))?
+                {
+                    written.push(sr);
+                }
+            }
         }
         plan.groups.insert(path.to_string(), attrs);
         plan.arrays.extend(written);
