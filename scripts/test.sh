@@ -6,6 +6,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/eopf-geozarr-target}"
 export EOPF_PYTHON="${EOPF_PYTHON:-${EOPF_VENV:-$HOME/.cache/eopf-geozarr-venv}/bin/python}"
 export EOPF_REQUIRE_PYTHON=1
+# The WGSL kernels are tested on Mesa lavapipe (Vulkan on the CPU): without an adapter they fail.
+export EOPF_REQUIRE_GPU=1
+export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
+mkdir -p /tmp/eopf-xdg && chmod 700 /tmp/eopf-xdg
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/eopf-xdg}"
 if [ "${CI:-}" = "true" ]; then export EOPF_REQUIRE_FIXTURES=1; fi
 fixtures="${EOPF_FIXTURES:-$PWD/../shared/fixtures}"
 if [ ! -d "$fixtures" ]; then

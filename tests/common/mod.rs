@@ -66,6 +66,25 @@ pub fn python() -> Option<PathBuf> {
     None
 }
 
+/// The wgpu kernels on whatever adapter there is (`--device gpu`). Without one: fail under
+/// `EOPF_REQUIRE_GPU=1` (make test, with Mesa lavapipe installed), otherwise skip with a message.
+pub fn gpu_kernels() -> Option<eopf_geozarr::kernels::Kernels> {
+    match eopf_geozarr::kernels::Kernels::new(eopf_geozarr::kernels::Device::Gpu) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            if truthy("EOPF_REQUIRE_GPU") {
+                panic!(
+                    "EOPF_REQUIRE_GPU=1 but no wgpu adapter: {e} (make test installs mesa-vulkan-drivers)"
+                );
+            }
+            eprintln!(
+                "SKIPPED: GPU kernel test needs a wgpu adapter ({e}); make test uses Mesa lavapipe"
+            );
+            None
+        }
+    }
+}
+
 /// stderr as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
