@@ -1,7 +1,8 @@
 // Block reductions of unsigned integer rasters (u8 packed four per u32 word, u16 two per word,
 // contiguous little-endian): 0 = bitwise OR, 1 = maximum, 2 = mean rounded half up
-// ((2·sum + n) / 2n), 3 = mode (most frequent value, ties → the smallest). Each invocation writes
-// one output word, i.e. 4 (u8) or 2 (u16) consecutive output pixels. Integer arithmetic only, so
+// ((2·sum + n) / 2n), 3 = mode (most frequent value, ties → the smallest). One output pixel per
+// invocation, written as a whole u32 (packed back to u8/u16 on the CPU; packing four results in
+// one invocation lost the fourth on lavapipe for 12×12 mode blocks). Integer arithmetic only, so
 // the result is bit-identical to the CPU's.
 
 struct Params {
@@ -77,18 +78,9 @@ fn reduce(oi: u32) -> u32 {
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let word = gid.x + gid.y * p.row_stride;
-    let per = 4u / p.esize;
-    let total = p.ow * p.oh;
-    if (word * per >= total) {
+    let i = gid.x + gid.y * p.row_stride;
+    if (i >= p.ow * p.oh) {
         return;
     }
-    var out = 0u;
-    for (var j = 0u; j < per; j = j + 1u) {
-        let oi = word * per + j;
-        if (oi < total) {
-            out = out | (reduce(oi) << (j * 8u * p.esize));
-        }
-    }
-    dst[word] = out;
+    dst[i] = reduce(i);
 }

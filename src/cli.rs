@@ -81,9 +81,18 @@ struct ConvertArgs {
     /// The reference's experimental scale_offset + cast_value codec chain (not supported here).
     #[arg(long)]
     experimental_scale_offset_codec: bool,
+    /// Where the pyramid kernels run: auto = a real GPU when there is one (a CPU implementation
+    /// such as lavapipe is slower than the CPU kernels, so auto uses the CPU then); gpu = wgpu on
+    /// any adapter; cpu = the rayon kernels.
+    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    device: crate::kernels::Device,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_device(s: &str) -> Result<crate::kernels::Device, String> {
+    s.parse()
 }
 
 #[derive(Subcommand, Debug)]
@@ -518,6 +527,7 @@ fn convert_command(
                 codec: opts.codec,
                 shard_size: opts.shard_size,
                 max_retries: opts.max_retries,
+                device: opts.device,
             };
             crate::convert::create_geozarr_dataset(input, output, &gopts, existing, &progress)
         }
@@ -537,6 +547,7 @@ fn convert_command(
                 "output": output.display().to_string(),
                 "arrays": report.arrays,
                 "groups": report.groups,
+                "kernels": report.kernels,
                 "seconds": elapsed,
                 "validation": validation,
             }))?
@@ -554,6 +565,7 @@ fn convert_command(
             report.groups,
             elapsed
         );
+        println!("kernels: {}", report.kernels);
         if let Some(v) = &validation {
             println!(
                 "validation: {} error(s), {} warning(s)",
@@ -611,6 +623,7 @@ fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::c
         shard_size,
         keep_scale_offset: args.keep_scale_offset,
         max_retries: 3,
+        device: args.device,
     })
 }
 

@@ -47,7 +47,7 @@ fn assert_close(what: &str, cpu: &[f32], gpu: &[f32]) {
 
 /// (width, height): odd sizes, 1×1, wide and tall.
 const SHAPES: [(usize, usize); 6] = [(1, 1), (7, 5), (64, 64), (101, 37), (250, 3), (3, 250)];
-const FACTORS: [usize; 5] = [1, 2, 3, 6, 7];
+const FACTORS: [usize; 6] = [1, 2, 3, 6, 7, 12];
 
 fn gpu_pair() -> Option<(Kernels, Kernels)> {
     let g = common::gpu_kernels()?;

@@ -57,6 +57,8 @@ pub struct GenericOptions {
     pub shard_size: ShardSize,
     /// Attempts per chunk/shard write before the conversion fails (at least one).
     pub max_retries: u32,
+    /// Where the pyramid kernels run (`--device`).
+    pub device: crate::kernels::Device,
 }
 
 impl Default for GenericOptions {
@@ -73,6 +75,7 @@ impl Default for GenericOptions {
             codec: Codec::BloscZstd,
             shard_size: ShardSize::default(),
             max_retries: 3,
+            device: crate::kernels::Device::Auto,
         }
     }
 }

@@ -73,10 +73,12 @@ pub fn create_geozarr_dataset(
     let h = Hierarchy::open(input)?;
     let plan = plan_generic(&h, opts)?;
     let fingerprint = format!("{} | {opts:?}", h.location());
+    let kernels = crate::kernels::Kernels::new(opts.device)?;
     let settings = WriteSettings {
         profile: opts.profile,
         max_retries: opts.max_retries,
         fingerprint: &fingerprint,
+        kernels: &kernels,
     };
     let report = run_plan(&h, &plan, output, &settings, existing, progress)?;
     Ok((plan, report))
@@ -121,10 +123,12 @@ pub fn convert_s2_optimized(
     }
     let plan = plan_s2(&h, crs, opts)?;
     let fingerprint = format!("{} | {opts:?}", h.location());
+    let kernels = crate::kernels::Kernels::new(opts.device)?;
     let settings = WriteSettings {
         profile: opts.profile,
         max_retries: opts.max_retries,
         fingerprint: &fingerprint,
+        kernels: &kernels,
     };
     let report = run_plan(&h, &plan, output, &settings, existing, progress)?;
     Ok((plan, report))
@@ -156,10 +160,12 @@ pub fn write_geozarr_group(
     let h = Hierarchy::open(input)?;
     let plan = generic::plan_geozarr_group_only(&h, group, opts)?;
     let fingerprint = format!("{} | {group} | {opts:?}", h.location());
+    let kernels = crate::kernels::Kernels::new(opts.device)?;
     let settings = WriteSettings {
         profile: opts.profile,
         max_retries: opts.max_retries,
         fingerprint: &fingerprint,
+        kernels: &kernels,
     };
     let report = run_plan(&h, &plan, output, &settings, existing, progress)?;
     Ok((plan, report))

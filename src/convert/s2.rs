@@ -40,6 +40,8 @@ pub struct S2Options {
     pub keep_scale_offset: bool,
     /// Attempts per chunk/shard write before the conversion fails (at least one).
     pub max_retries: u32,
+    /// Where the pyramid kernels run (`--device`).
+    pub device: crate::kernels::Device,
 }
 
 /// Compression codec of data arrays.
@@ -83,6 +85,7 @@ impl Default for S2Options {
             shard_size: ShardSize::default(),
             keep_scale_offset: false,
             max_retries: 3,
+            device: crate::kernels::Device::Auto,
         }
     }
 }

@@ -21,7 +21,7 @@ use super::num::Num;
 use super::s2::{OutArray, OutputPlan, Source};
 use crate::error::{Error, Result, show};
 use crate::hierarchy::Hierarchy;
-use crate::kernels::cpu::{Edge, block_nanmean_f32};
+use crate::kernels::cpu::Edge;
 use crate::plan::Profile;
 use crate::storage::put_json;
 
@@ -31,6 +31,8 @@ pub struct WriteReport {
     pub arrays: usize,
     pub groups: usize,
     pub bytes_in: u64,
+    /// Where the kernels ran (`CPU (rayon, 2 threads)`, `GPU: <adapter> (<backend>, <type>)`).
+    pub kernels: String,
 }
 
 /// How a plan is written.
@@ -42,6 +44,8 @@ pub struct WriteSettings<'a> {
     pub max_retries: u32,
     /// Input and options of the conversion, recorded in the journal for `--resume`.
     pub fingerprint: &'a str,
+    /// Where the pyramid kernels run.
+    pub kernels: &'a crate::kernels::Kernels,
 }
 
 /// A computed float32 raster kept for the levels derived from it.
@@ -76,6 +80,7 @@ pub fn write_plan(
         profile,
         max_retries,
         fingerprint,
+        kernels,
     } = *settings;
     let at = show(output);
     std::fs::create_dir_all(output).map_err(|e| Error::io(&at, e))?;
@@ -94,7 +99,10 @@ pub fn write_plan(
     let mut journal: Vec<String> = Vec::new();
     let total = plan.arrays.len();
     let bytes_in = AtomicU64::new(0);
-    let mut report = WriteReport::default();
+    let mut report = WriteReport {
+        kernels: kernels.note.clone(),
+        ..WriteReport::default()
+    };
     for (i, out) in plan.arrays.iter().enumerate() {
         progress(i, total, &out.path);
         tracing::info!("writing {} ({}/{total})", out.path, i + 1);
@@ -155,6 +163,7 @@ pub fn write_plan(
             bytes_in: &bytes_in,
             out_shape: &shape,
             prev: prev.as_ref(),
+            kernels,
         };
         cells.par_iter().try_for_each(|idx| -> Result<()> {
             let (subset, ranges) = if idx.is_empty() {
@@ -308,6 +317,7 @@ struct RegionCtx<'a> {
     out_shape: &'a [u64],
     /// The previous level of a `Downsample` source, opened in the output store.
     prev: Option<&'a Array<FilesystemStore>>,
+    kernels: &'a crate::kernels::Kernels,
 }
 
 /// A region of an output array as f64.
@@ -418,7 +428,7 @@ impl RegionCtx<'_> {
                 let v: Vec<u16> = self.read::<u16>(from, ranges)?;
                 self.bytes_in
                     .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
-                f32_region(crate::kernels::cpu::decode_u16(&v, cf))
+                f32_region(self.kernels.decode_u16(&v, cf)?.0)
             }
             Source::InjectMean { from, cf, factor } => {
                 let dims = self.input.array_meta(from)?.shape.clone();
@@ -430,7 +440,16 @@ impl RegionCtx<'_> {
                     (src[0].end - src[0].start) as usize,
                     (src[1].end - src[1].start) as usize,
                 );
-                f32_region(nanmean_decoded(&v, cf, w, h, *factor as usize, self.edge))
+                if self.kernels.is_gpu() {
+                    // Decoded to f32 through the table, then the NaN-mean on the device.
+                    let d = self.kernels.decode_u16(&v, cf)?.0;
+                    let (m, ..) =
+                        self.kernels
+                            .block_mean_f32(&d, w, h, *factor as usize, self.edge, true)?;
+                    f32_region(m)
+                } else {
+                    f32_region(nanmean_decoded(&v, cf, w, h, *factor as usize, self.edge))
+                }
             }
             Source::Coarsen { from, factor } => {
                 let r = self.rasters.get(from).ok_or_else(|| {
@@ -447,8 +466,14 @@ impl RegionCtx<'_> {
                 for y in y0..y1 {
                     sub.extend_from_slice(&r.values[y * r.width + x0..y * r.width + x1]);
                 }
-                let (v, _, _) =
-                    block_nanmean_f32(&sub, x1 - x0, y1 - y0, *factor as usize, self.edge);
+                let (v, ..) = self.kernels.block_mean_f32(
+                    &sub,
+                    x1 - x0,
+                    y1 - y0,
+                    *factor as usize,
+                    self.edge,
+                    true,
+                )?;
                 f32_region(v)
             }
             Source::Values(v) => {
@@ -489,7 +514,7 @@ impl RegionCtx<'_> {
                 kernel,
             } => {
                 use crate::convert::s2::Kernel;
-                use crate::kernels::cpu as k;
+                use crate::kernels::IntOp;
                 let meta = self.input.array_meta(from)?;
                 let dims = meta.shape.clone();
                 let dtype = meta.dtype.trim_start_matches(['<', '|', '=']).to_string();
@@ -502,16 +527,16 @@ impl RegionCtx<'_> {
                 let bytes = match (dtype.as_str(), kernel) {
                     ("u1" | "uint8", _) => {
                         let v: Vec<u8> = self.read::<u8>(from, &src)?;
-                        let (o, _, _) = match kernel {
-                            Kernel::Mode => k::block_mode_u8(&v, w, h, f, self.edge),
-                            Kernel::Or => k::block_or_u8(&v, w, h, f, self.edge),
-                            Kernel::Mean => k::block_mean_u8(&v, w, h, f, self.edge),
+                        let op = match kernel {
+                            Kernel::Mode => IntOp::Mode,
+                            Kernel::Or => IntOp::Or,
+                            Kernel::Mean => IntOp::Mean,
                         };
-                        o
+                        self.kernels.block_u8(&v, w, h, f, self.edge, op)?.0
                     }
                     ("u2" | "uint16", Kernel::Mean) => {
                         let v: Vec<u16> = self.read::<u16>(from, &src)?;
-                        let (o, _, _) = k::block_mean_u16(&v, w, h, f, self.edge);
+                        let (o, ..) = self.kernels.block_mean_u16(&v, w, h, f, self.edge)?;
                         o.iter().flat_map(|x| x.to_le_bytes()).collect()
                     }
                     (other, _) => {
@@ -648,12 +673,13 @@ impl RegionCtx<'_> {
                     match down {
                         Down::Classes(k) => {
                             use crate::convert::s2::Kernel;
-                            use crate::kernels::cpu as kc;
+                            use crate::kernels::IntOp;
                             let u: Vec<u8> = s.iter().map(|&v| v as u8).collect();
-                            let (o, _, _) = match k {
-                                Kernel::Or => kc::block_or_u8(&u, w, h, 2, Edge::Partial),
-                                _ => kc::block_mode_u8(&u, w, h, 2, Edge::Partial),
+                            let op = match k {
+                                Kernel::Or => IntOp::Or,
+                                _ => IntOp::Mode,
                             };
+                            let (o, ..) = self.kernels.block_u8(&u, w, h, 2, Edge::Partial, op)?;
                             values.extend(o.into_iter().map(f64::from));
                         }
                         Down::Mean { nodata } => {

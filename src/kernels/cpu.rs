@@ -247,6 +247,43 @@ pub fn downsample_2d_array(
         .collect()
 }
 
+/// Plain block mean of f32 (any NaN → NaN), accumulated in f64, then rounded to f32.
+pub fn block_mean_f32(
+    src: &[f32],
+    width: usize,
+    height: usize,
+    factor: usize,
+    edge: Edge,
+) -> (Vec<f32>, usize, usize) {
+    reduce_blocks(src, width, height, factor, edge, |it| {
+        let (mut sum, mut n) = (0f64, 0u32);
+        for v in it {
+            sum += f64::from(v);
+            n += 1;
+        }
+        if n == 0 {
+            f32::NAN
+        } else {
+            (sum / f64::from(n)) as f32
+        }
+    })
+}
+
+/// The values at `rows × cols` of a raster `width` wide.
+pub fn gather<T: Copy + Send + Sync>(
+    src: &[T],
+    width: usize,
+    rows: &[u32],
+    cols: &[u32],
+) -> Vec<T> {
+    rows.par_iter()
+        .flat_map_iter(|&r| {
+            cols.iter()
+                .map(move |&c| src[r as usize * width + c as usize])
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,41 +359,4 @@ mod tests {
         let (m, _, _) = block_mean_f64(&[1.0, 2.0, 3.0, 4.0], 2, 2, 2, Edge::Trim);
         assert_eq!(m, [2.5]);
     }
-}
-
-/// Plain block mean of f32 (any NaN → NaN), accumulated in f64, then rounded to f32.
-pub fn block_mean_f32(
-    src: &[f32],
-    width: usize,
-    height: usize,
-    factor: usize,
-    edge: Edge,
-) -> (Vec<f32>, usize, usize) {
-    reduce_blocks(src, width, height, factor, edge, |it| {
-        let (mut sum, mut n) = (0f64, 0u32);
-        for v in it {
-            sum += f64::from(v);
-            n += 1;
-        }
-        if n == 0 {
-            f32::NAN
-        } else {
-            (sum / f64::from(n)) as f32
-        }
-    })
-}
-
-/// The values at `rows × cols` of a raster `width` wide.
-pub fn gather<T: Copy + Send + Sync>(
-    src: &[T],
-    width: usize,
-    rows: &[u32],
-    cols: &[u32],
-) -> Vec<T> {
-    rows.par_iter()
-        .flat_map_iter(|&r| {
-            cols.iter()
-                .map(move |&c| src[r as usize * width + c as usize])
-        })
-        .collect()
 }

@@ -133,7 +133,8 @@ pub fn context() -> std::result::Result<Arc<GpuContext>, String> {
                 device,
                 queue,
                 adapter: desc,
-                max_binding: u64::from(limits.max_storage_buffer_binding_size)
+                max_binding: limits
+                    .max_storage_buffer_binding_size
                     .min(limits.max_buffer_size),
                 pipelines: Mutex::new(HashMap::new()),
             }))
@@ -454,9 +455,7 @@ impl GpuContext {
                 break;
             }
             let n_out = (ow * soh) as u64;
-            let per = (4 / esize) as u64;
-            let n_words = n_out.div_ceil(per);
-            let (_, _, stride) = grid(n_words);
+            let (_, _, stride) = grid(n_out);
             let params = words(&[
                 w as u32,
                 sh as u32,
@@ -472,11 +471,13 @@ impl GpuContext {
                 &[
                     Bind::Uniform(&params),
                     Bind::Read(&words(&src[y * w * esize..(y + sh) * w * esize])),
-                    Bind::Out(n_words * 4),
+                    Bind::Out(n_out * 4),
                 ],
-                n_words,
+                n_out,
             )?;
-            out.extend_from_slice(&o[0][..(n_out as usize) * esize]);
+            for v in bytemuck::pod_collect_to_vec::<u8, u32>(&o[0][..(n_out * 4) as usize]) {
+                out.extend_from_slice(&v.to_le_bytes()[..esize]);
+            }
             t.add(tt);
             y += sh;
             done_rows += soh;
@@ -541,7 +542,7 @@ impl GpuContext {
         factors: &[usize],
         edge: Edge,
         limit: Option<u64>,
-    ) -> Result<(Vec<(Vec<f32>, usize, usize)>, GpuTiming)> {
+    ) -> Result<(Vec<super::Level>, GpuTiming)> {
         let total: usize = factors.iter().map(|f| (*f).max(1)).product();
         let rows = self.strip_rows((w * 4) as u64, total, limit)?;
         let pipeline = self.pipeline("block_mean_f32")?;

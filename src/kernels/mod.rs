@@ -14,6 +14,9 @@ pub use gpu::{AdapterDescription, GpuTiming};
 use crate::error::{Error, Result};
 use crate::product::CfEncoding;
 
+/// One computed level: values, width, height.
+pub type Level = (Vec<f32>, usize, usize);
+
 /// Where kernels run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub enum Device {
@@ -253,13 +256,13 @@ impl Kernels {
         h: usize,
         factors: &[usize],
         edge: Edge,
-    ) -> Result<(Vec<(Vec<f32>, usize, usize)>, Option<GpuTiming>)> {
+    ) -> Result<(Vec<Level>, Option<GpuTiming>)> {
         match &self.gpu {
             Some(g) => g
                 .pyramid_f32(src, w, h, factors, edge, self.strip_limit)
                 .map(|(v, t)| (v, Some(t))),
             None => {
-                let mut out: Vec<(Vec<f32>, usize, usize)> = Vec::new();
+                let mut out: Vec<Level> = Vec::new();
                 for &f in factors {
                     let level = match out.last() {
                         Some((v, lw, lh)) => cpu::block_nanmean_f32(v, *lw, *lh, f, edge),
