@@ -120,3 +120,227 @@ pub fn convert_once(input: &Path, opts: &S2Options) -> Result<Timing> {
         bytes: report.bytes_in,
     })
 }
+
+/// One row of the kernel benchmark: CPU vs GPU on the same input.
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelRow {
+    pub kernel: String,
+    /// Input size, e.g. `10980x10980 u16`.
+    pub size: String,
+    pub cpu_ms: f64,
+    /// `None` without a GPU adapter.
+    pub gpu: Option<GpuSplit>,
+    /// CPU time / GPU total time.
+    pub speedup: Option<f64>,
+    /// Largest difference between the two results (ULP for floats, 0 = identical).
+    pub max_ulp: Option<u64>,
+}
+
+/// GPU time of one kernel call, split.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct GpuSplit {
+    pub upload_ms: f64,
+    pub compute_ms: f64,
+    pub readback_ms: f64,
+    pub total_ms: f64,
+}
+
+/// The kernel benchmark of `eopf-geozarr bench --kernels`: what the desktop app's benchmark panel
+/// plots.
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelReport {
+    /// The adapter the GPU column ran on (`None`: no adapter, GPU column empty).
+    pub adapter: Option<crate::kernels::AdapterDescription>,
+    pub cpu: String,
+    pub rows: Vec<KernelRow>,
+    /// Whole conversions (pipeline B, geozarr, sharded) on each device.
+    pub conversions: Vec<Timing>,
+}
+
+fn ulp_f32(a: &[f32], b: &[f32]) -> u64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| {
+            if x.is_nan() && y.is_nan() {
+                0
+            } else if x.is_nan() || y.is_nan() {
+                u64::MAX
+            } else {
+                (i64::from(x.to_bits() as i32) - i64::from(y.to_bits() as i32)).unsigned_abs()
+            }
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn split(t: crate::kernels::GpuTiming) -> GpuSplit {
+    GpuSplit {
+        upload_ms: t.upload * 1e3,
+        compute_ms: t.compute * 1e3,
+        readback_ms: t.readback * 1e3,
+        total_ms: t.total() * 1e3,
+    }
+}
+
+/// Time every kernel on synthetic `n × n` inputs (reflectance-like f32 with 5 % NaN, u16 digital
+/// numbers, u8 classes) on the CPU and, when `gpu` is given, on wgpu; compare the results.
+pub fn kernel_table(n: usize, gpu: Option<&crate::kernels::Kernels>) -> Result<Vec<KernelRow>> {
+    use crate::kernels::{Edge, IntOp, Kernels, Sampling};
+    let cpu = Kernels::cpu();
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let dn: Vec<u16> = (0..n * n).map(|_| 1000 + (next() % 4000) as u16).collect();
+    let cf = crate::product::CfEncoding {
+        fill: Some(0.0),
+        scale_factor: 1e-4,
+        add_offset: -0.1,
+    };
+    let refl: Vec<f32> = dn
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if i % 20 == 0 {
+                f32::NAN
+            } else {
+                f32::from(v) * 1e-4
+            }
+        })
+        .collect();
+    let classes: Vec<u8> = (0..n * n).map(|_| (next() % 12) as u8).collect();
+    let mut rows = Vec::new();
+    let mut push = |kernel: &str,
+                    size: String,
+                    cpu_s: f64,
+                    gpu_t: Option<crate::kernels::GpuTiming>,
+                    ulp: Option<u64>| {
+        let g = gpu_t.map(split);
+        rows.push(KernelRow {
+            kernel: kernel.into(),
+            size,
+            cpu_ms: cpu_s * 1e3,
+            speedup: g.map(|g| cpu_s * 1e3 / g.total_ms.max(1e-9)),
+            gpu: g,
+            max_ulp: ulp,
+        });
+    };
+    let time = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
+        let t = Instant::now();
+        f()?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    // CF decode.
+    let mut c_out = vec![];
+    let c = time(&mut || {
+        c_out = cpu.decode_u16(&dn, &cf)?.0;
+        Ok(())
+    })?;
+    let (g_t, ulp) = match gpu {
+        Some(g) => {
+            let (o, t) = g.decode_u16(&dn, &cf)?;
+            (t, Some(ulp_f32(&c_out, &o)))
+        }
+        None => (None, None),
+    };
+    push("CF decode u16 → f32", format!("{n}x{n} u16"), c, g_t, ulp);
+    // Block means.
+    for (name, f, edge, skip) in [
+        ("NaN-mean 2×2", 2, Edge::Trim, true),
+        ("NaN-mean 6×6 (partial edges)", 6, Edge::Partial, true),
+        ("plain mean 2×2", 2, Edge::Trim, false),
+    ] {
+        let mut c_out = vec![];
+        let c = time(&mut || {
+            c_out = cpu.block_mean_f32(&refl, n, n, f, edge, skip)?.0;
+            Ok(())
+        })?;
+        let (g_t, ulp) = match gpu {
+            Some(g) => {
+                let (o, _, _, t) = g.block_mean_f32(&refl, n, n, f, edge, skip)?;
+                (t, Some(ulp_f32(&c_out, &o)))
+            }
+            None => (None, None),
+        };
+        push(name, format!("{n}x{n} f32"), c, g_t, ulp);
+    }
+    // Integer kernels.
+    for (name, op) in [
+        ("mode 2×2 (u8 classes)", IntOp::Mode),
+        ("bitwise OR 2×2 (u8)", IntOp::Or),
+        ("max 2×2 (u8)", IntOp::Max),
+        ("rounded mean 2×2 (u8)", IntOp::Mean),
+    ] {
+        let mut c_out = vec![];
+        let c = time(&mut || {
+            c_out = cpu.block_u8(&classes, n, n, 2, Edge::Partial, op)?.0;
+            Ok(())
+        })?;
+        let (g_t, ulp) = match gpu {
+            Some(g) => {
+                let (o, _, _, t) = g.block_u8(&classes, n, n, 2, Edge::Partial, op)?;
+                (t, Some(u64::from(o != c_out)))
+            }
+            None => (None, None),
+        };
+        push(name, format!("{n}x{n} u8"), c, g_t, ulp);
+    }
+    // Sampling.
+    let (r, cl) = (
+        Sampling::TopLeft(2).indices(n, Edge::Trim),
+        Sampling::TopLeft(2).indices(n, Edge::Trim),
+    );
+    let mut c_out = vec![];
+    let c = time(&mut || {
+        c_out = cpu.sample_f32(&refl, n, &r, &cl)?.0;
+        Ok(())
+    })?;
+    let (g_t, ulp) = match gpu {
+        Some(g) => {
+            let (o, t) = g.sample_f32(&refl, n, &r, &cl)?;
+            (t, Some(ulp_f32(&c_out, &o)))
+        }
+        None => (None, None),
+    };
+    push("top-left sampling 2×2", format!("{n}x{n} f32"), c, g_t, ulp);
+    // Fused pyramid: r10m → r20m → r60m → r120m-like chain.
+    let factors = [2usize, 3, 2];
+    let mut c_out = vec![];
+    let c = time(&mut || {
+        c_out = cpu.pyramid_f32(&refl, n, n, &factors, Edge::Partial)?.0;
+        Ok(())
+    })?;
+    let (g_t, ulp) = match gpu {
+        Some(g) => {
+            let (o, t) = g.pyramid_f32(&refl, n, n, &factors, Edge::Partial)?;
+            let u = c_out
+                .iter()
+                .zip(&o)
+                .map(|(a, b)| ulp_f32(&a.0, &b.0))
+                .max()
+                .unwrap_or(0);
+            (t, Some(u))
+        }
+        None => (None, None),
+    };
+    push("fused pyramid 2·3·2", format!("{n}x{n} f32"), c, g_t, ulp);
+    Ok(rows)
+}
+
+/// A whole conversion (geozarr profile, sharded) with the kernels on `device`.
+pub fn convert_on(
+    input: &Path,
+    opts: &S2Options,
+    device: crate::kernels::Device,
+) -> Result<Timing> {
+    let opts = S2Options {
+        device,
+        ..opts.clone()
+    };
+    let mut t = convert_once(input, &opts)?;
+    t.what = format!("conversion, kernels on {device:?}");
+    Ok(t)
+}

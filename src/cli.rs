@@ -86,9 +86,6 @@ struct ConvertArgs {
     /// any adapter; cpu = the rayon kernels.
     #[arg(long, default_value = "auto", value_parser = parse_device)]
     device: crate::kernels::Device,
-    /// Print the result as JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 fn parse_device(s: &str) -> Result<crate::kernels::Device, String> {
@@ -140,6 +137,9 @@ enum Command {
         /// Target inner chunk edge (reference profile).
         #[arg(long, default_value_t = 256)]
         spatial_chunk: u64,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         args: ConvertArgs,
     },
@@ -169,6 +169,9 @@ enum Command {
         /// (e.g. conditions/gcp; required for Sentinel-1).
         #[arg(long)]
         gcp_group: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         args: ConvertArgs,
     },
@@ -186,6 +189,13 @@ enum Command {
         /// Time decoding the input and compressing the output arrays, alone.
         #[arg(long)]
         codec_floor: bool,
+        /// Time every kernel on the CPU and the GPU (--size N: N×N inputs) and a whole
+        /// conversion on each device.
+        #[arg(long)]
+        kernels: bool,
+        /// Also write the results as JSON to this file (what the app's benchmark panel plots).
+        #[arg(long)]
+        json: Option<PathBuf>,
         /// Target inner chunk edge (reference profile).
         #[arg(long, default_value_t = 256)]
         spatial_chunk: u64,
@@ -307,8 +317,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             input_path,
             output_path,
             spatial_chunk,
+            json,
             args,
-        }) => convert_command(&input_path, &output_path, spatial_chunk, &args, None),
+        }) => convert_command(&input_path, &output_path, spatial_chunk, &args, json, None),
         Some(Command::Convert {
             input_path,
             output_path,
@@ -318,6 +329,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             max_retries,
             crs_groups,
             gcp_group,
+            json,
             args,
         }) => {
             let generic = GenericArgs {
@@ -332,6 +344,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &output_path,
                 spatial_chunk,
                 &args,
+                json,
                 Some(&generic),
             )
         }
@@ -340,9 +353,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             size,
             pipeline,
             codec_floor,
+            kernels,
+            json,
             spatial_chunk,
             args,
-        }) => bench_command(input, size, pipeline, codec_floor, spatial_chunk, &args),
+        }) => bench_command(
+            input,
+            size,
+            BenchParts {
+                pipeline,
+                codec_floor,
+                kernels,
+            },
+            json,
+            spatial_chunk,
+            &args,
+        ),
         Some(Command::Preview {
             input_path,
             output,
@@ -460,6 +486,7 @@ fn convert_command(
     output: &Path,
     spatial_chunk: u64,
     args: &ConvertArgs,
+    json: bool,
     generic: Option<&GenericArgs>,
 ) -> anyhow::Result<()> {
     // `convert` runs pipeline B on Sentinel-2 input and pipeline A on anything else.
@@ -485,7 +512,7 @@ fn convert_command(
     if let Some(g) = generic {
         opts.max_retries = g.max_retries;
     }
-    let tty = std::io::stderr().is_terminal() && !args.json;
+    let tty = std::io::stderr().is_terminal() && !json;
     let bar = indicatif::ProgressBar::new(0);
     if tty {
         bar.set_style(
@@ -540,7 +567,7 @@ fn convert_command(
     } else {
         Some(crate::validate::validate(&Hierarchy::open(output)?))
     };
-    if args.json {
+    if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
@@ -627,19 +654,35 @@ fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::c
     })
 }
 
+/// Which parts `bench` runs (none given: all).
+struct BenchParts {
+    pipeline: bool,
+    codec_floor: bool,
+    kernels: bool,
+}
+
 fn bench_command(
     input: Option<PathBuf>,
     size: u64,
-    pipeline: bool,
-    codec_floor: bool,
+    parts: BenchParts,
+    json: Option<PathBuf>,
     spatial_chunk: u64,
     args: &ConvertArgs,
 ) -> anyhow::Result<()> {
     let opts = s2_options(spatial_chunk, args)?;
+    let BenchParts {
+        mut pipeline,
+        mut codec_floor,
+        mut kernels,
+    } = parts;
+    if !pipeline && !codec_floor && !kernels {
+        (pipeline, codec_floor, kernels) = (true, true, true);
+    }
     let tmp = std::env::temp_dir().join(format!("eopf-geozarr-bench-input-{}", std::process::id()));
+    let needs_product = pipeline || codec_floor || kernels;
     let input = match input {
         Some(p) => p,
-        None => {
+        None if needs_product => {
             let _ = std::fs::remove_dir_all(&tmp);
             let demo = DemoOptions {
                 size,
@@ -649,13 +692,10 @@ fn bench_command(
             demo_with_progress(&tmp, &demo)?;
             tmp.clone()
         }
-    };
-    let (pipeline, codec_floor) = if !pipeline && !codec_floor {
-        (true, true)
-    } else {
-        (pipeline, codec_floor)
+        None => tmp.clone(),
     };
     let mut timings = Vec::new();
+    let mut kernel_report: Option<crate::bench::KernelReport> = None;
     let result = (|| -> anyhow::Result<()> {
         if codec_floor {
             let h = Hierarchy::open(&input)?;
@@ -665,31 +705,91 @@ fn bench_command(
         if pipeline {
             timings.push(crate::bench::convert_once(&input, &opts)?);
         }
+        if kernels {
+            use crate::kernels::{Device, Kernels};
+            let gpu = match Kernels::new(Device::Gpu) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    eprintln!("bench: no GPU column: {e}");
+                    None
+                }
+            };
+            eprintln!("bench: kernels on {size}×{size} inputs …");
+            let rows = crate::bench::kernel_table(size as usize, gpu.as_ref())?;
+            let mut conversions = vec![crate::bench::convert_on(&input, &opts, Device::Cpu)?];
+            if gpu.is_some() {
+                conversions.push(crate::bench::convert_on(&input, &opts, Device::Gpu)?);
+            }
+            kernel_report = Some(crate::bench::KernelReport {
+                adapter: gpu.as_ref().and_then(|g| g.adapter().cloned()),
+                cpu: Kernels::cpu().note,
+                rows,
+                conversions,
+            });
+        }
         Ok(())
     })();
     let _ = std::fs::remove_dir_all(&tmp);
     result?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&timings)?);
-    } else {
+    println!(
+        "bench on {} ({} threads)",
+        input.display(),
+        rayon::current_num_threads()
+    );
+    for t in &timings {
         println!(
-            "bench on {} ({} threads)",
-            input.display(),
-            rayon::current_num_threads()
+            "  {:<34} {:>8.2} s  {:>9.1} MB",
+            t.what,
+            t.seconds,
+            t.bytes as f64 / 1e6
         );
-        for t in &timings {
+    }
+    if codec_floor && pipeline {
+        let floor: f64 = timings.iter().take(2).map(|t| t.seconds).sum();
+        let conv = timings[2].seconds;
+        println!("  conversion / codec floor: {:.2}×", conv / floor.max(1e-9));
+    }
+    if let Some(k) = &kernel_report {
+        let adapter = k.adapter.as_ref().map_or("none".to_string(), |a| {
+            format!("{} ({}, {})", a.name, a.backend, a.device_type)
+        });
+        println!("kernels: CPU = {}, GPU adapter = {adapter}", k.cpu);
+        println!(
+            "  {:<30} {:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
+            "kernel", "size", "CPU ms", "GPU ms", "upload", "compute", "readback", "speedup", "ULP"
+        );
+        for r in &k.rows {
+            let g = |f: fn(&crate::bench::GpuSplit) -> f64| {
+                r.gpu
+                    .as_ref()
+                    .map_or("-".into(), |g| format!("{:.1}", f(g)))
+            };
             println!(
-                "  {:<34} {:>8.2} s  {:>9.1} MB",
-                t.what,
-                t.seconds,
-                t.bytes as f64 / 1e6
+                "  {:<30} {:<16} {:>9.1} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
+                r.kernel,
+                r.size,
+                r.cpu_ms,
+                g(|g| g.total_ms),
+                g(|g| g.upload_ms),
+                g(|g| g.compute_ms),
+                g(|g| g.readback_ms),
+                r.speedup.map_or("-".into(), |s| format!("{s:.2}×")),
+                r.max_ulp.map_or("-".into(), |u| u.to_string()),
             );
         }
-        if codec_floor && pipeline {
-            let floor: f64 = timings.iter().take(2).map(|t| t.seconds).sum();
-            let conv = timings[2].seconds;
-            println!("  conversion / codec floor: {:.2}×", conv / floor.max(1e-9));
+        for t in &k.conversions {
+            println!("  {:<47} {:>8.2} s", t.what, t.seconds);
         }
+    }
+    if let Some(path) = json {
+        let v = serde_json::json!({
+            "threads": rayon::current_num_threads(),
+            "timings": timings,
+            "kernels": kernel_report,
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&v)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
     }
     Ok(())
 }

@@ -375,11 +375,19 @@ fn bad_flags() {
 }
 
 #[test]
-fn bench_reports_the_floor_and_the_conversion() {
-    let o = common::run(&["bench", "--size", "366", "--json"]);
+fn bench_reports_the_floor_the_conversion_and_the_kernels() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bench.json");
+    let o = common::run(&["bench", "--size", "366", "--json", file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", common::stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let whats: Vec<&str> = v
+    let out = common::stdout(&o);
+    assert!(
+        out.contains("conversion / codec floor") && out.contains("speedup"),
+        "{out}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let whats: Vec<&str> = v["timings"]
         .as_array()
         .unwrap()
         .iter()
@@ -394,11 +402,30 @@ fn bench_reports_the_floor_and_the_conversion() {
         ]
     );
     assert!(
-        v.as_array()
+        v["timings"]
+            .as_array()
             .unwrap()
             .iter()
             .all(|t| t["seconds"].as_f64().unwrap() > 0.0)
     );
+    let k = &v["kernels"];
+    let rows = k["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 10);
+    assert!(rows.iter().all(|r| r["cpu_ms"].as_f64().unwrap() > 0.0));
+    let gpu_required = std::env::var("EOPF_REQUIRE_GPU").is_ok_and(|v| v == "1");
+    if gpu_required || !k["adapter"].is_null() {
+        assert!(!k["adapter"].is_null(), "no adapter in {k}");
+        for r in rows {
+            let g = &r["gpu"];
+            assert!(g["total_ms"].as_f64().unwrap() > 0.0, "{r}");
+            let sum = g["upload_ms"].as_f64().unwrap()
+                + g["compute_ms"].as_f64().unwrap()
+                + g["readback_ms"].as_f64().unwrap();
+            assert!((sum - g["total_ms"].as_f64().unwrap()).abs() < 1e-6);
+            assert!(r["max_ulp"].as_u64().unwrap() <= 4, "{r}");
+        }
+        assert_eq!(k["conversions"].as_array().unwrap().len(), 2);
+    }
 }
 
 #[test]

@@ -109,17 +109,50 @@ pub fn block_mode_u8(
     edge: Edge,
 ) -> (Vec<u8>, usize, usize) {
     reduce_blocks(src, width, height, factor, edge, |it| {
-        let mut counts = [0u32; 256];
+        // Small blocks: sort a copy and take the longest run (the first, i.e. smallest, on ties);
+        // a 256-entry histogram per block costs more than the block itself.
+        let mut small = [0u8; 64];
+        let mut n = 0;
+        let mut counts: Option<Box<[u32; 256]>> = None;
         for v in it {
-            counts[v as usize] += 1;
-        }
-        let mut best = 0usize;
-        for (v, &c) in counts.iter().enumerate() {
-            if c > counts[best] {
-                best = v;
+            if let Some(c) = counts.as_mut() {
+                c[v as usize] += 1;
+            } else if n < small.len() {
+                small[n] = v;
+                n += 1;
+            } else {
+                let mut c = Box::new([0u32; 256]);
+                for &s in &small[..n] {
+                    c[s as usize] += 1;
+                }
+                c[v as usize] += 1;
+                counts = Some(c);
             }
         }
-        best as u8
+        if let Some(c) = counts {
+            let mut best = 0usize;
+            for (v, &k) in c.iter().enumerate() {
+                if k > c[best] {
+                    best = v;
+                }
+            }
+            return best as u8;
+        }
+        let block = &mut small[..n];
+        block.sort_unstable();
+        let (mut best, mut best_run, mut i) = (0u8, 0usize, 0usize);
+        while i < block.len() {
+            let mut j = i + 1;
+            while j < block.len() && block[j] == block[i] {
+                j += 1;
+            }
+            if j - i > best_run {
+                best_run = j - i;
+                best = block[i];
+            }
+            i = j;
+        }
+        best
     })
 }
 

@@ -68,11 +68,13 @@ const MAX_GROUPS: u32 = 65535;
 
 static CONTEXT: OnceLock<std::result::Result<Arc<GpuContext>, String>> = OnceLock::new();
 
-/// Every adapter wgpu can see (backends from `WGPU_BACKEND`, else all).
+/// Every adapter wgpu can see: the backends of `WGPU_BACKEND`, else the primary ones (Vulkan,
+/// Metal, DX12 — GL needs a display and only adds a slower path).
 fn adapters() -> (wgpu::Instance, Vec<wgpu::Adapter>) {
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    desc.backends = backends;
+    let instance = wgpu::Instance::new(desc);
     let list = pollster::block_on(instance.enumerate_adapters(backends));
     (instance, list)
 }
