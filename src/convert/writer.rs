@@ -140,7 +140,7 @@ pub fn write_plan(
                 .collect()
         };
         let reader = match read_source(&out.source) {
-            Some(from) => Some(input.region_reader(from, SOURCE_CACHE_BYTES)?),
+            Some(from) => Some(input.region_reader(from, source_cache_bytes())?),
             None => None,
         };
         // Pipeline A's overview levels read the level written before them.
@@ -305,6 +305,14 @@ struct Region {
 
 /// Decoded source chunks kept per array: a whole 10980² u16 chunk (241 MB, e.g. `aot`) fits.
 const SOURCE_CACHE_BYTES: u64 = 256 << 20;
+
+/// The decoded-chunk cache per source array: [`SOURCE_CACHE_BYTES`], or `EOPF_SOURCE_CACHE_MB`.
+fn source_cache_bytes() -> u64 {
+    std::env::var("EOPF_SOURCE_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(SOURCE_CACHE_BYTES, |mb| mb << 20)
+}
 
 struct RegionCtx<'a> {
     input: &'a Hierarchy,

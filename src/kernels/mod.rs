@@ -84,8 +84,11 @@ impl Kernels {
                 Err(e) => Err(Error::Input(format!("--device gpu: {e}"))),
             },
             Device::Auto => {
-                let k = match gpu::context() {
-                    Ok(ctx) if !ctx.adapter.is_cpu => Kernels {
+                // Look before creating a device: a CPU implementation would only cost memory.
+                let adapters = gpu::list_adapters();
+                let real = adapters.iter().find(|a| !a.is_cpu);
+                let k = match (real, gpu::context()) {
+                    (Some(_), Ok(ctx)) if !ctx.adapter.is_cpu => Kernels {
                         note: format!(
                             "GPU: {} ({}, {})",
                             ctx.adapter.name, ctx.adapter.backend, ctx.adapter.device_type
@@ -93,17 +96,30 @@ impl Kernels {
                         gpu: Some(ctx),
                         strip_limit: None,
                     },
-                    Ok(ctx) => Kernels {
+                    (Some(a), Err(e)) => Kernels {
                         note: format!(
-                            "CPU (rayon, {} threads): the only adapter, {}, is a CPU implementation (--device gpu forces it)",
+                            "CPU (rayon, {} threads): {} could not be used: {e}",
                             rayon::current_num_threads(),
-                            ctx.adapter.name
+                            a.name
                         ),
                         ..Self::cpu()
                     },
-                    Err(e) => Kernels {
-                        note: format!("CPU (rayon, {} threads): {e}", rayon::current_num_threads()),
-                        ..Self::cpu()
+                    _ => match adapters.first() {
+                        Some(a) => Kernels {
+                            note: format!(
+                                "CPU (rayon, {} threads): the only adapter, {}, is a CPU implementation (--device gpu forces it)",
+                                rayon::current_num_threads(),
+                                a.name
+                            ),
+                            ..Self::cpu()
+                        },
+                        None => Kernels {
+                            note: format!(
+                                "CPU (rayon, {} threads): no wgpu adapter",
+                                rayon::current_num_threads()
+                            ),
+                            ..Self::cpu()
+                        },
                     },
                 };
                 tracing::info!("kernels: {}", k.note);
