@@ -8,5 +8,24 @@ fn main() {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
-    std::process::exit(eopf_geozarr::cli::main());
+    // Mesa's Vulkan/GL drivers print "XDG_RUNTIME_DIR is invalid" on headless machines when
+    // wgpu looks for adapters; give them a private runtime directory when there is none.
+    #[cfg(unix)]
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("eopf-geozarr-xdg-{}", std::process::id()));
+        if std::fs::create_dir_all(&dir).is_ok()
+            && std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).is_ok()
+        {
+            // SAFETY: no other thread exists yet.
+            unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+        }
+    }
+    let code = eopf_geozarr::cli::main();
+    #[cfg(unix)]
+    let _ = std::fs::remove_dir(std::env::temp_dir().join(format!(
+        "eopf-geozarr-xdg-{}",
+        std::process::id()
+    )));
+    std::process::exit(code);
 }
