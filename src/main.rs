@@ -23,9 +23,8 @@ fn main() {
     }
     let code = eopf_geozarr::cli::main();
     #[cfg(unix)]
-    let _ = std::fs::remove_dir(std::env::temp_dir().join(format!(
-        "eopf-geozarr-xdg-{}",
-        std::process::id()
-    )));
+    let _ = std::fs::remove_dir(
+        std::env::temp_dir().join(format!("eopf-geozarr-xdg-{}", std::process::id())),
+    );
     std::process::exit(code);
 }

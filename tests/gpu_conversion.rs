@@ -156,25 +156,31 @@ fn demo_conversion_agrees_between_devices() {
         "5",
     ]);
     assert!(o.status.success(), "{}", common::stderr(&o));
-    let mut outs = vec![];
-    for device in ["cpu", "gpu"] {
-        let out = dir.path().join(format!("{device}.zarr"));
-        let o = common::run(&[
-            "convert-s2-optimized",
-            input.to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--enable-sharding",
-            "--device",
-            device,
-        ]);
-        assert!(o.status.success(), "{}", common::stderr(&o));
-        assert!(
-            common::stdout(&o).contains("kernels: "),
-            "{}",
-            common::stdout(&o)
-        );
-        outs.push(out);
+    for profile in ["geozarr", "reference"] {
+        let mut outs = vec![];
+        for device in ["cpu", "gpu"] {
+            let out = dir.path().join(format!("{profile}-{device}.zarr"));
+            let o = common::run(&[
+                "convert-s2-optimized",
+                input.to_str().unwrap(),
+                out.to_str().unwrap(),
+                "--enable-sharding",
+                "--profile",
+                profile,
+                "--device",
+                device,
+            ]);
+            assert!(o.status.success(), "{}", common::stderr(&o));
+            let stdout = common::stdout(&o);
+            let want = if device == "gpu" {
+                "kernels: GPU"
+            } else {
+                "kernels: CPU"
+            };
+            assert!(stdout.contains(want), "{stdout}");
+            outs.push(out);
+        }
+        let w = compare(&outs[0], &outs[1]);
+        eprintln!("demo {profile}: worst float difference {w} ULP");
     }
-    let w = compare(&outs[0], &outs[1]);
-    eprintln!("demo geozarr: worst float difference {w} ULP");
 }
