@@ -96,6 +96,8 @@ pub fn write_plan(
         .filter_map(|a| coarsen_source(&a.source))
         .collect();
     let mut rasters: HashMap<String, Raster> = HashMap::new();
+    // Levels computed ahead by the fused GPU pyramid (path → whole level).
+    let mut fused: HashMap<String, Raster> = HashMap::new();
     let mut journal: Vec<String> = Vec::new();
     let total = plan.arrays.len();
     let bytes_in = AtomicU64::new(0);
@@ -155,10 +157,50 @@ pub fn write_plan(
             }
             _ => None,
         };
+        // On the GPU, the first derived level of a chain (r120m ← r60m) computes the whole chain
+        // (r120m, r360m, r720m) in one fused pyramid: one upload, the levels chained on the device.
+        if kernels.is_gpu()
+            && let Source::Coarsen { from, factor } = &out.source
+            && !fused.contains_key(&out.path)
+            && let Some(src) = rasters.get(from)
+        {
+            let mut chain = vec![(out.path.clone(), *factor as usize)];
+            loop {
+                let last = chain[chain.len() - 1].0.clone();
+                match plan
+                    .arrays
+                    .iter()
+                    .find(|a| matches!(&a.source, Source::Coarsen { from, .. } if *from == last))
+                {
+                    Some(next) => {
+                        let Source::Coarsen { factor, .. } = &next.source else {
+                            break;
+                        };
+                        chain.push((next.path.clone(), *factor as usize));
+                    }
+                    None => break,
+                }
+            }
+            let factors: Vec<usize> = chain.iter().map(|c| c.1).collect();
+            tracing::debug!("fused GPU pyramid {factors:?} for {}", out.path);
+            let (levels, _) =
+                kernels.pyramid_f32(&src.values, src.width, src.height, &factors, edge)?;
+            for ((path, _), (values, w, h)) in chain.into_iter().zip(levels) {
+                fused.insert(
+                    path,
+                    Raster {
+                        values,
+                        width: w,
+                        height: h,
+                    },
+                );
+            }
+        }
         let ctx = RegionCtx {
             input,
             reader: reader.as_ref(),
             rasters: &rasters,
+            fused: &fused,
             edge,
             bytes_in: &bytes_in,
             out_shape: &shape,
@@ -319,6 +361,7 @@ struct RegionCtx<'a> {
     reader: Option<&'a crate::hierarchy::RegionReader<'a>>,
 
     rasters: &'a HashMap<String, Raster>,
+    fused: &'a HashMap<String, Raster>,
     edge: Edge,
     bytes_in: &'a AtomicU64,
     /// Shape of the array being written.
@@ -458,6 +501,20 @@ impl RegionCtx<'_> {
                 } else {
                     f32_region(nanmean_decoded(&v, cf, w, h, *factor as usize, self.edge))
                 }
+            }
+            Source::Coarsen { .. } if self.fused.contains_key(path) => {
+                let r = &self.fused[path];
+                let (y0, y1, x0, x1) = (
+                    ranges[0].start as usize,
+                    ranges[0].end as usize,
+                    ranges[1].start as usize,
+                    ranges[1].end as usize,
+                );
+                let mut sub = Vec::with_capacity((y1 - y0) * (x1 - x0));
+                for y in y0..y1 {
+                    sub.extend_from_slice(&r.values[y * r.width + x0..y * r.width + x1]);
+                }
+                f32_region(sub)
             }
             Source::Coarsen { from, factor } => {
                 let r = self.rasters.get(from).ok_or_else(|| {
