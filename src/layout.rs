@@ -288,18 +288,18 @@ impl GroupSpec {
                     // Check that zarrs can handle the array before writing its documents.
                     v2_array(store.clone(), &p, &a.zarray())
                         .map_err(|e| Error::invalid(format!("{at}{p}"), e))?;
-                    put_json(&store, &format!("{rel}/.zarray"), &a.zarray(), &at)?;
+                    put_json(&*store, &format!("{rel}/.zarray"), &a.zarray(), &at)?;
                     consolidated.insert(format!("{rel}/.zarray"), a.zarray());
                     if !a.attributes.is_empty() {
                         let attrs = Value::Object(a.attributes.clone());
-                        put_json(&store, &format!("{rel}/.zattrs"), &attrs, &at)?;
+                        put_json(&*store, &format!("{rel}/.zattrs"), &attrs, &at)?;
                         consolidated.insert(format!("{rel}/.zattrs"), attrs);
                     }
                 }
             }
         }
         let zmeta = json!({"metadata": consolidated, "zarr_consolidated_format": 1});
-        put_json(&store, ".zmetadata", &zmeta, &at)?;
+        put_json(&*store, ".zmetadata", &zmeta, &at)?;
         Ok(store)
     }
 }

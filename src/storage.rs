@@ -5,13 +5,22 @@
 use std::path::Path;
 
 use serde_json::Value;
-use zarrs::filesystem::FilesystemStore;
 use zarrs::storage::{StoreKey, WritableStorageTraits};
+
+/// The store a conversion writes to: any `zarrs` store that can read, write and list (local
+/// folders today; the object-store backend plugs in here).
+pub type OutStore = zarrs::storage::ReadableWritableListableStorage;
 
 use crate::error::{Error, Result};
 
-/// Write a JSON document (pretty, strict JSON) at `key`; `at` names the store in errors.
-pub fn put_json(store: &FilesystemStore, key: &str, v: &Value, at: &str) -> Result<()> {
+/// Write a JSON document (pretty, strict JSON) at `key` of any writable `zarrs` store; `at` names
+/// the store in errors.
+pub fn put_json<S: WritableStorageTraits + ?Sized>(
+    store: &S,
+    key: &str,
+    v: &Value,
+    at: &str,
+) -> Result<()> {
     let k = StoreKey::new(key).map_err(|e| Error::invalid(at, e))?;
     let bytes = serde_json::to_vec_pretty(v).map_err(|e| Error::invalid(at, e))?;
     store
@@ -171,4 +180,12 @@ pub fn consolidate_metadata(store_path: &Path, group: &str) -> Result<()> {
         serde_json::json!({"kind": "inline", "must_understand": false, "metadata": meta});
     let bytes = serde_json::to_vec_pretty(&gdoc).map_err(|e| Error::invalid(gfile.display(), e))?;
     std::fs::write(&gfile, bytes).map_err(|e| Error::io(gfile.display(), e))
+}
+
+/// Remove `key` from a store (missing is fine).
+pub fn erase_key<S: WritableStorageTraits + ?Sized>(store: &S, key: &str, at: &str) -> Result<()> {
+    let k = StoreKey::new(key).map_err(|e| Error::invalid(at, e))?;
+    store
+        .erase(&k)
+        .map_err(|e| Error::io(format!("{at}/{key}"), e))
 }

@@ -16,6 +16,8 @@ use serde_json::{Map, Value, json};
 use zarrs::array::{Array, ArrayBytes, ArrayMetadata, ArrayMetadataV3};
 use zarrs::filesystem::FilesystemStore;
 
+use crate::storage::OutStore;
+
 use super::generic::Down;
 use super::num::Num;
 use super::s2::{OutArray, OutputPlan, Source};
@@ -76,15 +78,30 @@ pub fn write_plan(
     done: &std::collections::HashSet<String>,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<WriteReport> {
+    let at = show(output);
+    std::fs::create_dir_all(output).map_err(|e| Error::io(&at, e))?;
+    let store: OutStore = Arc::new(FilesystemStore::new(output).map_err(|e| Error::io(&at, e))?);
+    write_plan_to(input, plan, store, &at, settings, done, progress)
+}
+
+/// [`write_plan`] into any `zarrs` store (`at` names it in errors): the writer only uses the
+/// storage traits, so an object-store backend drops in.
+pub fn write_plan_to(
+    input: &Hierarchy,
+    plan: &OutputPlan,
+    store: OutStore,
+    at: &str,
+    settings: &WriteSettings<'_>,
+    done: &std::collections::HashSet<String>,
+    progress: &(dyn Fn(usize, usize, &str) + Sync),
+) -> Result<WriteReport> {
+    let at = at.to_string();
     let WriteSettings {
         profile,
         max_retries,
         fingerprint,
         kernels,
     } = *settings;
-    let at = show(output);
-    std::fs::create_dir_all(output).map_err(|e| Error::io(&at, e))?;
-    let store = Arc::new(FilesystemStore::new(output).map_err(|e| Error::io(&at, e))?);
     let edge = match profile {
         Profile::Reference => Edge::Trim,
         Profile::Geozarr => Edge::Partial,
@@ -264,7 +281,7 @@ pub fn write_plan(
     progress(total, total, "metadata");
     // Metadata last: arrays, then groups, then consolidated metadata.
     for out in &plan.arrays {
-        put_json(&store, &meta_key(&out.path), &out.doc, &at)?;
+        put_json(&*store, &meta_key(&out.path), &out.doc, &at)?;
     }
     let docs = all_docs(plan);
     for (path, attrs) in &plan.groups {
@@ -272,11 +289,11 @@ pub fn write_plan(
         if plan.consolidate.iter().any(|c| c == path) {
             doc["consolidated_metadata"] = consolidated(path, plan, &docs);
         }
-        put_json(&store, &meta_key(path), &doc, &at)?;
+        put_json(&*store, &meta_key(path), &doc, &at)?;
         report.groups += 1;
     }
     // Complete: the journal goes.
-    let _ = std::fs::remove_file(output.join(JOURNAL));
+    crate::storage::erase_key(&*store, JOURNAL, &at)?;
     Ok(report)
 }
 
@@ -302,18 +319,13 @@ pub fn read_journal(output: &Path) -> Result<Option<Journal>> {
         .map_err(|e| Error::invalid(show(&p), e))
 }
 
-fn write_journal(
-    store: &FilesystemStore,
-    fingerprint: &str,
-    done: &[String],
-    at: &str,
-) -> Result<()> {
+fn write_journal(store: &OutStore, fingerprint: &str, done: &[String], at: &str) -> Result<()> {
     let j = Journal {
         fingerprint: fingerprint.to_string(),
         done: done.to_vec(),
     };
     let v = serde_json::to_value(&j).map_err(|e| Error::invalid(at, e))?;
-    put_json(store, JOURNAL, &v, at)
+    put_json(&**store, JOURNAL, &v, at)
 }
 
 /// The input array a source reads (looking through packing).
@@ -367,13 +379,13 @@ struct RegionCtx<'a> {
     /// Shape of the array being written.
     out_shape: &'a [u64],
     /// The previous level of a `Downsample` source, opened in the output store.
-    prev: Option<&'a Array<FilesystemStore>>,
+    prev: Option<&'a Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>>,
     kernels: &'a crate::kernels::Kernels,
 }
 
 /// A region of an output array as f64.
 fn read_out_f64(
-    array: &Array<FilesystemStore>,
+    array: &Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>,
     ranges: &[Range<u64>],
     num: Num,
     at: &str,
@@ -857,10 +869,10 @@ fn block_mean_skipping(src: &[f64], w: usize, h: usize, nodata: Option<f64>) -> 
 }
 
 fn open_out(
-    store: &Arc<FilesystemStore>,
+    store: &OutStore,
     out: &OutArray,
     at: &str,
-) -> Result<Array<FilesystemStore>> {
+) -> Result<Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>> {
     let meta: ArrayMetadataV3 = serde_json::from_value(out.doc.clone())
         .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))?;
     Array::new_with_metadata(store.clone(), &out.path, ArrayMetadata::V3(meta))
