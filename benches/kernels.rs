@@ -4,7 +4,6 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use eopf_geozarr::kernels::{Device, Edge, IntOp, Kernels, Sampling};
-use eopf_geozarr::product::CfEncoding;
 
 fn bench(c: &mut Criterion) {
     let mut devices = vec![("cpu", Kernels::cpu())];
@@ -12,27 +11,8 @@ fn bench(c: &mut Criterion) {
         Ok(k) => devices.push(("gpu", k)),
         Err(e) => eprintln!("kernels bench: no GPU column ({e})"),
     }
-    let cf = CfEncoding {
-        fill: Some(0.0),
-        scale_factor: 1e-4,
-        add_offset: -0.1,
-    };
     for n in [1098usize, 2196] {
-        let dn: Vec<u16> = (0..n * n)
-            .map(|i| 1000 + (i * 7919 % 4000) as u16)
-            .collect();
-        let refl: Vec<f32> = dn
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                if i % 20 == 0 {
-                    f32::NAN
-                } else {
-                    f32::from(v) * 1e-4
-                }
-            })
-            .collect();
-        let classes: Vec<u8> = (0..n * n).map(|i| (i * 31 % 12) as u8).collect();
+        let (dn, cf, refl, classes) = eopf_geozarr::bench::synthetic_inputs(n);
         let (rows, cols) = (
             Sampling::TopLeft(2).indices(n, Edge::Trim),
             Sampling::TopLeft(2).indices(n, Edge::Trim),

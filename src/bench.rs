@@ -182,11 +182,9 @@ fn split(t: crate::kernels::GpuTiming) -> GpuSplit {
     }
 }
 
-/// Time every kernel on synthetic `n × n` inputs (reflectance-like f32 with 5 % NaN, u16 digital
-/// numbers, u8 classes) on the CPU and, when `gpu` is given, on wgpu; compare the results.
-pub fn kernel_table(n: usize, gpu: Option<&crate::kernels::Kernels>) -> Result<Vec<KernelRow>> {
-    use crate::kernels::{Edge, IntOp, Kernels, Sampling};
-    let cpu = Kernels::cpu();
+/// Synthetic `n × n` kernel inputs: u16 digital numbers 1000–4999 with their CF encoding,
+/// the reflectance they decode to with 5 % NaN, and u8 classes 0–11.
+pub fn synthetic_inputs(n: usize) -> (Vec<u16>, crate::product::CfEncoding, Vec<f32>, Vec<u8>) {
     let mut s = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         s ^= s << 13;
@@ -212,6 +210,15 @@ pub fn kernel_table(n: usize, gpu: Option<&crate::kernels::Kernels>) -> Result<V
         })
         .collect();
     let classes: Vec<u8> = (0..n * n).map(|_| (next() % 12) as u8).collect();
+    (dn, cf, refl, classes)
+}
+
+/// Time every kernel on synthetic `n × n` inputs (reflectance-like f32 with 5 % NaN, u16 digital
+/// numbers, u8 classes) on the CPU and, when `gpu` is given, on wgpu; compare the results.
+pub fn kernel_table(n: usize, gpu: Option<&crate::kernels::Kernels>) -> Result<Vec<KernelRow>> {
+    use crate::kernels::{Edge, IntOp, Kernels, Sampling};
+    let cpu = Kernels::cpu();
+    let (dn, cf, refl, classes) = synthetic_inputs(n);
     let mut rows = Vec::new();
     let mut push = |kernel: &str,
                     size: String,

@@ -538,34 +538,14 @@ impl Ctx<'_> {
 
     /// A coordinate copied whole (bytes only), with extra attributes.
     fn coordinate(&self, path: &str, src: &Node, geo_attrs: Option<bool>) -> Result<OutArray> {
-        let m =
-            array_meta(src).ok_or_else(|| Error::invalid(self.at(&src.path), "not an array"))?;
-        let (dt, item) = v3_data_type(&m.dtype, &self.at(&src.path))?;
         let mut attrs = sanitize_attrs(&src.attributes, false);
         if self.opts.profile == Profile::Reference && geo_attrs.is_none() {
             attrs = copied_attrs(&src.attributes);
         }
-        if super::metadata::is_float(&dt) {
-            attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
-        }
         if let Some(lonlat) = geo_attrs {
             coordinate_attrs(&mut attrs, name_of(&src.path), lonlat);
         }
-        Ok(OutArray {
-            path: path.to_string(),
-            doc: array_doc(
-                &m.shape,
-                dt.clone(),
-                &m.shape,
-                fill_value(&dt, None),
-                vec![bytes_codec(item)],
-                attrs,
-                dims(m),
-            ),
-            source: Source::Copy {
-                from: src.path.clone(),
-            },
-        })
+        super::s2::whole_coordinate(path, src, attrs, &self.at(&src.path))
     }
 
     /// The CRS of a group: `proj:epsg` of its first data variable that has one, else the

@@ -72,15 +72,13 @@ pub fn create_geozarr_dataset(
 ) -> Result<(OutputPlan, WriteReport)> {
     let h = Hierarchy::open(input)?;
     let plan = plan_generic(&h, opts)?;
-    let fingerprint = format!("{} | {opts:?}", h.location());
-    let kernels = crate::kernels::Kernels::new(opts.device)?;
-    let settings = WriteSettings {
+    let job = Job {
         profile: opts.profile,
         max_retries: opts.max_retries,
-        fingerprint: &fingerprint,
-        kernels: &kernels,
+        device: opts.device,
+        fingerprint: format!("{} | {opts:?}", h.location()),
     };
-    let report = run_plan(&h, &plan, output, &settings, existing, progress)?;
+    let report = run_plan(&h, &plan, output, &job, existing, progress)?;
     Ok((plan, report))
 }
 
@@ -122,29 +120,42 @@ pub fn convert_s2_optimized(
         );
     }
     let plan = plan_s2(&h, crs, opts)?;
-    let fingerprint = format!("{} | {opts:?}", h.location());
-    let kernels = crate::kernels::Kernels::new(opts.device)?;
-    let settings = WriteSettings {
+    let job = Job {
         profile: opts.profile,
         max_retries: opts.max_retries,
-        fingerprint: &fingerprint,
-        kernels: &kernels,
+        device: opts.device,
+        fingerprint: format!("{} | {opts:?}", h.location()),
     };
-    let report = run_plan(&h, &plan, output, &settings, existing, progress)?;
+    let report = run_plan(&h, &plan, output, &job, existing, progress)?;
     Ok((plan, report))
 }
 
-/// Write a plan to a new local store with the existing-output policy.
+/// How one conversion is written.
+struct Job {
+    profile: crate::plan::Profile,
+    max_retries: u32,
+    device: crate::kernels::Device,
+    fingerprint: String,
+}
+
+/// Write a plan to a new local store with the existing-output policy and the chosen kernels.
 fn run_plan(
     h: &Hierarchy,
     plan: &OutputPlan,
     output: &Path,
-    settings: &WriteSettings<'_>,
+    job: &Job,
     existing: Existing,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<WriteReport> {
-    let done = prepare_output(output, existing, settings.fingerprint)?;
-    write_plan(h, plan, output, settings, &done, progress)
+    let kernels = crate::kernels::Kernels::new(job.device)?;
+    let settings = WriteSettings {
+        profile: job.profile,
+        max_retries: job.max_retries,
+        fingerprint: &job.fingerprint,
+        kernels: &kernels,
+    };
+    let done = prepare_output(output, existing, &job.fingerprint)?;
+    write_plan(h, plan, output, &settings, &done, progress)
 }
 
 /// The reference's `write_geozarr_group` (§2A.2–2A.3): one group of `input` converted to a GeoZarr
@@ -159,15 +170,13 @@ pub fn write_geozarr_group(
 ) -> Result<(OutputPlan, WriteReport)> {
     let h = Hierarchy::open(input)?;
     let plan = generic::plan_geozarr_group_only(&h, group, opts)?;
-    let fingerprint = format!("{} | {group} | {opts:?}", h.location());
-    let kernels = crate::kernels::Kernels::new(opts.device)?;
-    let settings = WriteSettings {
+    let job = Job {
         profile: opts.profile,
         max_retries: opts.max_retries,
-        fingerprint: &fingerprint,
-        kernels: &kernels,
+        device: opts.device,
+        fingerprint: format!("{} | {group} | {opts:?}", h.location()),
     };
-    let report = run_plan(&h, &plan, output, &settings, existing, progress)?;
+    let report = run_plan(&h, &plan, output, &job, existing, progress)?;
     Ok((plan, report))
 }
 

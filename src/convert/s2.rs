@@ -291,28 +291,12 @@ impl Ctx<'_> {
 
     /// A coordinate array: single chunk, `bytes` only.
     fn coordinate(&self, path: &str, src: &Node) -> Result<OutArray> {
-        let m =
-            array_meta(src).ok_or_else(|| Error::invalid(self.at(&src.path), "not an array"))?;
-        let (dt, item) = v3_data_type(&m.dtype, &self.at(&src.path))?;
-        let mut attrs = sanitize_attrs(&src.attributes, false);
-        if is_float(&dt) {
-            attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
-        }
-        Ok(OutArray {
-            path: path.to_string(),
-            doc: array_doc(
-                &m.shape,
-                dt.clone(),
-                &m.shape,
-                fill_value(&dt, None),
-                vec![bytes_codec(item)],
-                attrs,
-                dims(m),
-            ),
-            source: Source::Copy {
-                from: src.path.clone(),
-            },
-        })
+        whole_coordinate(
+            path,
+            src,
+            sanitize_attrs(&src.attributes, false),
+            &self.at(&src.path),
+        )
     }
 
     /// A non-measurement data variable with the "original" encoding (source chunks and dtype).
@@ -718,6 +702,36 @@ fn computed_coordinate(group: &str, axis: &str, values: Vec<f64>) -> OutArray {
         ),
         source: Source::Values(values),
     }
+}
+
+/// A coordinate copied whole (one chunk, `bytes` only) with `attrs` (plus the NaN `_FillValue`
+/// attribute of float coordinates).
+pub(crate) fn whole_coordinate(
+    path: &str,
+    src: &Node,
+    mut attrs: Map<String, Value>,
+    at: &str,
+) -> Result<OutArray> {
+    let m = array_meta(src).ok_or_else(|| Error::invalid(at, "not an array"))?;
+    let (dt, item) = v3_data_type(&m.dtype, at)?;
+    if is_float(&dt) {
+        attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
+    }
+    Ok(OutArray {
+        path: path.to_string(),
+        doc: array_doc(
+            &m.shape,
+            dt.clone(),
+            &m.shape,
+            fill_value(&dt, None),
+            vec![bytes_codec(item)],
+            attrs,
+            dims(m),
+        ),
+        source: Source::Copy {
+            from: src.path.clone(),
+        },
+    })
 }
 
 /// The `shape` of an array document.

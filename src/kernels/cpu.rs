@@ -65,13 +65,26 @@ pub fn block_nanmean_f32(
     factor: usize,
     edge: Edge,
 ) -> (Vec<f32>, usize, usize) {
+    mean_f32(src, width, height, factor, edge, true)
+}
+
+/// Block means of f32 accumulated in f64: NaN-skipping (`skip_nan`) or plain (any NaN → NaN).
+fn mean_f32(
+    src: &[f32],
+    width: usize,
+    height: usize,
+    factor: usize,
+    edge: Edge,
+    skip_nan: bool,
+) -> (Vec<f32>, usize, usize) {
     reduce_blocks(src, width, height, factor, edge, |it| {
         let (mut sum, mut n) = (0f64, 0u32);
         for v in it {
-            if !v.is_nan() {
-                sum += f64::from(v);
-                n += 1;
+            if skip_nan && v.is_nan() {
+                continue;
             }
+            sum += f64::from(v);
+            n += 1;
         }
         if n == 0 {
             f32::NAN
@@ -288,18 +301,7 @@ pub fn block_mean_f32(
     factor: usize,
     edge: Edge,
 ) -> (Vec<f32>, usize, usize) {
-    reduce_blocks(src, width, height, factor, edge, |it| {
-        let (mut sum, mut n) = (0f64, 0u32);
-        for v in it {
-            sum += f64::from(v);
-            n += 1;
-        }
-        if n == 0 {
-            f32::NAN
-        } else {
-            (sum / f64::from(n)) as f32
-        }
-    })
+    mean_f32(src, width, height, factor, edge, false)
 }
 
 /// The values at `rows × cols` of a raster `width` wide.
