@@ -253,7 +253,7 @@ pub fn kernel_table(n: usize, gpu: Option<&crate::kernels::Kernels>) -> Result<V
         }
         None => (None, None),
     };
-    push("CF decode u16 → f32", format!("{n}x{n} u16"), c, g_t, ulp);
+    push("CF decode u16 to f32", format!("{n}x{n} u16"), c, g_t, ulp);
     // Block means.
     for (name, f, edge, skip) in [
         ("NaN-mean 2×2", 2, Edge::Trim, true),

@@ -458,15 +458,26 @@ fn gui(input: Option<PathBuf>, headless: bool, png: &Path) -> anyhow::Result<()>
             println!("No display found (DISPLAY/WAYLAND_DISPLAY unset): running headless.");
         }
         let loaded = crate::app::load(&path)?;
-        loaded.image.save_png(png)?;
         print!("{}", loaded.report);
-        println!(
-            "\nHeadless: wrote the true-colour image (B04/B03/B02 at {}, 2–98 % stretch, {}×{} px) to {}",
-            loaded.resolution,
-            loaded.image.width,
-            loaded.image.height,
-            png.display()
-        );
+        match &loaded.image {
+            Some(image) => {
+                image.save_png(png)?;
+                println!(
+                    "\nHeadless: wrote the true-colour image (B04/B03/B02 at {}, 2–98 % stretch, {}×{} px) to {}",
+                    loaded.resolution,
+                    image.width,
+                    image.height,
+                    png.display()
+                );
+            }
+            None => println!(
+                "\nHeadless: no true-colour image ({})",
+                loaded
+                    .image_error
+                    .as_deref()
+                    .unwrap_or("no reflectance bands")
+            ),
+        }
         return Ok(());
     }
     crate::app::run_window(path)

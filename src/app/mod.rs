@@ -1,7 +1,13 @@
-//! The eframe/egui desktop application. This first version opens a product (the demo product by
-//! default), loads the true-colour composite and the `info` report on a background thread, and
-//! shows them: the image on a pannable, zoomable canvas and the report in a side panel. It talks to
-//! the library through the same public API as the CLI.
+//! The eframe/egui desktop application. It opens a product (the demo product by default; a path
+//! typed in the top bar, a folder dialog, a folder dropped on the window, or a recent product),
+//! loads it on a background thread and shows it in three tabs: the map (true colour on a
+//! pannable, zoomable canvas with the `info` report), the product panel (tree, attributes,
+//! validation), and the CPU-vs-GPU benchmark. It talks to the library through the same public API
+//! as the CLI.
+
+pub mod bench_panel;
+pub mod product;
+pub mod recent;
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
@@ -9,29 +15,53 @@ use std::sync::mpsc::{Receiver, channel};
 use crate::hierarchy::Hierarchy;
 use crate::inspect::{ProductInfo, inspect};
 use crate::render::{Rgba, true_colour};
+use crate::validate::Report;
 
 /// What the loader thread produces.
 pub struct Loaded {
     pub info: ProductInfo,
-    pub image: Rgba,
+    /// The true colour of the coarsest native group, when the product has reflectance bands.
+    pub image: Option<Rgba>,
+    /// Why there is no image.
+    pub image_error: Option<String>,
     pub resolution: String,
     /// The `info` report as text, formatted once (not every frame).
     pub report: String,
+    /// The product tree, prepared once.
+    pub tree: Vec<product::TreeNode>,
+    /// The validation report of a Zarr v3 (GeoZarr) store.
+    pub validation: Option<Report>,
 }
 
-/// Open `path`, build the report and the true-colour image of the coarsest native group (r60m).
+/// Open `path`, build the report, the tree, the validation report of GeoZarr stores, and the
+/// true-colour image of the coarsest native group (r60m).
 pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
     let h = Hierarchy::open(path)?;
     let info = inspect(&h)?;
     let resolution = "r60m".to_string();
-    let image = true_colour(&h, &resolution)?;
+    let (image, image_error) = match true_colour(&h, &resolution) {
+        Ok(i) => (Some(i), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
     let report = info.to_text();
+    let validation = (h.zarr_format() == 3).then(|| crate::validate::validate(&h));
     Ok(Loaded {
+        tree: product::tree(&h),
         info,
         image,
+        image_error,
         report,
         resolution,
+        validation,
     })
+}
+
+/// The tabs of the main area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Map,
+    Product,
+    Benchmark,
 }
 
 enum State {
@@ -48,13 +78,38 @@ pub struct ViewerApp {
     path: PathBuf,
     state: State,
     scene_rect: egui::Rect,
+    /// The path box of the top bar.
+    pub path_input: String,
+    pub recent: Vec<String>,
+    pub tab: Tab,
+    selected: Option<String>,
+    pub bench: bench_panel::BenchPanel,
+    ctx: Option<egui::Context>,
 }
 
 impl ViewerApp {
     /// Start loading `path` in the background.
     pub fn new(path: PathBuf, ctx: Option<egui::Context>) -> Self {
+        let mut app = ViewerApp {
+            path_input: path.display().to_string(),
+            path: path.clone(),
+            state: State::Failed(String::new()),
+            scene_rect: egui::Rect::ZERO,
+            recent: recent::load(),
+            tab: Tab::Map,
+            selected: None,
+            bench: bench_panel::BenchPanel::default(),
+            ctx,
+        };
+        app.open(path);
+        app
+    }
+
+    /// Open another product (loaded in the background; the UI stays responsive).
+    pub fn open(&mut self, path: PathBuf) {
         let (tx, rx) = channel();
         let p = path.clone();
+        let ctx = self.ctx.clone();
         std::thread::spawn(move || {
             let result = load(&p);
             let _ = tx.send(result);
@@ -62,11 +117,16 @@ impl ViewerApp {
                 ctx.request_repaint();
             }
         });
-        ViewerApp {
-            path,
-            state: State::Loading(rx),
-            scene_rect: egui::Rect::ZERO,
-        }
+        self.path_input = path.display().to_string();
+        self.path = path;
+        self.state = State::Loading(rx);
+        self.selected = None;
+        self.scene_rect = egui::Rect::ZERO;
+    }
+
+    /// Whether a product is loaded (for tests and the status line).
+    pub fn is_ready(&self) -> bool {
+        matches!(self.state, State::Ready { .. })
     }
 
     fn poll(&mut self) {
@@ -74,10 +134,13 @@ impl ViewerApp {
             && let Ok(result) = rx.try_recv()
         {
             self.state = match result {
-                Ok(loaded) => State::Ready {
-                    loaded: Box::new(loaded),
-                    texture: None,
-                },
+                Ok(loaded) => {
+                    recent::remember(&mut self.recent, &self.path.display().to_string());
+                    State::Ready {
+                        loaded: Box::new(loaded),
+                        texture: None,
+                    }
+                }
                 Err(e) => State::Failed(e.to_string()),
             };
         }
@@ -86,12 +149,46 @@ impl ViewerApp {
     /// Draw the whole UI (also used by headless UI tests).
     pub fn draw(&mut self, ui: &mut egui::Ui) {
         self.poll();
-        let path = self.path.display().to_string();
+        // A folder dropped on the window opens.
+        let dropped: Option<PathBuf> = ui.ctx().input(|i| {
+            i.raw.dropped_files.iter().find_map(|f| {
+                let p = f.path();
+                (!p.as_os_str().is_empty()).then(|| p.to_path_buf())
+            })
+        });
+        if let Some(p) = dropped {
+            self.open(p);
+        }
+        let mut to_open: Option<PathBuf> = None;
         egui::Panel::top("top").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("eopf-geozarr");
                 ui.separator();
-                ui.label(&path);
+                let edit = ui.add(
+                    egui::TextEdit::singleline(&mut self.path_input)
+                        .desired_width(420.0)
+                        .hint_text("product or GeoZarr store (folder)"),
+                );
+                let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if ui.button("Open").clicked() || enter {
+                    to_open = Some(PathBuf::from(self.path_input.trim()));
+                }
+                if ui.button("Browse…").clicked()
+                    && let Some(p) = rfd::FileDialog::new().pick_folder()
+                {
+                    to_open = Some(p);
+                }
+                ui.menu_button("Recent", |ui| {
+                    if self.recent.is_empty() {
+                        ui.weak("nothing yet");
+                    }
+                    for r in self.recent.clone() {
+                        if ui.button(&r).clicked() {
+                            to_open = Some(PathBuf::from(r));
+                            ui.close();
+                        }
+                    }
+                });
                 if let State::Ready { loaded, .. } = &self.state {
                     ui.separator();
                     let i = &loaded.info;
@@ -104,7 +201,19 @@ impl ViewerApp {
                     ));
                 }
             });
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.tab, Tab::Map, "Map");
+                ui.selectable_value(&mut self.tab, Tab::Product, "Product");
+                ui.selectable_value(&mut self.tab, Tab::Benchmark, "Benchmark");
+            });
         });
+        if let Some(p) = to_open {
+            self.open(p);
+        }
+        if self.tab == Tab::Benchmark {
+            egui::CentralPanel::default().show(ui, |ui| self.bench.show(ui));
+            return;
+        }
         match &mut self.state {
             State::Loading(_) => {
                 egui::CentralPanel::default().show(ui, |ui| {
@@ -126,20 +235,38 @@ impl ViewerApp {
                 });
             }
             State::Ready { loaded, texture } => {
-                let tex = texture.get_or_insert_with(|| {
-                    let img = egui::ColorImage::from_rgba_unmultiplied(
-                        [loaded.image.width, loaded.image.height],
-                        &loaded.image.pixels,
-                    );
-                    ui.ctx()
-                        .load_texture("true-colour", img, egui::TextureOptions::NEAREST)
-                });
+                if self.tab == Tab::Product {
+                    egui::CentralPanel::default().show(ui, |ui| {
+                        product::show(
+                            ui,
+                            &loaded.tree,
+                            loaded.validation.as_ref(),
+                            &mut self.selected,
+                        );
+                    });
+                    return;
+                }
+                let tex = match (&loaded.image, texture.as_ref()) {
+                    (Some(img), None) => {
+                        let c = egui::ColorImage::from_rgba_unmultiplied(
+                            [img.width, img.height],
+                            &img.pixels,
+                        );
+                        *texture = Some(ui.ctx().load_texture(
+                            "true-colour",
+                            c,
+                            egui::TextureOptions::NEAREST,
+                        ));
+                        texture.clone()
+                    }
+                    (_, t) => t.cloned(),
+                };
                 let report = loaded.report.clone();
                 egui::Panel::right("info")
                     .default_size(420.0)
                     .resizable(true)
                     .show(ui, |ui| {
-                        ui.strong("Product");
+                        ui.strong("Product report");
                         egui::ScrollArea::both().show(ui, |ui| {
                             ui.add(
                                 egui::Label::new(
@@ -149,20 +276,32 @@ impl ViewerApp {
                             );
                         });
                     });
-                egui::Panel::bottom("status").show(ui, |ui| {
-                    ui.label(format!(
-                        "True colour B04/B03/B02 at {} · {}×{} px · 2–98 % stretch · drag to pan, scroll to zoom",
-                        loaded.resolution, loaded.image.width, loaded.image.height
-                    ));
+                egui::Panel::bottom("status").show(ui, |ui| match &loaded.image {
+                    Some(img) => {
+                        ui.label(format!(
+                            "True colour B04/B03/B02 at {} · {}×{} px · 2–98 % stretch · drag to pan, scroll to zoom",
+                            loaded.resolution, img.width, img.height
+                        ));
+                    }
+                    None => {
+                        ui.label(format!(
+                            "No true colour: {}",
+                            loaded.image_error.as_deref().unwrap_or("no reflectance bands")
+                        ));
+                    }
                 });
-                let size = tex.size_vec2();
                 egui::CentralPanel::default().show(ui, |ui| {
-                    egui::Scene::new()
-                        .zoom_range(0.05..=32.0)
-                        .scroll_zooms(true)
-                        .show(ui, &mut self.scene_rect, |ui| {
-                            ui.add(egui::Image::from_texture((tex.id(), size)));
-                        });
+                    if let Some(tex) = tex {
+                        let size = tex.size_vec2();
+                        egui::Scene::new()
+                            .zoom_range(0.05..=32.0)
+                            .scroll_zooms(true)
+                            .show(ui, &mut self.scene_rect, |ui| {
+                                ui.add(egui::Image::from_texture((tex.id(), size)));
+                            });
+                    } else {
+                        ui.weak("Nothing to draw for this product; see the Product tab.");
+                    }
                 });
             }
         }

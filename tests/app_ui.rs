@@ -1,0 +1,121 @@
+//! The desktop application driven through AccessKit with egui_kittest, rendered with wgpu (Mesa
+//! lavapipe in `make test`, where a missing adapter fails): open a product by typing its path,
+//! switch to the product panel and select a node, see a GeoZarr store's validation report, run
+//! the benchmark to completion and export its JSON. Snapshot images of the map (golden L2A input
+//! in true colour) and of the product panel are compared with `tests/snapshots/`.
+
+mod common;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use eopf_geozarr::app::ViewerApp;
+
+/// Step the UI until `done` holds (background loading), at most ~60 s.
+fn step_until(h: &mut Harness<'_, ViewerApp>, done: impl Fn(&Harness<'_, ViewerApp>) -> bool) {
+    for _ in 0..1200 {
+        h.step();
+        if done(h) {
+            h.run_steps(2);
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the UI did not reach the expected state");
+}
+
+#[test]
+fn open_inspect_and_benchmark() {
+    if common::gpu_kernels().is_none() {
+        return;
+    }
+    let Some(fx) = common::fixtures() else { return };
+    let config = tempfile::tempdir().unwrap();
+    // SAFETY: the only test of this binary; set before any thread reads the environment.
+    unsafe { std::env::set_var("EOPF_GEOZARR_CONFIG_DIR", config.path()) };
+    let input = fx.join("golden/in_l2a_shard.zarr");
+    let app = ViewerApp::new(input.clone(), None);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut ViewerApp| app.draw(ui), app);
+    step_until(&mut h, |h| h.state().is_ready());
+    assert!(
+        h.query_by_label_contains("True colour B04/B03/B02 at r60m")
+            .is_some()
+    );
+    // The top bar and the report show machine-specific paths: masked.
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(0.0, 0.0),
+        egui::pos2(1280.0, 34.0),
+    ));
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(850.0, 34.0),
+        egui::pos2(1280.0, 800.0),
+    ));
+    h.snapshot("map_golden_true_colour");
+
+    // Open another product by typing its path and pressing Open.
+    let out = fx.join("golden/out_l2a_shard.zarr");
+    // (the box is emptied directly: selecting its text by keyboard is not what this tests)
+    h.state_mut().path_input.clear();
+    h.run_steps(1);
+    h.get_by_role(egui::accesskit::Role::TextInput).focus();
+    h.run_steps(1);
+    h.get_by_role(egui::accesskit::Role::TextInput)
+        .type_text(out.to_str().unwrap());
+    h.run_steps(1);
+    assert_eq!(h.state().path_input, out.display().to_string());
+    h.get_by_label("Open").click();
+    h.run_steps(1);
+    step_until(&mut h, |h| h.state().is_ready());
+    assert_eq!(h.state().path_input, out.display().to_string());
+    // Remembered between runs.
+    let recent: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(config.path().join("recent.json")).unwrap())
+            .unwrap();
+    assert_eq!(recent[0], out.display().to_string());
+    assert_eq!(recent[1], input.display().to_string());
+
+    // Product panel: validation report of the GeoZarr store, the tree, a node's attributes.
+    h.get_by_label("Product").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("Validation: 0 error(s)")
+            .is_some(),
+        "no validation line"
+    );
+    h.get_by_label_contains("b04  [1098, 1098] float32")
+        .click_accesskit();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("Attributes of /measurements/reflectance/r10m/b04")
+            .is_some()
+    );
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(0.0, 0.0),
+        egui::pos2(1280.0, 34.0),
+    ));
+    h.snapshot("product_panel_b04");
+
+    // Benchmark panel: run at 366², wait for the table, export the JSON.
+    h.get_by_label("Benchmark").click();
+    h.run_steps(1);
+    h.get_by_label("366²").click();
+    h.run_steps(1);
+    h.get_by_label("Run benchmark").click();
+    h.run_steps(1);
+    step_until(&mut h, |h| {
+        h.state().bench.result.is_some() && !h.state().bench.running()
+    });
+    assert!(h.query_by_label("CF decode u16 to f32").is_some());
+    assert!(h.query_by_label_contains("366² inputs").is_some());
+    let export = config.path().join("bench.json");
+    h.state_mut().bench.export_path = export.display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Export").click();
+    h.run_steps(2);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(v["rows"].as_array().unwrap().len(), 10);
+    assert!(!v["adapter"].is_null());
+}
