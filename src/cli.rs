@@ -566,6 +566,7 @@ fn convert_command(
                 shard_size: opts.shard_size,
                 max_retries: opts.max_retries,
                 device: opts.device,
+                cancel: Default::default(),
             };
             crate::convert::create_geozarr_dataset(input, output, &gopts, existing, &progress)
         }
@@ -662,6 +663,7 @@ fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::c
         keep_scale_offset: args.keep_scale_offset,
         max_retries: 3,
         device: args.device,
+        cancel: Default::default(),
     })
 }
 

@@ -40,6 +40,9 @@ pub enum Error {
     /// CRS or PROJ failure.
     #[error("CRS error: {0}")]
     Crs(String),
+    /// The user cancelled a conversion; the output is incomplete and resumable.
+    #[error("{path}: conversion cancelled; the output is incomplete (--resume finishes it)")]
+    Cancelled { path: String },
 }
 
 impl Error {

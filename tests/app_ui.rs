@@ -97,6 +97,35 @@ fn open_inspect_and_benchmark() {
     ));
     h.snapshot("product_panel_b04");
 
+    // Conversion panel: convert the open GeoZarr's golden *input* with the defaults (geozarr,
+    // sharded) to a temporary store; when done the app opens the result and validates it.
+    h.get_by_label("Convert").click();
+    h.run_steps(2);
+    let converted = config.path().join("converted.zarr");
+    h.state_mut().convert.input = input.display().to_string();
+    h.state_mut().convert.output = converted.display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Start conversion").click_accesskit();
+    h.run_steps(1);
+    step_until(&mut h, |h| {
+        !h.state().convert.running() && h.state().convert.outcome.is_some()
+    });
+    assert!(
+        matches!(&h.state().convert.outcome, Some(Ok(m)) if m.contains("arrays")),
+        "{:?}",
+        h.state().convert.outcome
+    );
+    step_until(&mut h, |h| h.state().is_ready());
+    assert_eq!(h.state().path_input, converted.display().to_string());
+    assert_eq!(h.state().tab, eopf_geozarr::app::Tab::Map);
+    h.get_by_label("Product").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("Validation: 0 error(s), 0 warning(s)")
+            .is_some(),
+        "the converted store does not validate cleanly"
+    );
+
     // Benchmark panel: run at 366², wait for the table, export the JSON.
     h.get_by_label("Benchmark").click();
     h.run_steps(1);

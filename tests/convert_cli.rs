@@ -493,3 +493,33 @@ fn keep_scale_offset_stores_the_packed_digital_numbers() {
     ]));
     assert!(e.contains("not available in zarrs"), "{e}");
 }
+
+/// A cancelled conversion stops before writing metadata (nothing validates) and `--resume`
+/// finishes it.
+#[test]
+fn cancelled_conversions_are_resumable() {
+    use eopf_geozarr::convert::{Existing, S2Options, convert_s2_optimized};
+    let Some(fx) = common::fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.zarr");
+    let input = fx.join("golden/in_l2a_shard.zarr");
+    let opts = S2Options {
+        profile: eopf_geozarr::plan::Profile::Geozarr,
+        enable_sharding: true,
+        ..Default::default()
+    };
+    opts.cancel.cancel();
+    let e = convert_s2_optimized(&input, &out, &opts, Existing::Error, &|_, _, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cancelled") && e.contains("--resume"), "{e}");
+    assert!(!out.join("zarr.json").exists());
+    let fresh = S2Options {
+        profile: eopf_geozarr::plan::Profile::Geozarr,
+        enable_sharding: true,
+        ..Default::default()
+    };
+    convert_s2_optimized(&input, &out, &fresh, Existing::Resume, &|_, _, _| {}).unwrap();
+    let v = common::run(&["validate", out.to_str().unwrap()]);
+    assert!(v.status.success(), "{}", common::stdout(&v));
+}

@@ -660,6 +660,7 @@ fn plans_write_into_any_zarrs_store() {
         max_retries: 1,
         fingerprint: "memory",
         kernels: &kernels,
+        cancel: &Default::default(),
     };
     write_plan_to(
         &h,

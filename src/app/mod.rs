@@ -6,6 +6,7 @@
 //! as the CLI.
 
 pub mod bench_panel;
+pub mod convert_panel;
 pub mod product;
 pub mod recent;
 
@@ -61,6 +62,7 @@ pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
 pub enum Tab {
     Map,
     Product,
+    Convert,
     Benchmark,
 }
 
@@ -84,6 +86,7 @@ pub struct ViewerApp {
     pub tab: Tab,
     selected: Option<String>,
     pub bench: bench_panel::BenchPanel,
+    pub convert: convert_panel::ConvertPanel,
     ctx: Option<egui::Context>,
 }
 
@@ -99,6 +102,7 @@ impl ViewerApp {
             tab: Tab::Map,
             selected: None,
             bench: bench_panel::BenchPanel::default(),
+            convert: convert_panel::ConvertPanel::default(),
             ctx,
         };
         app.open(path);
@@ -204,6 +208,7 @@ impl ViewerApp {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.tab, Tab::Map, "Map");
                 ui.selectable_value(&mut self.tab, Tab::Product, "Product");
+                ui.selectable_value(&mut self.tab, Tab::Convert, "Convert");
                 ui.selectable_value(&mut self.tab, Tab::Benchmark, "Benchmark");
             });
         });
@@ -212,6 +217,19 @@ impl ViewerApp {
         }
         if self.tab == Tab::Benchmark {
             egui::CentralPanel::default().show(ui, |ui| self.bench.show(ui));
+            return;
+        }
+        if self.tab == Tab::Convert {
+            if self.convert.input.is_empty() {
+                self.convert.input = self.path.display().to_string();
+            }
+            let mut done = None;
+            egui::CentralPanel::default().show(ui, |ui| done = self.convert.show(ui));
+            if let Some(out) = done {
+                // The result opens on the map; its validation report is in the Product tab.
+                self.open(out);
+                self.tab = Tab::Map;
+            }
             return;
         }
         match &mut self.state {

@@ -59,6 +59,8 @@ pub struct GenericOptions {
     pub max_retries: u32,
     /// Where the pyramid kernels run (`--device`).
     pub device: crate::kernels::Device,
+    /// Stops the conversion between two chunk writes (the app's Cancel).
+    pub cancel: super::writer::CancelFlag,
 }
 
 impl Default for GenericOptions {
@@ -76,6 +78,7 @@ impl Default for GenericOptions {
             shard_size: ShardSize::default(),
             max_retries: 3,
             device: crate::kernels::Device::Auto,
+            cancel: Default::default(),
         }
     }
 }

@@ -76,6 +76,7 @@ pub fn create_geozarr_dataset(
         profile: opts.profile,
         max_retries: opts.max_retries,
         device: opts.device,
+        cancel: opts.cancel.clone(),
         fingerprint: format!("{} | {opts:?}", h.location()),
     };
     let report = run_plan(&h, &plan, output, &job, existing, progress)?;
@@ -124,6 +125,7 @@ pub fn convert_s2_optimized(
         profile: opts.profile,
         max_retries: opts.max_retries,
         device: opts.device,
+        cancel: opts.cancel.clone(),
         fingerprint: format!("{} | {opts:?}", h.location()),
     };
     let report = run_plan(&h, &plan, output, &job, existing, progress)?;
@@ -136,6 +138,7 @@ struct Job {
     max_retries: u32,
     device: crate::kernels::Device,
     fingerprint: String,
+    cancel: writer::CancelFlag,
 }
 
 /// Write a plan to a new local store with the existing-output policy and the chosen kernels.
@@ -153,6 +156,7 @@ fn run_plan(
         max_retries: job.max_retries,
         fingerprint: &job.fingerprint,
         kernels: &kernels,
+        cancel: &job.cancel,
     };
     let done = prepare_output(output, existing, &job.fingerprint)?;
     write_plan(h, plan, output, &settings, &done, progress)
@@ -174,6 +178,7 @@ pub fn write_geozarr_group(
         profile: opts.profile,
         max_retries: opts.max_retries,
         device: opts.device,
+        cancel: opts.cancel.clone(),
         fingerprint: format!("{} | {group} | {opts:?}", h.location()),
     };
     let report = run_plan(&h, &plan, output, &job, existing, progress)?;

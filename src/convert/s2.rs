@@ -42,6 +42,8 @@ pub struct S2Options {
     pub max_retries: u32,
     /// Where the pyramid kernels run (`--device`).
     pub device: crate::kernels::Device,
+    /// Stops the conversion between two chunk writes (the app's Cancel).
+    pub cancel: super::writer::CancelFlag,
 }
 
 /// Compression codec of data arrays.
@@ -86,6 +88,7 @@ impl Default for S2Options {
             keep_scale_offset: false,
             max_retries: 3,
             device: crate::kernels::Device::Auto,
+            cancel: Default::default(),
         }
     }
 }

@@ -37,6 +37,28 @@ pub struct WriteReport {
     pub kernels: String,
 }
 
+/// A flag that stops a conversion between two chunk writes (the desktop app's Cancel). Its
+/// `Debug` is constant so it does not change a conversion's fingerprint.
+#[derive(Clone, Default)]
+pub struct CancelFlag(pub std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl CancelFlag {
+    /// Ask the conversion to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    /// Whether stopping was asked for.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl std::fmt::Debug for CancelFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CancelFlag")
+    }
+}
+
 /// How a plan is written.
 #[derive(Debug, Clone, Copy)]
 pub struct WriteSettings<'a> {
@@ -48,6 +70,8 @@ pub struct WriteSettings<'a> {
     pub fingerprint: &'a str,
     /// Where the pyramid kernels run.
     pub kernels: &'a crate::kernels::Kernels,
+    /// Checked before every chunk/shard write.
+    pub cancel: &'a CancelFlag,
 }
 
 /// A computed float32 raster kept for the levels derived from it.
@@ -101,6 +125,7 @@ pub fn write_plan_to(
         max_retries,
         fingerprint,
         kernels,
+        cancel,
     } = *settings;
     let edge = match profile {
         Profile::Reference => Edge::Trim,
@@ -123,6 +148,9 @@ pub fn write_plan_to(
         ..WriteReport::default()
     };
     for (i, out) in plan.arrays.iter().enumerate() {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled { path: at.clone() });
+        }
         progress(i, total, &out.path);
         tracing::info!("writing {} ({}/{total})", out.path, i + 1);
         let array = open_out(&store, out, &at)?;
@@ -225,6 +253,9 @@ pub fn write_plan_to(
             kernels,
         };
         cells.par_iter().try_for_each(|idx| -> Result<()> {
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled { path: at.clone() });
+            }
             let (subset, ranges) = if idx.is_empty() {
                 (array.subset_all(), vec![])
             } else {

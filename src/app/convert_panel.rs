@@ -1,0 +1,343 @@
+//! The conversion panel: every option of `convert-s2-optimized` / `convert`, run in the
+//! background with a progress bar, ETA and Cancel (a cancelled output is resumable and never
+//! validates). When a conversion finishes, the app opens the result with its validation report.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::convert::s2::Codec;
+use crate::convert::writer::CancelFlag;
+use crate::convert::{Existing, GenericOptions, S2Options};
+use crate::kernels::Device;
+use crate::plan::{Profile, ShardSize};
+
+/// Which pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pipeline {
+    /// `convert-s2-optimized` (Sentinel-2).
+    Optimized,
+    /// `convert` pipeline A (any product; Sentinel-1 needs the GCP group).
+    Generic,
+}
+
+/// Progress shared with the conversion thread.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+    pub what: String,
+}
+
+/// The panel's state (every field is an option of the conversion).
+pub struct ConvertPanel {
+    pub input: String,
+    pub output: String,
+    pub pipeline: Pipeline,
+    pub profile: Profile,
+    pub sharding: bool,
+    pub spatial_chunk: u64,
+    pub shard_size: String,
+    pub codec: Codec,
+    pub level: u8,
+    pub device: Device,
+    pub keep_scale_offset: bool,
+    pub groups: String,
+    pub min_dimension: u64,
+    pub gcp_group: String,
+    pub overwrite: bool,
+    pub resume: bool,
+    progress: Arc<Mutex<Progress>>,
+    cancel: CancelFlag,
+    started: Option<Instant>,
+    running: Option<Receiver<Result<String, String>>>,
+    /// The last outcome: `Ok(summary)` or `Err(message)`.
+    pub outcome: Option<Result<String, String>>,
+}
+
+impl Default for ConvertPanel {
+    fn default() -> Self {
+        ConvertPanel {
+            input: String::new(),
+            output: std::env::temp_dir()
+                .join("eopf-geozarr-out.zarr")
+                .display()
+                .to_string(),
+            pipeline: Pipeline::Optimized,
+            profile: Profile::Geozarr,
+            sharding: true,
+            spatial_chunk: 256,
+            shard_size: "4096".into(),
+            codec: Codec::Zstd,
+            level: 3,
+            device: Device::Auto,
+            keep_scale_offset: false,
+            groups: "/measurements/reflectance/r10m /measurements/reflectance/r20m /measurements/reflectance/r60m".into(),
+            min_dimension: 256,
+            gcp_group: String::new(),
+            overwrite: false,
+            resume: false,
+            progress: Arc::new(Mutex::new(Progress::default())),
+            cancel: CancelFlag::default(),
+            started: None,
+            running: None,
+            outcome: None,
+        }
+    }
+}
+
+impl ConvertPanel {
+    /// Whether a conversion runs.
+    pub fn running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// The progress of the running conversion.
+    pub fn progress(&self) -> Progress {
+        self.progress.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// Ask the running conversion to stop.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Start the conversion in the background.
+    pub fn start(&mut self, ctx: &egui::Context) {
+        let shard_size = match self.shard_size.trim() {
+            "full" => ShardSize::Full,
+            n => match n.parse() {
+                Ok(v) => ShardSize::Target(v),
+                Err(_) => {
+                    self.outcome = Some(Err(format!(
+                        "shard size {n:?}: a number of pixels or `full`"
+                    )));
+                    return;
+                }
+            },
+        };
+        let existing = if self.resume {
+            Existing::Resume
+        } else if self.overwrite {
+            Existing::Overwrite
+        } else {
+            Existing::Error
+        };
+        self.cancel = CancelFlag::default();
+        let (input, output) = (
+            PathBuf::from(self.input.trim()),
+            PathBuf::from(self.output.trim()),
+        );
+        let (tx, rx) = channel();
+        let progress = self.progress.clone();
+        if let Ok(mut p) = progress.lock() {
+            *p = Progress::default();
+        }
+        let ctx = ctx.clone();
+        let s2 = S2Options {
+            profile: self.profile,
+            spatial_chunk: self.spatial_chunk.max(1),
+            enable_sharding: self.sharding,
+            compression_level: self.level,
+            codec: self.codec,
+            shard_size,
+            keep_scale_offset: self.keep_scale_offset,
+            device: self.device,
+            cancel: self.cancel.clone(),
+            ..S2Options::default()
+        };
+        let generic = GenericOptions {
+            profile: self.profile,
+            groups: self.groups.split_whitespace().map(str::to_string).collect(),
+            spatial_chunk: self.spatial_chunk.max(1),
+            min_dimension: self.min_dimension,
+            gcp_group: (!self.gcp_group.trim().is_empty())
+                .then(|| self.gcp_group.trim().to_string()),
+            enable_sharding: self.sharding,
+            compression_level: self.level,
+            codec: self.codec,
+            shard_size,
+            device: self.device,
+            cancel: self.cancel.clone(),
+            ..GenericOptions::default()
+        };
+        let pipeline = self.pipeline;
+        std::thread::spawn(move || {
+            let report = |done: usize, total: usize, what: &str| {
+                if let Ok(mut p) = progress.lock() {
+                    *p = Progress {
+                        done,
+                        total,
+                        what: what.to_string(),
+                    };
+                }
+                ctx.request_repaint();
+            };
+            let result = match pipeline {
+                Pipeline::Optimized => {
+                    crate::convert::convert_s2_optimized(&input, &output, &s2, existing, &report)
+                }
+                Pipeline::Generic => crate::convert::create_geozarr_dataset(
+                    &input, &output, &generic, existing, &report,
+                ),
+            };
+            let msg = result
+                .map(|(_, r)| {
+                    format!(
+                        "wrote {} ({} arrays, {} groups; kernels: {})",
+                        output.display(),
+                        r.arrays,
+                        r.groups,
+                        r.kernels
+                    )
+                })
+                .map_err(|e| e.to_string());
+            let _ = tx.send(msg);
+            ctx.request_repaint();
+        });
+        self.started = Some(Instant::now());
+        self.running = Some(rx);
+        self.outcome = None;
+    }
+
+    /// Draw the panel; returns the output path when a conversion has just finished.
+    pub fn show(&mut self, ui: &mut egui::Ui) -> Option<PathBuf> {
+        let mut finished = None;
+        if let Some(rx) = &self.running
+            && let Ok(r) = rx.try_recv()
+        {
+            self.running = None;
+            if r.is_ok() {
+                finished = Some(PathBuf::from(self.output.trim()));
+            }
+            self.outcome = Some(r);
+        }
+        let busy = self.running();
+        ui.add_enabled_ui(!busy, |ui| {
+            egui::Grid::new("convert-options")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    ui.label("Input");
+                    ui.add(egui::TextEdit::singleline(&mut self.input).desired_width(520.0));
+                    ui.end_row();
+                    ui.label("Output");
+                    ui.horizontal(|ui| {
+                        ui.add(egui::TextEdit::singleline(&mut self.output).desired_width(420.0));
+                        if ui.button("Choose…").clicked()
+                            && let Some(p) = rfd::FileDialog::new().pick_folder()
+                        {
+                            self.output = p.join("out.zarr").display().to_string();
+                        }
+                    });
+                    ui.end_row();
+                    ui.label("Pipeline");
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(
+                            &mut self.pipeline,
+                            Pipeline::Optimized,
+                            "optimized (S2)",
+                        );
+                        ui.selectable_value(&mut self.pipeline, Pipeline::Generic, "generic");
+                    });
+                    ui.end_row();
+                    ui.label("Profile");
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(&mut self.profile, Profile::Geozarr, "geozarr");
+                        ui.selectable_value(&mut self.profile, Profile::Reference, "reference");
+                    });
+                    ui.end_row();
+                    ui.label("Chunks");
+                    ui.horizontal(|ui| {
+                        ui.checkbox(&mut self.sharding, "sharding");
+                        ui.label("inner chunk");
+                        ui.add(egui::DragValue::new(&mut self.spatial_chunk).range(1..=16384));
+                        ui.label("shard size");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.shard_size).desired_width(60.0),
+                        );
+                    });
+                    ui.end_row();
+                    ui.label("Codec");
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(&mut self.codec, Codec::Zstd, "zstd");
+                        ui.selectable_value(&mut self.codec, Codec::BloscZstd, "blosc-zstd");
+                        ui.add(egui::Slider::new(&mut self.level, 1..=9).text("level"));
+                    });
+                    ui.end_row();
+                    ui.label("Device");
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(&mut self.device, Device::Auto, "auto");
+                        ui.selectable_value(&mut self.device, Device::Gpu, "GPU");
+                        ui.selectable_value(&mut self.device, Device::Cpu, "CPU");
+                    });
+                    ui.end_row();
+                    ui.label("Options");
+                    ui.horizontal(|ui| {
+                        ui.checkbox(&mut self.keep_scale_offset, "keep scale-offset");
+                        ui.checkbox(&mut self.overwrite, "overwrite");
+                        ui.checkbox(&mut self.resume, "resume");
+                    });
+                    ui.end_row();
+                    if self.pipeline == Pipeline::Generic {
+                        ui.label("Groups");
+                        ui.add(egui::TextEdit::singleline(&mut self.groups).desired_width(520.0));
+                        ui.end_row();
+                        ui.label("Min dimension");
+                        ui.add(egui::DragValue::new(&mut self.min_dimension).range(1..=65536));
+                        ui.end_row();
+                        ui.label("GCP group (S1)");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.gcp_group).desired_width(240.0),
+                        );
+                        ui.end_row();
+                    }
+                });
+        });
+        ui.separator();
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!busy, egui::Button::new("Start conversion"))
+                .clicked()
+            {
+                self.start(ui.ctx());
+            }
+            if ui.add_enabled(busy, egui::Button::new("Cancel")).clicked() {
+                self.cancel();
+            }
+        });
+        if busy {
+            let p = self.progress();
+            let frac = if p.total == 0 {
+                0.0
+            } else {
+                p.done as f32 / p.total as f32
+            };
+            let eta = match (self.started, frac > 0.02) {
+                (Some(t), true) => {
+                    let left = t.elapsed().as_secs_f32() * (1.0 - frac) / frac;
+                    format!(" · about {left:.0} s left")
+                }
+                _ => String::new(),
+            };
+            ui.add(
+                egui::ProgressBar::new(frac)
+                    .text(format!("{}/{} arrays{eta}", p.done, p.total))
+                    .animate(true),
+            );
+            ui.label(format!("writing {}", p.what));
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        match &self.outcome {
+            Some(Ok(m)) => {
+                ui.colored_label(egui::Color32::LIGHT_GREEN, format!("Done: {m}"));
+            }
+            Some(Err(e)) => {
+                ui.colored_label(egui::Color32::LIGHT_RED, format!("Conversion failed: {e}"));
+            }
+            None => {}
+        }
+        finished
+    }
+}
