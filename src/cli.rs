@@ -425,6 +425,19 @@ pub fn demo_with_progress(
 
 /// The demo product `make run` and `eopf-geozarr` without arguments open, created on first use.
 pub fn default_demo_product() -> anyhow::Result<PathBuf> {
+    let path = default_demo_path();
+    if !path.exists() {
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        std::fs::create_dir_all(&base)
+            .with_context(|| format!("{}: cannot create the demo directory", base.display()))?;
+        eprintln!("creating the demo product at {} …", path.display());
+        demo_with_progress(&path, &DemoOptions::default())?;
+    }
+    Ok(path)
+}
+
+/// Where the built-in demo product lives (`$EOPF_GEOZARR_DEMO_DIR`, else the user cache).
+pub fn default_demo_path() -> PathBuf {
     let base = std::env::var_os("EOPF_GEOZARR_DEMO_DIR")
         .map(PathBuf::from)
         .or_else(|| {
@@ -433,27 +446,23 @@ pub fn default_demo_product() -> anyhow::Result<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/eopf-geozarr")))
         .unwrap_or_else(|| std::env::temp_dir().join("eopf-geozarr"));
     let opts = DemoOptions::default();
-    let path = base.join(format!(
+    base.join(format!(
         "demo-l2a-{}-seed{}-v{}.zarr",
         opts.size,
         opts.seed,
         crate::VERSION
-    ));
-    if !path.exists() {
-        std::fs::create_dir_all(&base)
-            .with_context(|| format!("{}: cannot create the demo directory", base.display()))?;
-        eprintln!("creating the demo product at {} …", path.display());
-        demo_with_progress(&path, &opts)?;
-    }
-    Ok(path)
+    ))
 }
 
 fn gui(input: Option<PathBuf>, headless: bool, png: &Path) -> anyhow::Result<()> {
+    let windowed = !headless && crate::app::has_display();
     let path = match input {
         Some(p) => p,
+        // In a window the demo is built in the background with a progress bar.
+        None if windowed => return crate::app::run_window(default_demo_path(), true),
         None => default_demo_product()?,
     };
-    if headless || !crate::app::has_display() {
+    if !windowed {
         if !headless {
             println!("No display found (DISPLAY/WAYLAND_DISPLAY unset): running headless.");
         }
@@ -480,7 +489,7 @@ fn gui(input: Option<PathBuf>, headless: bool, png: &Path) -> anyhow::Result<()>
         }
         return Ok(());
     }
-    crate::app::run_window(path)
+    crate::app::run_window(path, false)
 }
 
 /// The pipeline-A options of `convert`.

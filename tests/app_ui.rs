@@ -32,6 +32,27 @@ fn open_inspect_and_benchmark() {
     let config = tempfile::tempdir().unwrap();
     // SAFETY: the only test of this binary; set before any thread reads the environment.
     unsafe { std::env::set_var("EOPF_GEOZARR_CONFIG_DIR", config.path()) };
+    // Start without a product: the demo is built in the background with a progress bar.
+    let demo = config.path().join("demo.zarr");
+    let app = ViewerApp::new_demo(demo.clone(), None);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut ViewerApp| app.draw(ui), app);
+    h.step();
+    assert!(
+        h.query_by_label_contains("Building the demo product")
+            .is_some()
+            || h.state().is_ready()
+    );
+    step_until(&mut h, |h| h.state().is_ready());
+    assert!(
+        h.query_by_label_contains("True colour B04/B03/B02 at r60m")
+            .is_some()
+    );
+    assert!(demo.join(".zmetadata").exists());
+    drop(h);
+
     let input = fx.join("golden/in_l2a_shard.zarr");
     let app = ViewerApp::new(input.clone(), None);
     let mut h = Harness::builder()

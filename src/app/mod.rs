@@ -12,6 +12,7 @@ pub mod recent;
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
 
 use crate::hierarchy::Hierarchy;
 use crate::inspect::{ProductInfo, inspect};
@@ -68,6 +69,8 @@ pub enum Tab {
 
 enum State {
     Loading(Receiver<crate::Result<Loaded>>),
+    /// Building the demo product first (chunks written, total).
+    Building(Receiver<crate::Result<Loaded>>, Arc<Mutex<(u64, u64)>>),
     Ready {
         loaded: Box<Loaded>,
         texture: Option<egui::TextureHandle>,
@@ -93,9 +96,51 @@ pub struct ViewerApp {
 impl ViewerApp {
     /// Start loading `path` in the background.
     pub fn new(path: PathBuf, ctx: Option<egui::Context>) -> Self {
-        let mut app = ViewerApp {
+        let mut app = Self::new_idle(path.clone(), ctx);
+        app.open(path);
+        app
+    }
+
+    /// Build the demo product at `path` in the background (with progress), then open it.
+    pub fn new_demo(path: PathBuf, ctx: Option<egui::Context>) -> Self {
+        let mut app = Self::new_idle(path.clone(), ctx.clone());
+        let (tx, rx) = channel();
+        let progress = Arc::new(Mutex::new((0u64, 0u64)));
+        let shared = progress.clone();
+        std::thread::spawn(move || {
+            let report = |done: u64, total: u64| {
+                if let Ok(mut p) = shared.lock() {
+                    *p = (done, total);
+                }
+                if let Some(c) = &ctx {
+                    c.request_repaint();
+                }
+            };
+            let result = (|| {
+                if !path.exists() {
+                    if let Some(dir) = path.parent() {
+                        std::fs::create_dir_all(dir).map_err(|e| crate::Error::Io {
+                            path: dir.display().to_string(),
+                            reason: e.to_string(),
+                        })?;
+                    }
+                    crate::demo::write_demo(&path, &crate::demo::DemoOptions::default(), &report)?;
+                }
+                load(&path)
+            })();
+            let _ = tx.send(result);
+            if let Some(c) = ctx {
+                c.request_repaint();
+            }
+        });
+        app.state = State::Building(rx, progress);
+        app
+    }
+
+    fn new_idle(path: PathBuf, ctx: Option<egui::Context>) -> Self {
+        ViewerApp {
             path_input: path.display().to_string(),
-            path: path.clone(),
+            path,
             state: State::Failed(String::new()),
             scene_rect: egui::Rect::ZERO,
             recent: recent::load(),
@@ -104,9 +149,7 @@ impl ViewerApp {
             bench: bench_panel::BenchPanel::default(),
             convert: convert_panel::ConvertPanel::default(),
             ctx,
-        };
-        app.open(path);
-        app
+        }
     }
 
     /// Open another product (loaded in the background; the UI stays responsive).
@@ -134,9 +177,11 @@ impl ViewerApp {
     }
 
     fn poll(&mut self) {
-        if let State::Loading(rx) = &self.state
-            && let Ok(result) = rx.try_recv()
-        {
+        let rx = match &self.state {
+            State::Loading(rx) | State::Building(rx, _) => rx,
+            _ => return,
+        };
+        if let Ok(result) = rx.try_recv() {
             self.state = match result {
                 Ok(loaded) => {
                     recent::remember(&mut self.recent, &self.path.display().to_string());
@@ -243,6 +288,24 @@ impl ViewerApp {
                 ui.ctx()
                     .request_repaint_after(std::time::Duration::from_millis(100));
             }
+            State::Building(_, progress) => {
+                let (done, total) = progress.lock().map(|p| *p).unwrap_or_default();
+                egui::CentralPanel::default().show(ui, |ui| {
+                    ui.label("Building the demo product (a synthetic Sentinel-2 L2A tile) …");
+                    let frac = if total == 0 {
+                        0.0
+                    } else {
+                        done as f32 / total as f32
+                    };
+                    ui.add(
+                        egui::ProgressBar::new(frac)
+                            .text(format!("{done}/{total} chunks"))
+                            .animate(true),
+                    );
+                });
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(100));
+            }
             State::Failed(msg) => {
                 let msg = msg.clone();
                 egui::CentralPanel::default().show(ui, |ui| {
@@ -338,8 +401,9 @@ pub fn has_display() -> bool {
         || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
 }
 
-/// Open the window on `path` (blocks until it is closed).
-pub fn run_window(path: PathBuf) -> anyhow::Result<()> {
+/// Open the window on `path` (blocks until it is closed); `build_demo`: `path` is the demo
+/// product, built in the background first when it does not exist yet.
+pub fn run_window(path: PathBuf, build_demo: bool) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Wgpu,
         viewport: egui::ViewportBuilder::default()
@@ -350,7 +414,14 @@ pub fn run_window(path: PathBuf) -> anyhow::Result<()> {
     eframe::run_native(
         "eopf-geozarr",
         options,
-        Box::new(move |cc| Ok(Box::new(ViewerApp::new(path, Some(cc.egui_ctx.clone()))))),
+        Box::new(move |cc| {
+            let ctx = Some(cc.egui_ctx.clone());
+            Ok(Box::new(if build_demo {
+                ViewerApp::new_demo(path, ctx)
+            } else {
+                ViewerApp::new(path, ctx)
+            }))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }
