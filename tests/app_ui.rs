@@ -75,6 +75,33 @@ fn open_inspect_and_benchmark() {
     ));
     h.snapshot("map_golden_true_colour");
 
+    // Inspector: hover the map; the cursor panel gives row/col, x/y, lon/lat and every band's
+    // raw and decoded value, equal to what the reader gives at that pixel.
+    h.hover_at(egui::pos2(420.0, 420.0));
+    h.run_steps(3);
+    let (c, r) = h.state().hovered.expect("a pixel under the cursor");
+    let hin = eopf_geozarr::hierarchy::Hierarchy::open(&input).unwrap();
+    let b04 = hin
+        .read::<u16>("/measurements/reflectance/r60m/b04")
+        .unwrap();
+    let raw = b04[[r, c]];
+    assert!(
+        h.query_by_label_contains(&format!("/measurements/reflectance/r60m: row {r}, col {c}"))
+            .is_some()
+    );
+    let line = format!("b04   {:>8}", f64::from(raw));
+    assert!(h.query_by_label_contains(&line).is_some(), "no {line:?}");
+    // lon/lat of the pixel centre through PROJ, independently.
+    let xs = eopf_geozarr::inspect::read_f64(&hin, "/measurements/reflectance/r60m/x").unwrap();
+    let ys = eopf_geozarr::inspect::read_f64(&hin, "/measurements/reflectance/r60m/y").unwrap();
+    let t = eopf_geozarr::geo::ToLonLat::new(&eopf_geozarr::product::Crs::Epsg(32632)).unwrap();
+    let (lon, lat) = t.point(xs[c], ys[r]).unwrap();
+    assert!((11.4..11.6).contains(&lon) && (42.3..42.45).contains(&lat));
+    let want = format!("lon {lon:.6}, lat {lat:.6}");
+    assert!(h.query_by_label(&want).is_some(), "no {want:?}");
+    h.remove_cursor();
+    h.run_steps(1);
+
     // Open another product by typing its path and pressing Open.
     let out = fx.join("golden/out_l2a_shard.zarr");
     // (the box is emptied directly: selecting its text by keyboard is not what this tests)

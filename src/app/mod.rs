@@ -7,6 +7,7 @@
 
 pub mod bench_panel;
 pub mod convert_panel;
+pub mod inspector;
 pub mod product;
 pub mod recent;
 
@@ -33,6 +34,8 @@ pub struct Loaded {
     pub tree: Vec<product::TreeNode>,
     /// The validation report of a Zarr v3 (GeoZarr) store.
     pub validation: Option<Report>,
+    /// Values and coordinates under the cursor (when the map shows a reflectance group).
+    pub inspector: Option<inspector::Inspector>,
 }
 
 /// Open `path`, build the report, the tree, the validation report of GeoZarr stores, and the
@@ -47,7 +50,13 @@ pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
     };
     let report = info.to_text();
     let validation = (h.zarr_format() == 3).then(|| crate::validate::validate(&h));
+    let crs = crate::product::resolve_crs(&h, &crate::geo::epsg_exists).map(|c| c.0);
+    let inspector = match (&image, crate::render::reflectance_group(&h, &resolution)) {
+        (Some(_), Ok(g)) => inspector::Inspector::build(&h, &g, crs).ok(),
+        _ => None,
+    };
     Ok(Loaded {
+        inspector,
         tree: product::tree(&h),
         info,
         image,
@@ -90,6 +99,10 @@ pub struct ViewerApp {
     selected: Option<String>,
     pub bench: bench_panel::BenchPanel,
     pub convert: convert_panel::ConvertPanel,
+    /// The pixel under the cursor on the map (shown level: col, row).
+    pub hovered: Option<(usize, usize)>,
+    /// PROJ transformer of the open product to lon/lat (created on the UI thread, on first use).
+    to_lonlat: Option<(String, crate::geo::ToLonLat)>,
     ctx: Option<egui::Context>,
 }
 
@@ -148,6 +161,8 @@ impl ViewerApp {
             selected: None,
             bench: bench_panel::BenchPanel::default(),
             convert: convert_panel::ConvertPanel::default(),
+            hovered: None,
+            to_lonlat: None,
             ctx,
         }
     }
@@ -343,10 +358,38 @@ impl ViewerApp {
                     (_, t) => t.cloned(),
                 };
                 let report = loaded.report.clone();
+                // The inspector's lines for the hovered pixel (lon/lat through a cached PROJ).
+                let cursor: Option<Vec<String>> = match (&loaded.inspector, self.hovered) {
+                    (Some(ins), Some((c, r))) => {
+                        let key = ins.crs.as_ref().map(|c| c.to_string()).unwrap_or_default();
+                        if self.to_lonlat.as_ref().is_none_or(|(k, _)| *k != key) {
+                            self.to_lonlat = ins
+                                .crs
+                                .as_ref()
+                                .and_then(|c| crate::geo::ToLonLat::new(c).ok())
+                                .map(|t| (key, t));
+                        }
+                        let t = self.to_lonlat.as_ref().map(|(_, t)| t);
+                        Some(ins.describe(c, r, &|x, y| t.and_then(|t| t.point(x, y).ok())))
+                    }
+                    _ => None,
+                };
                 egui::Panel::right("info")
                     .default_size(420.0)
                     .resizable(true)
                     .show(ui, |ui| {
+                        ui.strong("Cursor");
+                        match &cursor {
+                            Some(lines) => {
+                                for l in lines {
+                                    ui.label(egui::RichText::new(l).monospace().size(11.0));
+                                }
+                            }
+                            None => {
+                                ui.weak("Hover the map to inspect a pixel.");
+                            }
+                        }
+                        ui.separator();
                         ui.strong("Product report");
                         egui::ScrollArea::both().show(ui, |ui| {
                             ui.add(
@@ -374,12 +417,26 @@ impl ViewerApp {
                 egui::CentralPanel::default().show(ui, |ui| {
                     if let Some(tex) = tex {
                         let size = tex.size_vec2();
+                        let mut hovered = None;
                         egui::Scene::new()
                             .zoom_range(0.05..=32.0)
                             .scroll_zooms(true)
                             .show(ui, &mut self.scene_rect, |ui| {
-                                ui.add(egui::Image::from_texture((tex.id(), size)));
+                                let r = ui.add(
+                                    egui::Image::from_texture((tex.id(), size))
+                                        .sense(egui::Sense::hover()),
+                                );
+                                if let Some(p) = r.hover_pos() {
+                                    let rel = (p - r.rect.min) / r.rect.size();
+                                    if (0.0..1.0).contains(&rel.x) && (0.0..1.0).contains(&rel.y) {
+                                        hovered = Some((
+                                            (rel.x * size.x) as usize,
+                                            (rel.y * size.y) as usize,
+                                        ));
+                                    }
+                                }
                             });
+                        self.hovered = hovered;
                     } else {
                         ui.weak("Nothing to draw for this product; see the Product tab.");
                     }
