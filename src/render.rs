@@ -203,3 +203,167 @@ mod tests {
         assert!(percentiles(&[f32::NAN], 2.0, 98.0).is_none());
     }
 }
+
+/// What the map shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// B04/B03/B02.
+    TrueColour,
+    /// B08/B04/B03 (B8A where the level has no B08, e.g. r20m/r60m).
+    FalseColour,
+    /// B12/B8A/B04.
+    Swir,
+    /// B11/B08/B02 (B8A where the level has no B08).
+    Agriculture,
+    /// NDVI = (NIR − red)/(NIR + red), NIR = B08 or B8A, brown → yellow → green over −0.2…0.9.
+    Ndvi,
+    /// The scene classification with ESA's class colours.
+    Scl,
+}
+
+impl Preset {
+    /// Every preset, in menu order.
+    pub const ALL: [Preset; 6] = [
+        Preset::TrueColour,
+        Preset::FalseColour,
+        Preset::Swir,
+        Preset::Agriculture,
+        Preset::Ndvi,
+        Preset::Scl,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Preset::TrueColour => "True colour (B04/B03/B02)",
+            Preset::FalseColour => "False colour (B08/B04/B03)",
+            Preset::Swir => "SWIR (B12/B8A/B04)",
+            Preset::Agriculture => "Agriculture (B11/B08/B02)",
+            Preset::Ndvi => "NDVI",
+            Preset::Scl => "Scene classification (SCL)",
+        }
+    }
+}
+
+/// ESA's scene classification classes: value, name, colour.
+pub const SCL_CLASSES: [(u8, &str, [u8; 3]); 12] = [
+    (0, "No data", [0, 0, 0]),
+    (1, "Saturated or defective", [255, 0, 0]),
+    (2, "Dark area pixels", [47, 47, 47]),
+    (3, "Cloud shadows", [100, 50, 0]),
+    (4, "Vegetation", [0, 160, 0]),
+    (5, "Not vegetated", [255, 230, 90]),
+    (6, "Water", [0, 0, 255]),
+    (7, "Unclassified", [128, 128, 128]),
+    (8, "Cloud medium probability", [192, 192, 192]),
+    (9, "Cloud high probability", [255, 255, 255]),
+    (10, "Thin cirrus", [100, 200, 255]),
+    (11, "Snow or ice", [255, 150, 255]),
+];
+
+/// The NIR band of a level: B08 when present, else B8A.
+fn nir(h: &Hierarchy, g: &str) -> String {
+    if h.node(&format!("{g}/b08")).is_some() {
+        format!("{g}/b08")
+    } else {
+        format!("{g}/b8a")
+    }
+}
+
+/// Render `preset` of the reflectance level `resolution` (SCL: the classification at that level).
+pub fn render_preset(h: &Hierarchy, resolution: &str, preset: Preset) -> Result<Rgba> {
+    let g = reflectance_group(h, resolution)?;
+    let rgb = |r: &str, gr: &str, b: &str| -> Result<Rgba> {
+        composite(
+            &read_band(h, r)?,
+            &read_band(h, gr)?,
+            &read_band(h, b)?,
+            2.0,
+            98.0,
+        )
+    };
+    match preset {
+        Preset::TrueColour => true_colour(h, resolution),
+        Preset::FalseColour => rgb(&nir(h, &g), &format!("{g}/b04"), &format!("{g}/b03")),
+        Preset::Swir => rgb(
+            &format!("{g}/b12"),
+            &format!("{g}/b8a"),
+            &format!("{g}/b04"),
+        ),
+        Preset::Agriculture => rgb(&format!("{g}/b11"), &nir(h, &g), &format!("{g}/b02")),
+        Preset::Ndvi => {
+            let (n, r) = (
+                read_band(h, &nir(h, &g))?,
+                read_band(h, &format!("{g}/b04"))?,
+            );
+            let mut pixels = vec![0u8; n.width * n.height * 4];
+            for (i, px) in pixels.chunks_exact_mut(4).enumerate() {
+                let (a, b) = (n.values[i], r.values[i]);
+                if !(a.is_finite() && b.is_finite()) || a + b == 0.0 {
+                    continue;
+                }
+                let v = ((a - b) / (a + b)).clamp(-1.0, 1.0);
+                px[..3].copy_from_slice(&ndvi_colour(v));
+                px[3] = 255;
+            }
+            Ok(Rgba {
+                width: n.width,
+                height: n.height,
+                pixels,
+            })
+        }
+        Preset::Scl => {
+            let candidates = [
+                format!("/conditions/mask/l2a_classification/{resolution}/scl"),
+                format!("/conditions/mask/l2a_classification/r20m/scl"),
+            ];
+            let path = candidates
+                .iter()
+                .find(|p| h.node(p).is_some())
+                .ok_or_else(|| Error::Missing {
+                    path: format!("{}/conditions/mask/l2a_classification", h.location()),
+                    what: "scene classification (L2A products only)".into(),
+                })?;
+            let m = h.array_meta(path)?;
+            let (w, hh) = (m.shape[1] as usize, m.shape[0] as usize);
+            let v = h.read::<u8>(path)?;
+            let mut pixels = vec![0u8; w * hh * 4];
+            for (px, &c) in pixels.chunks_exact_mut(4).zip(v.iter()) {
+                if c == 0 {
+                    continue;
+                }
+                let col = SCL_CLASSES
+                    .iter()
+                    .find(|k| k.0 == c)
+                    .map_or([255, 0, 255], |k| k.2);
+                px[..3].copy_from_slice(&col);
+                px[3] = 255;
+            }
+            Ok(Rgba {
+                width: w,
+                height: hh,
+                pixels,
+            })
+        }
+    }
+}
+
+/// Brown (−0.2 and below) → yellow (0.3) → green (0.9 and above).
+pub fn ndvi_colour(v: f32) -> [u8; 3] {
+    let stops: [(f32, [f32; 3]); 3] = [
+        (-0.2, [140.0, 80.0, 30.0]),
+        (0.3, [240.0, 220.0, 80.0]),
+        (0.9, [20.0, 130.0, 40.0]),
+    ];
+    let v = v.clamp(stops[0].0, stops[2].0);
+    let (a, b) = if v <= stops[1].0 {
+        (stops[0], stops[1])
+    } else {
+        (stops[1], stops[2])
+    };
+    let t = (v - a.0) / (b.0 - a.0);
+    let mut out = [0u8; 3];
+    for c in 0..3 {
+        out[c] = (a.1[c] + t * (b.1[c] - a.1[c])).round() as u8;
+    }
+    out
+}

@@ -64,7 +64,8 @@ fn open_inspect_and_benchmark() {
         h.query_by_label_contains("True colour B04/B03/B02 at r60m")
             .is_some()
     );
-    // The top bar and the report show machine-specific paths: masked.
+    h.run_steps(30); // settle animations: the steps before depend on background timing
+    // The top bar and the report show machine-specific paths: masked (after the last step).
     h.mask(egui::Rect::from_min_max(
         egui::pos2(0.0, 0.0),
         egui::pos2(1280.0, 34.0),
@@ -101,6 +102,35 @@ fn open_inspect_and_benchmark() {
     assert!(h.query_by_label(&want).is_some(), "no {want:?}");
     h.remove_cursor();
     h.run_steps(1);
+
+    // Presets: the scene classification with ESA's class colours and its legend, then NDVI.
+    h.get_by_role(egui::accesskit::Role::ComboBox).click();
+    h.run_steps(4);
+    h.get_by_label("Scene classification (SCL)").click();
+    h.run_steps(1);
+    step_until(&mut h, |h| {
+        h.query_by_label_contains("Scene classification (SCL) at r60m")
+            .is_some()
+    });
+    assert!(h.query_by_label("4 Vegetation").is_some());
+    assert!(h.query_by_label("9 Cloud high probability").is_some());
+    h.run_steps(30); // the closing popup's fade: the steps before depend on background timing
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(0.0, 0.0),
+        egui::pos2(1280.0, 34.0),
+    ));
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(850.0, 34.0),
+        egui::pos2(1280.0, 800.0),
+    ));
+    h.snapshot("map_scl_legend");
+    h.get_by_role(egui::accesskit::Role::ComboBox).click();
+    h.run_steps(4);
+    h.get_by_label("NDVI").click();
+    h.run_steps(1);
+    step_until(&mut h, |h| {
+        h.query_by_label_contains("NDVI at r60m").is_some()
+    });
 
     // Open another product by typing its path and pressing Open.
     let out = fx.join("golden/out_l2a_shard.zarr");

@@ -101,6 +101,12 @@ pub struct ViewerApp {
     pub convert: convert_panel::ConvertPanel,
     /// The pixel under the cursor on the map (shown level: col, row).
     pub hovered: Option<(usize, usize)>,
+    /// What the map shows.
+    pub preset: crate::render::Preset,
+    /// A preset being rendered in the background.
+    rendering: Option<Receiver<Result<crate::render::Rgba, String>>>,
+    /// Why the last preset could not be rendered.
+    pub render_error: Option<String>,
     /// PROJ transformer of the open product to lon/lat (created on the UI thread, on first use).
     to_lonlat: Option<(String, crate::geo::ToLonLat)>,
     ctx: Option<egui::Context>,
@@ -162,6 +168,9 @@ impl ViewerApp {
             bench: bench_panel::BenchPanel::default(),
             convert: convert_panel::ConvertPanel::default(),
             hovered: None,
+            preset: crate::render::Preset::TrueColour,
+            rendering: None,
+            render_error: None,
             to_lonlat: None,
             ctx,
         }
@@ -183,6 +192,9 @@ impl ViewerApp {
         self.path = path;
         self.state = State::Loading(rx);
         self.selected = None;
+        self.preset = crate::render::Preset::TrueColour;
+        self.rendering = None;
+        self.render_error = None;
         self.scene_rect = egui::Rect::ZERO;
     }
 
@@ -342,6 +354,20 @@ impl ViewerApp {
                     });
                     return;
                 }
+                // A preset rendered in the background replaces the image.
+                if let Some(rx) = &self.rendering
+                    && let Ok(r) = rx.try_recv()
+                {
+                    self.rendering = None;
+                    match r {
+                        Ok(img) => {
+                            loaded.image = Some(img);
+                            *texture = None;
+                            self.render_error = None;
+                        }
+                        Err(e) => self.render_error = Some(e),
+                    }
+                }
                 let tex = match (&loaded.image, texture.as_ref()) {
                     (Some(img), None) => {
                         let c = egui::ColorImage::from_rgba_unmultiplied(
@@ -400,20 +426,88 @@ impl ViewerApp {
                             );
                         });
                     });
+                let shown = match self.preset {
+                    crate::render::Preset::TrueColour => "True colour B04/B03/B02".to_string(),
+                    p => p.label().to_string(),
+                };
+                let stretch = match self.preset {
+                    crate::render::Preset::Ndvi | crate::render::Preset::Scl => "",
+                    _ => " · 2–98 % stretch",
+                };
                 egui::Panel::bottom("status").show(ui, |ui| match &loaded.image {
                     Some(img) => {
                         ui.label(format!(
-                            "True colour B04/B03/B02 at {} · {}×{} px · 2–98 % stretch · drag to pan, scroll to zoom",
+                            "{shown} at {} · {}×{} px{stretch} · drag to pan, scroll to zoom",
                             loaded.resolution, img.width, img.height
                         ));
                     }
                     None => {
                         ui.label(format!(
                             "No true colour: {}",
-                            loaded.image_error.as_deref().unwrap_or("no reflectance bands")
+                            loaded
+                                .image_error
+                                .as_deref()
+                                .unwrap_or("no reflectance bands")
                         ));
                     }
                 });
+                let mut new_preset = None;
+                egui::Panel::top("presets").show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        let mut p = self.preset;
+                        egui::ComboBox::from_label("Show")
+                            .selected_text(p.label())
+                            .show_ui(ui, |ui| {
+                                for q in crate::render::Preset::ALL {
+                                    ui.selectable_value(&mut p, q, q.label());
+                                }
+                            });
+                        if p != self.preset {
+                            new_preset = Some(p);
+                        }
+                        if self.rendering.is_some() {
+                            ui.spinner();
+                        }
+                        if let Some(e) = &self.render_error {
+                            ui.colored_label(egui::Color32::LIGHT_RED, e);
+                        }
+                    });
+                    if self.preset == crate::render::Preset::Scl {
+                        ui.horizontal_wrapped(|ui| {
+                            for (v, name, c) in crate::render::SCL_CLASSES {
+                                let (rect, _) = ui.allocate_exact_size(
+                                    egui::vec2(12.0, 12.0),
+                                    egui::Sense::hover(),
+                                );
+                                ui.painter().rect_filled(
+                                    rect,
+                                    0.0,
+                                    egui::Color32::from_rgb(c[0], c[1], c[2]),
+                                );
+                                ui.label(format!("{v} {name}"));
+                            }
+                        });
+                    }
+                });
+                if let Some(p) = new_preset {
+                    self.preset = p;
+                    let (tx, rx) = channel();
+                    let path = self.path.clone();
+                    let res = loaded.resolution.clone();
+                    let ctx = ui.ctx().clone();
+                    std::thread::spawn(move || {
+                        let r = Hierarchy::open(&path)
+                            .and_then(|h| crate::render::render_preset(&h, &res, p))
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send(r);
+                        ctx.request_repaint();
+                    });
+                    self.rendering = Some(rx);
+                }
+                if self.rendering.is_some() {
+                    ui.ctx()
+                        .request_repaint_after(std::time::Duration::from_millis(100));
+                }
                 egui::CentralPanel::default().show(ui, |ui| {
                     if let Some(tex) = tex {
                         let size = tex.size_vec2();
