@@ -314,7 +314,7 @@ pub fn render_preset(h: &Hierarchy, resolution: &str, preset: Preset) -> Result<
         Preset::Scl => {
             let candidates = [
                 format!("/conditions/mask/l2a_classification/{resolution}/scl"),
-                format!("/conditions/mask/l2a_classification/r20m/scl"),
+                "/conditions/mask/l2a_classification/r20m/scl".to_string(),
             ];
             let path = candidates
                 .iter()
@@ -361,9 +361,5 @@ pub fn ndvi_colour(v: f32) -> [u8; 3] {
         (stops[1], stops[2])
     };
     let t = (v - a.0) / (b.0 - a.0);
-    let mut out = [0u8; 3];
-    for c in 0..3 {
-        out[c] = (a.1[c] + t * (b.1[c] - a.1[c])).round() as u8;
-    }
-    out
+    std::array::from_fn(|c| (a.1[c] + t * (b.1[c] - a.1[c])).round() as u8)
 }
