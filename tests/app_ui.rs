@@ -51,6 +51,11 @@ fn open_inspect_and_benchmark() {
             .is_some()
     );
     assert!(demo.join(".zmetadata").exists());
+    // The ground scale in the status line.
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("1 screen px ≈").is_some());
+    // Two harnesses in one test: their snapshot results are merged and checked at the end.
+    let mut snapshots = h.take_snapshot_results();
     drop(h);
 
     let input = fx.join("golden/in_l2a_shard.zarr");
@@ -204,6 +209,38 @@ fn open_inspect_and_benchmark() {
         "the converted store does not validate cleanly"
     );
 
+    // Chunk and shard grid of the shown level: a store with 61-px chunks in 183-px shards at r60m.
+    let gridded = config.path().join("gridded.zarr");
+    let opts = eopf_geozarr::convert::S2Options {
+        profile: eopf_geozarr::plan::Profile::Reference,
+        spatial_chunk: 61,
+        enable_sharding: true,
+        ..Default::default()
+    };
+    eopf_geozarr::convert::convert_s2_optimized(
+        &input,
+        &gridded,
+        &opts,
+        eopf_geozarr::convert::Existing::Error,
+        &|_, _, _| {},
+    )
+    .unwrap();
+    h.state_mut().open(gridded.clone());
+    h.get_by_label("Map").click();
+    step_until(&mut h, |h| h.state().is_ready());
+    h.get_by_label("Chunk grid").click();
+    h.run_steps(30);
+    assert!(h.state().show_grid);
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(0.0, 0.0),
+        egui::pos2(1280.0, 34.0),
+    ));
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(850.0, 34.0),
+        egui::pos2(1280.0, 800.0),
+    ));
+    h.snapshot("map_chunk_grid");
+
     // Benchmark panel: run at 366², wait for the table, export the JSON.
     h.get_by_label("Benchmark").click();
     h.run_steps(1);
@@ -225,4 +262,6 @@ fn open_inspect_and_benchmark() {
         serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
     assert_eq!(v["rows"].as_array().unwrap().len(), 10);
     assert!(!v["adapter"].is_null());
+    snapshots.extend_harness(&mut h);
+    snapshots.unwrap();
 }

@@ -25,6 +25,9 @@ pub struct Inspector {
     pub grid: Option<EdgeGrid>,
     pub crs: Option<Crs>,
     pub bands: Vec<BandValues>,
+    /// Read chunk and shard shapes (rows, cols) of the first band, for the grid overlay.
+    pub chunks: Option<(u64, u64)>,
+    pub shards: Option<(u64, u64)>,
 }
 
 impl Inspector {
@@ -34,12 +37,21 @@ impl Inspector {
         let y = crate::inspect::read_f64(h, &format!("{group}/y"))?;
         let (width, height) = (x.len(), y.len());
         let mut bands = Vec::new();
+        let (mut chunks, mut shards) = (None, None);
         for n in h.children(group) {
             let NodeKind::Array(m) = &n.kind else {
                 continue;
             };
             if m.shape != [height as u64, width as u64] {
                 continue;
+            }
+            if chunks.is_none() && m.chunks.len() == 2 {
+                chunks = Some((m.chunks[0], m.chunks[1]));
+                shards = m
+                    .shard_shape
+                    .as_ref()
+                    .filter(|s| s.len() == 2)
+                    .map(|s| (s[0], s[1]));
             }
             let Some(num) = Num::from_dtype(&m.dtype) else {
                 continue;
@@ -80,6 +92,8 @@ impl Inspector {
             grid,
             crs,
             bands,
+            chunks,
+            shards,
         })
     }
 

@@ -107,6 +107,10 @@ pub struct ViewerApp {
     rendering: Option<Receiver<Result<crate::render::Rgba, String>>>,
     /// Why the last preset could not be rendered.
     pub render_error: Option<String>,
+    /// Draw the chunk (and shard) grid of the shown level over the map.
+    pub show_grid: bool,
+    /// Ground metres per screen pixel at the current zoom.
+    pub metres_per_px: Option<f64>,
     /// PROJ transformer of the open product to lon/lat (created on the UI thread, on first use).
     to_lonlat: Option<(String, crate::geo::ToLonLat)>,
     ctx: Option<egui::Context>,
@@ -171,6 +175,8 @@ impl ViewerApp {
             preset: crate::render::Preset::TrueColour,
             rendering: None,
             render_error: None,
+            show_grid: false,
+            metres_per_px: None,
             to_lonlat: None,
             ctx,
         }
@@ -434,10 +440,14 @@ impl ViewerApp {
                     crate::render::Preset::Ndvi | crate::render::Preset::Scl => "",
                     _ => " · 2–98 % stretch",
                 };
+                let scale = self
+                    .metres_per_px
+                    .map(|m| format!(" · 1 screen px ≈ {m:.1} m"))
+                    .unwrap_or_default();
                 egui::Panel::bottom("status").show(ui, |ui| match &loaded.image {
                     Some(img) => {
                         ui.label(format!(
-                            "{shown} at {} · {}×{} px{stretch} · drag to pan, scroll to zoom",
+                            "{shown} at {} · {}×{} px{stretch}{scale} · drag to pan, scroll to zoom",
                             loaded.resolution, img.width, img.height
                         ));
                     }
@@ -464,6 +474,13 @@ impl ViewerApp {
                             });
                         if p != self.preset {
                             new_preset = Some(p);
+                        }
+                        if loaded
+                            .inspector
+                            .as_ref()
+                            .is_some_and(|i| i.chunks.is_some())
+                        {
+                            ui.checkbox(&mut self.show_grid, "Chunk grid");
                         }
                         if self.rendering.is_some() {
                             ui.spinner();
@@ -512,6 +529,15 @@ impl ViewerApp {
                     if let Some(tex) = tex {
                         let size = tex.size_vec2();
                         let mut hovered = None;
+                        let canvas = ui.available_rect_before_wrap();
+                        let grid = if self.show_grid {
+                            loaded
+                                .inspector
+                                .as_ref()
+                                .and_then(|i| i.chunks.map(|c| (c, i.shards)))
+                        } else {
+                            None
+                        };
                         egui::Scene::new()
                             .zoom_range(0.05..=32.0)
                             .scroll_zooms(true)
@@ -520,6 +546,51 @@ impl ViewerApp {
                                     egui::Image::from_texture((tex.id(), size))
                                         .sense(egui::Sense::hover()),
                                 );
+                                if let Some(((ch, cw), shards)) = grid {
+                                    let px = r.rect.width() / size.x;
+                                    let painter = ui.painter();
+                                    let lines = |step_r: u64, step_c: u64, stroke: egui::Stroke| {
+                                        for k in
+                                            (step_c..size.x as u64).step_by(step_c.max(1) as usize)
+                                        {
+                                            let x = r.rect.min.x + k as f32 * px;
+                                            painter.line_segment(
+                                                [
+                                                    egui::pos2(x, r.rect.min.y),
+                                                    egui::pos2(x, r.rect.max.y),
+                                                ],
+                                                stroke,
+                                            );
+                                        }
+                                        for k in
+                                            (step_r..size.y as u64).step_by(step_r.max(1) as usize)
+                                        {
+                                            let y = r.rect.min.y + k as f32 * px;
+                                            painter.line_segment(
+                                                [
+                                                    egui::pos2(r.rect.min.x, y),
+                                                    egui::pos2(r.rect.max.x, y),
+                                                ],
+                                                stroke,
+                                            );
+                                        }
+                                    };
+                                    lines(
+                                        ch,
+                                        cw,
+                                        egui::Stroke::new(
+                                            0.5,
+                                            egui::Color32::from_white_alpha(160),
+                                        ),
+                                    );
+                                    if let Some((sh, sw)) = shards {
+                                        lines(
+                                            sh,
+                                            sw,
+                                            egui::Stroke::new(1.5, egui::Color32::YELLOW),
+                                        );
+                                    }
+                                }
                                 if let Some(p) = r.hover_pos() {
                                     let rel = (p - r.rect.min) / r.rect.size();
                                     if (0.0..1.0).contains(&rel.x) && (0.0..1.0).contains(&rel.y) {
@@ -531,6 +602,16 @@ impl ViewerApp {
                                 }
                             });
                         self.hovered = hovered;
+                        // Scene units are image pixels of the shown level.
+                        self.metres_per_px = loaded
+                            .inspector
+                            .as_ref()
+                            .and_then(|i| i.grid)
+                            .filter(|_| canvas.width() > 0.0 && self.scene_rect.width() > 0.0)
+                            .map(|g| {
+                                g.res * f64::from(self.scene_rect.width())
+                                    / f64::from(canvas.width())
+                            });
                     } else {
                         ui.weak("Nothing to draw for this product; see the Product tab.");
                     }
