@@ -10,6 +10,21 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use eopf_geozarr::app::ViewerApp;
 
+/// Mask what shows machine-specific paths before a snapshot: the top bar and, on the map, the
+/// report panel (masks last until the next step).
+fn mask_paths(h: &mut Harness<'_, ViewerApp>, report_panel: bool) {
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(0.0, 0.0),
+        egui::pos2(1280.0, 34.0),
+    ));
+    if report_panel {
+        h.mask(egui::Rect::from_min_max(
+            egui::pos2(850.0, 34.0),
+            egui::pos2(1280.0, 800.0),
+        ));
+    }
+}
+
 /// Step the UI until `done` holds (background loading), at most ~60 s.
 fn step_until(h: &mut Harness<'_, ViewerApp>, done: impl Fn(&Harness<'_, ViewerApp>) -> bool) {
     for _ in 0..1200 {
@@ -71,14 +86,7 @@ fn open_inspect_and_benchmark() {
     );
     h.run_steps(30); // settle animations: the steps before depend on background timing
     // The top bar and the report show machine-specific paths: masked (after the last step).
-    h.mask(egui::Rect::from_min_max(
-        egui::pos2(0.0, 0.0),
-        egui::pos2(1280.0, 34.0),
-    ));
-    h.mask(egui::Rect::from_min_max(
-        egui::pos2(850.0, 34.0),
-        egui::pos2(1280.0, 800.0),
-    ));
+    mask_paths(&mut h, true);
     h.snapshot("map_golden_true_colour");
 
     // Inspector: hover the map; the cursor panel gives row/col, x/y, lon/lat and every band's
@@ -120,14 +128,7 @@ fn open_inspect_and_benchmark() {
     assert!(h.query_by_label("4 Vegetation").is_some());
     assert!(h.query_by_label("9 Cloud high probability").is_some());
     h.run_steps(30); // the closing popup's fade: the steps before depend on background timing
-    h.mask(egui::Rect::from_min_max(
-        egui::pos2(0.0, 0.0),
-        egui::pos2(1280.0, 34.0),
-    ));
-    h.mask(egui::Rect::from_min_max(
-        egui::pos2(850.0, 34.0),
-        egui::pos2(1280.0, 800.0),
-    ));
+    mask_paths(&mut h, true);
     h.snapshot("map_scl_legend");
     h.get_by_role(egui::accesskit::Role::ComboBox).click();
     h.run_steps(4);
@@ -174,10 +175,7 @@ fn open_inspect_and_benchmark() {
         h.query_by_label_contains("Attributes of /measurements/reflectance/r10m/b04")
             .is_some()
     );
-    h.mask(egui::Rect::from_min_max(
-        egui::pos2(0.0, 0.0),
-        egui::pos2(1280.0, 34.0),
-    ));
+    mask_paths(&mut h, false);
     h.snapshot("product_panel_b04");
 
     // Conversion panel: convert the open GeoZarr's golden *input* with the defaults (geozarr,
@@ -231,14 +229,7 @@ fn open_inspect_and_benchmark() {
     h.get_by_label("Chunk grid").click();
     h.run_steps(30);
     assert!(h.state().show_grid);
-    h.mask(egui::Rect::from_min_max(
-        egui::pos2(0.0, 0.0),
-        egui::pos2(1280.0, 34.0),
-    ));
-    h.mask(egui::Rect::from_min_max(
-        egui::pos2(850.0, 34.0),
-        egui::pos2(1280.0, 800.0),
-    ));
+    mask_paths(&mut h, true);
     h.snapshot("map_chunk_grid");
 
     // Benchmark panel: run at 366², wait for the table, export the JSON.

@@ -414,7 +414,56 @@ struct RegionCtx<'a> {
     kernels: &'a crate::kernels::Kernels,
 }
 
+/// `$body` with the type `$t` bound to the Rust element type of `$num` (one arm per [`Num`]).
+macro_rules! by_num {
+    ($num:expr, |$t:ident| $body:expr) => {
+        match $num {
+            Num::U8 => {
+                type $t = u8;
+                $body
+            }
+            Num::U16 => {
+                type $t = u16;
+                $body
+            }
+            Num::U32 => {
+                type $t = u32;
+                $body
+            }
+            Num::U64 => {
+                type $t = u64;
+                $body
+            }
+            Num::I8 => {
+                type $t = i8;
+                $body
+            }
+            Num::I16 => {
+                type $t = i16;
+                $body
+            }
+            Num::I32 => {
+                type $t = i32;
+                $body
+            }
+            Num::I64 => {
+                type $t = i64;
+                $body
+            }
+            Num::F32 => {
+                type $t = f32;
+                $body
+            }
+            Num::F64 => {
+                type $t = f64;
+                $body
+            }
+        }
+    };
+}
+
 /// A region of an output array as f64.
+#[allow(clippy::unnecessary_cast)] // `as f64` is a no-op in the f64 arm of `by_num!`
 fn read_out_f64(
     array: &Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>,
     ranges: &[Range<u64>],
@@ -422,28 +471,12 @@ fn read_out_f64(
     at: &str,
 ) -> Result<Vec<f64>> {
     let subset = zarrs::array::ArraySubset::new_with_ranges(ranges);
-    macro_rules! rd {
-        ($t:ty) => {
-            array
-                .retrieve_array_subset::<Vec<$t>>(&subset)
-                .map_err(|e| Error::io(at, e))?
-                .into_iter()
-                .map(|v| v as f64)
-                .collect()
-        };
-    }
-    Ok(match num {
-        Num::U8 => rd!(u8),
-        Num::U16 => rd!(u16),
-        Num::U32 => rd!(u32),
-        Num::U64 => rd!(u64),
-        Num::I8 => rd!(i8),
-        Num::I16 => rd!(i16),
-        Num::I32 => rd!(i32),
-        Num::I64 => rd!(i64),
-        Num::F32 => rd!(f32),
-        Num::F64 => rd!(f64),
-    })
+    Ok(by_num!(num, |T| array
+        .retrieve_array_subset::<Vec<T>>(&subset)
+        .map_err(|e| Error::io(at, e))?
+        .into_iter()
+        .map(|v| v as f64)
+        .collect()))
 }
 
 /// Row-major slices of a region: `(leading count, rows, cols)`.
@@ -695,27 +728,13 @@ impl RegionCtx<'_> {
     }
 
     /// An input region of any numeric type as f64.
+    #[allow(clippy::unnecessary_cast)] // `as f64` is a no-op in the f64 arm of `by_num!`
     fn read_in_f64(&self, from: &str, ranges: &[Range<u64>], num: Num) -> Result<Vec<f64>> {
-        macro_rules! rd {
-            ($t:ty) => {
-                self.read::<$t>(from, ranges)?
-                    .into_iter()
-                    .map(|v| v as f64)
-                    .collect()
-            };
-        }
-        Ok(match num {
-            Num::U8 => rd!(u8),
-            Num::U16 => rd!(u16),
-            Num::U32 => rd!(u32),
-            Num::U64 => rd!(u64),
-            Num::I8 => rd!(i8),
-            Num::I16 => rd!(i16),
-            Num::I32 => rd!(i32),
-            Num::I64 => rd!(i64),
-            Num::F32 => rd!(f32),
-            Num::F64 => rd!(f64),
-        })
+        Ok(by_num!(num, |T| self
+            .read::<T>(from, ranges)?
+            .into_iter()
+            .map(|v| v as f64)
+            .collect()))
     }
 
     /// One region of a pipeline A overview level from the level before it.
