@@ -6,6 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/eopf-geozarr-target}"
 export EOPF_PYTHON="${EOPF_PYTHON:-${EOPF_VENV:-$HOME/.cache/eopf-geozarr-venv}/bin/python}"
 export EOPF_REQUIRE_PYTHON=1
+# Object-storage tests run against moto's S3 server on 127.0.0.1 (in the same venv): required.
+export EOPF_REQUIRE_S3=1
 # The WGSL kernels are tested on Mesa lavapipe (Vulkan on the CPU): without an adapter they fail.
 export EOPF_REQUIRE_GPU=1
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"

@@ -24,6 +24,19 @@ pub struct Cli {
     /// Log more (repeat for debug output).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// S3 endpoint URL (default: $AWS_ENDPOINT_URL, else AWS), e.g. http://127.0.0.1:9000.
+    #[arg(long, global = true, value_name = "URL")]
+    s3_endpoint: Option<String>,
+    /// S3 region (default: $AWS_DEFAULT_REGION, else us-east-1).
+    #[arg(long, global = true, value_name = "REGION")]
+    s3_region: Option<String>,
+    /// Unsigned S3 requests (public buckets); credentials are not used.
+    #[arg(long, global = true)]
+    s3_anonymous: bool,
+    /// Retries of a failed object-storage request (exponential backoff) and attempts per
+    /// chunk/shard write.
+    #[arg(long, global = true, default_value_t = 3)]
+    max_retries: u32,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -159,9 +172,6 @@ enum Command {
         /// No overview with a side below this many pixels (pipeline A).
         #[arg(long, default_value_t = 256)]
         min_dimension: u64,
-        /// Attempts per array write before giving up (at least one).
-        #[arg(long, default_value_t = 3)]
-        max_retries: u32,
         /// Copied groups that get CRS information (pipeline A; the bare flag means none).
         #[arg(long, num_args = 0..)]
         crs_groups: Option<Vec<String>>,
@@ -228,13 +238,30 @@ enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    match run(cli) {
+    let mut s3 = crate::storage::S3Config::from_env();
+    if let Some(e) = &cli.s3_endpoint {
+        s3.endpoint = Some(e.clone());
+    }
+    if let Some(r) = &cli.s3_region {
+        s3.region = r.clone();
+    }
+    s3.anonymous |= cli.s3_anonymous;
+    s3.max_retries = cli.max_retries;
+    tracing::debug!("object storage: {}", s3.credentials_info());
+    crate::storage::set_s3_config(s3);
+    let verbose = cli.verbose;
+    let code = match run(cli) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::storage::mask_secrets(&format!("{e:#}")));
             1
         }
+    };
+    let requests = crate::storage::request_counts();
+    if verbose > 0 && requests.total() > 0 {
+        eprintln!("object storage: {requests}");
     }
+    code
 }
 
 fn init_tracing(verbose: u8) {
@@ -247,7 +274,7 @@ fn init_tracing(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::storage::config::MaskingWriter(std::io::stderr()))
         .without_time()
         .try_init();
 }
@@ -326,7 +353,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             spatial_chunk,
             groups,
             min_dimension,
-            max_retries,
             crs_groups,
             gcp_group,
             json,
@@ -335,7 +361,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let generic = GenericArgs {
                 groups,
                 min_dimension,
-                max_retries,
+                max_retries: cli.max_retries,
                 crs_groups,
                 gcp_group,
             };
@@ -670,7 +696,7 @@ fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::c
         },
         shard_size,
         keep_scale_offset: args.keep_scale_offset,
-        max_retries: 3,
+        max_retries: crate::storage::s3_config().max_retries,
         device: args.device,
         cancel: Default::default(),
     })

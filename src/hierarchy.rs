@@ -49,6 +49,10 @@ pub struct ArrayMeta {
     pub fill_value: Value,
     /// `dimension_names` (v3) or `_ARRAY_DIMENSIONS` (v2).
     pub dimension_names: Option<Vec<String>>,
+    /// The whole metadata document (`zarr.json` for v3, `.zarray` for v2): arrays are opened from
+    /// it, without another read of the store (one request per array saved on object storage).
+    #[serde(skip)]
+    pub document: Value,
 }
 
 /// A whole hierarchy opened from a store.
@@ -98,9 +102,14 @@ fn store_key_for(node: &str, file: &str) -> String {
 }
 
 impl Hierarchy {
-    /// Open a local Zarr hierarchy (v2 or v3).
+    /// Open a Zarr hierarchy (v2 or v3): a local folder, `s3://bucket/key` or an `http(s)://`
+    /// URL (see [`crate::storage::Location`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
+        if crate::storage::is_remote(path) {
+            let (store, location) = crate::storage::open_read(path)?;
+            return Self::open_store(store, location);
+        }
         let location = show(path);
         if !path.exists() {
             return Err(Error::NotFound { path: location });
@@ -424,10 +433,24 @@ impl Hierarchy {
         path: &str,
     ) -> Result<Array<dyn zarrs::storage::ReadableStorageTraits>> {
         let p = normalize_node_path(path);
-        self.array_meta(&p)?;
+        let doc = self.array_meta(&p)?.document.clone();
         let storage: Arc<dyn zarrs::storage::ReadableStorageTraits> = self.store.clone().readable();
         let full = format!("{}{}", self.location, p);
-        match Array::open(storage.clone(), &p) {
+        // From the metadata already read (consolidated or listed): no second read of the store.
+        let meta = if self.zarr_format == 2 {
+            serde_json::from_value::<zarrs::array::ArrayMetadataV2>(doc)
+                .ok()
+                .map(zarrs::array::ArrayMetadata::V2)
+        } else {
+            serde_json::from_value::<zarrs::array::ArrayMetadataV3>(doc)
+                .ok()
+                .map(zarrs::array::ArrayMetadata::V3)
+        };
+        let opened = match meta {
+            Some(m) => Array::new_with_metadata(storage.clone(), &p, m),
+            None => Array::open(storage.clone(), &p),
+        };
+        match opened {
             Ok(a) => Ok(a),
             Err(e) if self.zarr_format == 2 => {
                 // zarrs rejects some fill values EOPF writes (`null` for `<U7`, `|b1`, …): retry
@@ -720,6 +743,7 @@ fn array_meta_v2(doc: &Value, attributes: &Map<String, Value>, loc: &str) -> Res
         codecs,
         fill_value: doc.get("fill_value").cloned().unwrap_or(Value::Null),
         dimension_names: string_list(attributes.get("_ARRAY_DIMENSIONS")),
+        document: doc.clone(),
     })
 }
 
@@ -807,6 +831,7 @@ fn array_meta_v3(doc: &Value, loc: &str) -> Result<ArrayMeta> {
         codecs,
         fill_value: doc.get("fill_value").cloned().unwrap_or(Value::Null),
         dimension_names: string_list(doc.get("dimension_names")),
+        document: doc.clone(),
     })
 }
 

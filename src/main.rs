@@ -21,6 +21,12 @@ fn main() {
             unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
         }
     }
+    // `eopf-geozarr info … | head` ends quietly, as command-line tools do.
+    #[cfg(unix)]
+    // SAFETY: restoring the default SIGPIPE action before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let code = eopf_geozarr::cli::main();
     #[cfg(unix)]
     let _ = std::fs::remove_dir(

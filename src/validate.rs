@@ -553,28 +553,52 @@ fn strict_json(h: &Hierarchy, r: &mut Report) {
             return;
         }
     };
-    for k in keys {
-        let s = k.as_str();
-        if !(s.ends_with("zarr.json")
-            || s.ends_with(".zattrs")
-            || s.ends_with(".zarray")
-            || s.ends_with(".zgroup"))
-        {
-            continue;
-        }
-        match store.get(&k) {
-            Ok(Some(bytes)) => {
-                if let Err(e) = serde_json::from_slice::<Value>(&bytes) {
-                    r.error(
-                        &format!("/{s}"),
-                        "strict-json",
-                        format!("not strict JSON: {e}"),
-                    );
-                }
-            }
-            Ok(None) => {}
-            Err(e) => r.error(&format!("/{s}"), "read-failed", e.to_string()),
-        }
+    let docs: Vec<_> = keys
+        .into_iter()
+        .filter(|k| {
+            let s = k.as_str();
+            s.ends_with("zarr.json")
+                || s.ends_with(".zattrs")
+                || s.ends_with(".zarray")
+                || s.ends_with(".zgroup")
+        })
+        .collect();
+    // Read in parallel: on object storage each document is one request.
+    let threads = 16.min(docs.len().max(1));
+    let per = docs.len().div_ceil(threads).max(1);
+    let results: Vec<Vec<(String, &'static str, String)>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = docs
+            .chunks(per)
+            .map(|part| {
+                sc.spawn(move || {
+                    let mut found = Vec::new();
+                    for k in part {
+                        let s = k.as_str();
+                        match store.get(k) {
+                            Ok(Some(bytes)) => {
+                                if let Err(e) = serde_json::from_slice::<Value>(&bytes) {
+                                    found.push((
+                                        format!("/{s}"),
+                                        "strict-json",
+                                        format!("not strict JSON: {e}"),
+                                    ));
+                                }
+                            }
+                            Ok(None) => {}
+                            Err(e) => found.push((format!("/{s}"), "read-failed", e.to_string())),
+                        }
+                    }
+                    found
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for (path, code, msg) in results.into_iter().flatten() {
+        r.error(&path, code, msg);
     }
 }
 

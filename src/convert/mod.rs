@@ -15,32 +15,40 @@ pub use writer::{WriteReport, WriteSettings, write_plan};
 
 use std::path::Path;
 
-use crate::error::{Error, Result, show};
+use crate::error::{Error, Result};
 use crate::geo::epsg_exists;
 use crate::hierarchy::Hierarchy;
 use crate::product::{check_sentinel2, resolve_crs};
 
 /// Apply the existing-output policy before a conversion writes anything: an existing output is an
 /// error, is removed (`Overwrite`), or — with a journal of the same input and options — kept for
-/// `Resume`, which returns the arrays already complete.
+/// `Resume`, which returns the arrays already complete. Local folders and S3 prefixes alike.
 pub fn prepare_output(
     output: &Path,
     existing: Existing,
     fingerprint: &str,
 ) -> Result<std::collections::HashSet<String>> {
-    let at = show(output);
+    let (store, at) = crate::storage::open_write(output)?;
+    prepare_store(&store, &at, existing, fingerprint)
+}
+
+/// [`prepare_output`] on an opened output store.
+fn prepare_store(
+    store: &crate::storage::OutStore,
+    at: &str,
+    existing: Existing,
+    fingerprint: &str,
+) -> Result<std::collections::HashSet<String>> {
     let mut done = std::collections::HashSet::new();
-    if crate::storage::output_in_use(output)? {
+    if crate::storage::store_in_use(store, at)? {
         match existing {
             Existing::Error => {
                 return Err(Error::Input(format!(
                     "{at}: output already exists (use --overwrite to replace it or --resume to finish an interrupted conversion)"
                 )));
             }
-            Existing::Overwrite => {
-                std::fs::remove_dir_all(output).map_err(|e| Error::io(&at, e))?;
-            }
-            Existing::Resume => match writer::read_journal(output)? {
+            Existing::Overwrite => crate::storage::erase_all(store, at)?,
+            Existing::Resume => match writer::read_journal_from(store, at)? {
                 Some(j) if j.fingerprint == fingerprint => done = j.done.into_iter().collect(),
                 Some(_) => {
                     return Err(Error::Input(format!(
@@ -51,7 +59,7 @@ pub fn prepare_output(
                     tracing::warn!(
                         "{at}: no journal of an interrupted conversion: converting again"
                     );
-                    std::fs::remove_dir_all(output).map_err(|e| Error::io(&at, e))?;
+                    crate::storage::erase_all(store, at)?;
                 }
             },
         }
@@ -141,7 +149,7 @@ struct Job {
     cancel: writer::CancelFlag,
 }
 
-/// Write a plan to a new local store with the existing-output policy and the chosen kernels.
+/// Write a plan to a new store (local or S3) with the existing-output policy and the chosen kernels.
 fn run_plan(
     h: &Hierarchy,
     plan: &OutputPlan,
@@ -158,8 +166,9 @@ fn run_plan(
         kernels: &kernels,
         cancel: &job.cancel,
     };
-    let done = prepare_output(output, existing, &job.fingerprint)?;
-    write_plan(h, plan, output, &settings, &done, progress)
+    let (store, at) = crate::storage::open_write(output)?;
+    let done = prepare_store(&store, &at, existing, &job.fingerprint)?;
+    writer::write_plan_to(h, plan, store, &at, &settings, &done, progress)
 }
 
 /// The reference's `write_geozarr_group` (§2A.2–2A.3): one group of `input` converted to a GeoZarr

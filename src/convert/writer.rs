@@ -10,18 +10,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use std::path::Path;
-use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use zarrs::array::{Array, ArrayBytes, ArrayMetadata, ArrayMetadataV3};
-use zarrs::filesystem::FilesystemStore;
 
 use crate::storage::OutStore;
 
 use super::generic::Down;
 use super::num::Num;
 use super::s2::{OutArray, OutputPlan, Source};
-use crate::error::{Error, Result, show};
+use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
 use crate::kernels::cpu::Edge;
 use crate::plan::Profile;
@@ -91,7 +89,7 @@ impl Raster {
     }
 }
 
-/// Execute `plan` from `input` into a new local store at `output`. Arrays are written one after
+/// Execute `plan` from `input` into a new store at `output` (a local folder or `s3://`). Arrays are written one after
 /// the other; within an array its shards (or chunks) are computed and written in parallel, each
 /// from the matching region of its source, so memory holds a few shards, not whole products.
 pub fn write_plan(
@@ -102,9 +100,7 @@ pub fn write_plan(
     done: &std::collections::HashSet<String>,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<WriteReport> {
-    let at = show(output);
-    std::fs::create_dir_all(output).map_err(|e| Error::io(&at, e))?;
-    let store: OutStore = Arc::new(FilesystemStore::new(output).map_err(|e| Error::io(&at, e))?);
+    let (store, at) = crate::storage::open_write(output)?;
     write_plan_to(input, plan, store, &at, settings, done, progress)
 }
 
@@ -141,6 +137,7 @@ pub fn write_plan_to(
     // Levels computed ahead by the fused GPU pyramid (path → whole level).
     let mut fused: HashMap<String, Raster> = HashMap::new();
     let mut journal: Vec<String> = Vec::new();
+    let mut last_journal = std::time::Instant::now();
     let total = plan.arrays.len();
     let bytes_in = AtomicU64::new(0);
     let mut report = WriteReport {
@@ -305,7 +302,12 @@ pub fn write_plan_to(
             rasters.insert(out.path.clone(), Raster::new(values, &shape));
         }
         journal.push(out.path.clone());
-        write_journal(&store, fingerprint, &journal, &at)?;
+        // The journal (what `--resume` keeps) at most every two seconds: on object storage each
+        // write waits for the uploads before it.
+        if last_journal.elapsed() >= std::time::Duration::from_secs(2) {
+            write_journal(&store, fingerprint, &journal, &at)?;
+            last_journal = std::time::Instant::now();
+        }
         report.arrays += 1;
     }
     report.bytes_in = bytes_in.load(Ordering::Relaxed);
@@ -315,7 +317,11 @@ pub fn write_plan_to(
         put_json(&*store, &meta_key(&out.path), &out.doc, &at)?;
     }
     let docs = all_docs(plan);
-    for (path, attrs) in &plan.groups {
+    // Groups from the deepest up: the root's document (which holds the consolidated metadata)
+    // is the last one written.
+    let mut groups: Vec<(&String, &Map<String, Value>)> = plan.groups.iter().collect();
+    groups.sort_by_key(|(p, _)| std::cmp::Reverse(p.matches('/').count() - usize::from(*p == "/")));
+    for (path, attrs) in groups {
         let mut doc = json!({"zarr_format": 3, "node_type": "group", "attributes": attrs});
         if plan.consolidate.iter().any(|c| c == path) {
             doc["consolidated_metadata"] = consolidated(path, plan, &docs);
@@ -338,16 +344,27 @@ pub struct Journal {
     pub done: Vec<String>,
 }
 
-/// Read the journal of an interrupted conversion, if any.
+/// Read the journal of an interrupted conversion, if any (local folder or remote store).
 pub fn read_journal(output: &Path) -> Result<Option<Journal>> {
-    let p = output.join(JOURNAL);
-    if !p.exists() {
+    let (store, at) = crate::storage::open_read(output)?;
+    read_journal_from(&store, &at)
+}
+
+/// [`read_journal`] from an opened store (`at` names it).
+pub fn read_journal_from<S: zarrs::storage::ReadableStorageTraits + ?Sized>(
+    store: &S,
+    at: &str,
+) -> Result<Option<Journal>> {
+    let key = zarrs::storage::StoreKey::new(JOURNAL).map_err(|e| Error::invalid(at, e))?;
+    let Some(bytes) = store
+        .get(&key)
+        .map_err(|e| Error::io(format!("{at}/{JOURNAL}"), e))?
+    else {
         return Ok(None);
-    }
-    let text = std::fs::read_to_string(&p).map_err(|e| Error::io(show(&p), e))?;
-    serde_json::from_str(&text)
+    };
+    serde_json::from_slice(&bytes)
         .map(Some)
-        .map_err(|e| Error::invalid(show(&p), e))
+        .map_err(|e| Error::invalid(format!("{at}/{JOURNAL}"), e))
 }
 
 fn write_journal(store: &OutStore, fingerprint: &str, done: &[String], at: &str) -> Result<()> {
@@ -923,10 +940,18 @@ fn open_out(
     out: &OutArray,
     at: &str,
 ) -> Result<Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>> {
+    use zarrs::array::codec::array_to_bytes::sharding::{ShardingCodecOptions, SubchunkWriteOrder};
     let meta: ArrayMetadataV3 = serde_json::from_value(out.doc.clone())
         .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))?;
-    Array::new_with_metadata(store.clone(), &out.path, ArrayMetadata::V3(meta))
-        .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))
+    // Inner chunks in C order: the same input gives the same shard bytes on every run and store.
+    let order = zarrs::array::CodecSpecificOptions::default().with_option(
+        ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
+    );
+    Ok(
+        Array::new_with_metadata(store.clone(), &out.path, ArrayMetadata::V3(meta))
+            .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))?
+            .with_codec_specific_options(&order),
+    )
 }
 
 /// NaN-skipping block means of CF-decoded u16 values, decoded in f64 on the fly (the reference

@@ -541,6 +541,9 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 /// built in `out` + `.partial` and renamed when complete, so an interrupted run leaves no store
 /// that could pass for a finished product.
 pub fn write_demo(out: &Path, opts: &DemoOptions, progress: Progress<'_>) -> Result<DemoReport> {
+    if crate::storage::is_remote(out) {
+        return write_demo_remote(out, opts, progress);
+    }
     let at = show(out);
     let layout = demo_layout(opts)?;
     if crate::storage::output_in_use(out)? {
@@ -568,6 +571,32 @@ pub fn write_demo(out: &Path, opts: &DemoOptions, progress: Progress<'_>) -> Res
         arrays: arrays.len(),
         chunks,
     })
+}
+
+/// A demo product on S3: written to a local temporary folder, then uploaded (data first, metadata
+/// last, so an interrupted upload leaves no store that opens as a product).
+fn write_demo_remote(out: &Path, opts: &DemoOptions, progress: Progress<'_>) -> Result<DemoReport> {
+    let (store, at) = crate::storage::open_write(out)?;
+    if crate::storage::store_in_use(&store, &at)? {
+        return Err(Error::Input(format!(
+            "{at}: output already exists (remove it or choose another path)"
+        )));
+    }
+    let tmp = std::env::temp_dir().join(format!(
+        "eopf-geozarr-demo-upload-{}-{}",
+        std::process::id(),
+        opts.seed
+    ));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(show(&tmp), e))?;
+    }
+    let result = write_demo(&tmp, opts, progress).and_then(|mut report| {
+        crate::storage::upload_dir(&tmp, &store, &at)?;
+        report.path = at.clone();
+        Ok(report)
+    });
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
 }
 
 fn write_content(
