@@ -21,7 +21,7 @@ if [ ! -d "$fixtures" ]; then
   echo "################################################################################"
 fi
 status=0
-cargo test --all-targets 2>&1 || status=$?
+cargo test --all-targets --no-fail-fast 2>&1 || status=$?
 # --all-targets leaves out the documentation examples (the rustdoc of `plan` holds exact numbers).
 cargo test --doc 2>&1 || status=$?
 if [ ! -d "$fixtures" ]; then

@@ -219,11 +219,19 @@ impl ConvertPanel {
                 .num_columns(2)
                 .show(ui, |ui| {
                     ui.label("Input");
-                    ui.add(egui::TextEdit::singleline(&mut self.input).desired_width(520.0));
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.input)
+                            .hint_text("folder, s3://bucket/key or https://…")
+                            .desired_width(520.0),
+                    );
                     ui.end_row();
                     ui.label("Output");
                     ui.horizontal(|ui| {
-                        ui.add(egui::TextEdit::singleline(&mut self.output).desired_width(420.0));
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.output)
+                                .hint_text("folder or s3://bucket/key")
+                                .desired_width(420.0),
+                        );
                         if ui.button("Choose…").clicked()
                             && let Some(p) = rfd::FileDialog::new().pick_folder()
                         {

@@ -249,7 +249,9 @@ impl ViewerApp {
                 let edit = ui.add(
                     egui::TextEdit::singleline(&mut self.path_input)
                         .desired_width(420.0)
-                        .hint_text("product or GeoZarr store (folder)"),
+                        .hint_text(
+                            "product or GeoZarr store: folder, s3://bucket/key or https://…",
+                        ),
                 );
                 let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 if ui.button("Open").clicked() || enter {

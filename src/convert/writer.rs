@@ -144,171 +144,181 @@ pub fn write_plan_to(
         kernels: kernels.note.clone(),
         ..WriteReport::default()
     };
-    for (i, out) in plan.arrays.iter().enumerate() {
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled { path: at.clone() });
-        }
-        progress(i, total, &out.path);
-        tracing::info!("writing {} ({}/{total})", out.path, i + 1);
-        let array = open_out(&store, out, &at)?;
-        let shape = super::s2::doc_shape(&out.doc);
-        let keep = needed.contains(out.path.as_str()) && shape.len() == 2;
-        if done.contains(&out.path) {
-            // Resumed: written by the interrupted run; read back what later levels need.
-            if keep {
-                let values: Vec<f32> = array
-                    .retrieve_array_subset::<Vec<f32>>(&array.subset_all())
-                    .map_err(|e| Error::io(format!("{at}{}", out.path), e))?;
-                rasters.insert(out.path.clone(), Raster::new(values, &shape));
-            }
-            journal.push(out.path.clone());
-            report.arrays += 1;
-            continue;
-        }
-        let full = keep.then(|| Mutex::new(vec![f32::NAN; (shape[0] * shape[1]) as usize]));
-        let cells: Vec<Vec<u64>> = if shape.is_empty() {
-            vec![vec![]]
-        } else {
-            let grid = array.chunk_grid_shape().to_vec();
-            let count: u64 = grid.iter().product();
-            (0..count)
-                .map(|lin| {
-                    let mut rem = lin;
-                    let mut idx = vec![0u64; grid.len()];
-                    for d in (0..grid.len()).rev() {
-                        idx[d] = rem % grid[d];
-                        rem /= grid[d];
-                    }
-                    idx
-                })
-                .collect()
-        };
-        let reader = match read_source(&out.source) {
-            Some(from) => Some(input.region_reader(from, source_cache_bytes())?),
-            None => None,
-        };
-        // Pipeline A's overview levels read the level written before them.
-        let prev = match &out.source {
-            Source::Downsample { from, .. } => {
-                let p = plan
-                    .arrays
-                    .iter()
-                    .find(|a| &a.path == from)
-                    .ok_or_else(|| Error::invalid(&out.path, format!("{from} is not planned")))?;
-                Some(open_out(&store, p, &at)?)
-            }
-            _ => None,
-        };
-        // On the GPU, the first derived level of a chain (r120m ← r60m) computes the whole chain
-        // (r120m, r360m, r720m) in one fused pyramid: one upload, the levels chained on the device.
-        if kernels.is_gpu()
-            && let Source::Coarsen { from, factor } = &out.source
-            && !fused.contains_key(&out.path)
-            && let Some(src) = rasters.get(from)
-        {
-            let mut chain = vec![(out.path.clone(), *factor as usize)];
-            loop {
-                let last = chain[chain.len() - 1].0.clone();
-                match plan
-                    .arrays
-                    .iter()
-                    .find(|a| matches!(&a.source, Source::Coarsen { from, .. } if *from == last))
-                {
-                    Some(next) => {
-                        let Source::Coarsen { factor, .. } = &next.source else {
-                            break;
-                        };
-                        chain.push((next.path.clone(), *factor as usize));
-                    }
-                    None => break,
-                }
-            }
-            let factors: Vec<usize> = chain.iter().map(|c| c.1).collect();
-            tracing::debug!("fused GPU pyramid {factors:?} for {}", out.path);
-            let (levels, _) =
-                kernels.pyramid_f32(&src.values, src.width, src.height, &factors, edge)?;
-            for ((path, _), (values, w, h)) in chain.into_iter().zip(levels) {
-                fused.insert(
-                    path,
-                    Raster {
-                        values,
-                        width: w,
-                        height: h,
-                    },
-                );
-            }
-        }
-        let ctx = RegionCtx {
-            input,
-            reader: reader.as_ref(),
-            rasters: &rasters,
-            fused: &fused,
-            edge,
-            bytes_in: &bytes_in,
-            out_shape: &shape,
-            prev: prev.as_ref(),
-            kernels,
-        };
-        cells.par_iter().try_for_each(|idx| -> Result<()> {
+    // On an error or a cancel, the arrays completed so far go into the journal for --resume.
+    let arrays = (|| -> Result<()> {
+        for (i, out) in plan.arrays.iter().enumerate() {
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled { path: at.clone() });
             }
-            let (subset, ranges) = if idx.is_empty() {
-                (array.subset_all(), vec![])
+            progress(i, total, &out.path);
+            tracing::info!("writing {} ({}/{total})", out.path, i + 1);
+            let array = open_out(&store, out, &at)?;
+            let shape = super::s2::doc_shape(&out.doc);
+            let keep = needed.contains(out.path.as_str()) && shape.len() == 2;
+            if done.contains(&out.path) {
+                // Resumed: written by the interrupted run; read back what later levels need.
+                if keep {
+                    let values: Vec<f32> = array
+                        .retrieve_array_subset::<Vec<f32>>(&array.subset_all())
+                        .map_err(|e| Error::io(format!("{at}{}", out.path), e))?;
+                    rasters.insert(out.path.clone(), Raster::new(values, &shape));
+                }
+                journal.push(out.path.clone());
+                report.arrays += 1;
+                continue;
+            }
+            let full = keep.then(|| Mutex::new(vec![f32::NAN; (shape[0] * shape[1]) as usize]));
+            let cells: Vec<Vec<u64>> = if shape.is_empty() {
+                vec![vec![]]
             } else {
-                let sub = array
-                    .chunk_subset_bounded(idx)
-                    .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))?;
-                let r = sub.to_ranges();
-                (sub, r)
+                let grid = array.chunk_grid_shape().to_vec();
+                let count: u64 = grid.iter().product();
+                (0..count)
+                    .map(|lin| {
+                        let mut rem = lin;
+                        let mut idx = vec![0u64; grid.len()];
+                        for d in (0..grid.len()).rev() {
+                            idx[d] = rem % grid[d];
+                            rem /= grid[d];
+                        }
+                        idx
+                    })
+                    .collect()
             };
-            let region = ctx.region(&out.source, &ranges, &out.path)?;
-            if let (Some(full), Some(values)) = (&full, &region.values) {
-                let mut f = full
-                    .lock()
-                    .map_err(|_| Error::invalid(&out.path, "poisoned lock"))?;
-                let w = shape[1] as usize;
-                let (r0, c0) = (ranges[0].start as usize, ranges[1].start as usize);
-                let rw = (ranges[1].end - ranges[1].start) as usize;
-                for (k, row) in values.chunks(rw.max(1)).enumerate() {
-                    let o = (r0 + k) * w + c0;
-                    f[o..o + row.len()].copy_from_slice(row);
+            let reader = match read_source(&out.source) {
+                Some(from) => Some(input.region_reader(from, source_cache_bytes())?),
+                None => None,
+            };
+            // Pipeline A's overview levels read the level written before them.
+            let prev = match &out.source {
+                Source::Downsample { from, .. } => {
+                    let p = plan
+                        .arrays
+                        .iter()
+                        .find(|a| &a.path == from)
+                        .ok_or_else(|| {
+                            Error::invalid(&out.path, format!("{from} is not planned"))
+                        })?;
+                    Some(open_out(&store, p, &at)?)
                 }
-            }
-            // Failed writes are retried with a growing pause (transient store errors).
-            let attempts = max_retries.max(1);
-            let mut attempt = 1;
-            loop {
-                match array
-                    .store_array_subset(&subset, ArrayBytes::new_flen(region.bytes.as_slice()))
-                {
-                    Ok(()) => return Ok(()),
-                    Err(e) if attempt < attempts => {
-                        tracing::warn!(
-                            "{at}{}: write failed (attempt {attempt}/{attempts}): {e}",
-                            out.path
-                        );
-                        std::thread::sleep(std::time::Duration::from_millis(100 << attempt));
-                        attempt += 1;
+                _ => None,
+            };
+            // On the GPU, the first derived level of a chain (r120m ← r60m) computes the whole chain
+            // (r120m, r360m, r720m) in one fused pyramid: one upload, the levels chained on the device.
+            if kernels.is_gpu()
+                && let Source::Coarsen { from, factor } = &out.source
+                && !fused.contains_key(&out.path)
+                && let Some(src) = rasters.get(from)
+            {
+                let mut chain = vec![(out.path.clone(), *factor as usize)];
+                loop {
+                    let last = chain[chain.len() - 1].0.clone();
+                    match plan.arrays.iter().find(
+                        |a| matches!(&a.source, Source::Coarsen { from, .. } if *from == last),
+                    ) {
+                        Some(next) => {
+                            let Source::Coarsen { factor, .. } = &next.source else {
+                                break;
+                            };
+                            chain.push((next.path.clone(), *factor as usize));
+                        }
+                        None => break,
                     }
-                    Err(e) => return Err(Error::io(format!("{at}{}", out.path), e)),
+                }
+                let factors: Vec<usize> = chain.iter().map(|c| c.1).collect();
+                tracing::debug!("fused GPU pyramid {factors:?} for {}", out.path);
+                let (levels, _) =
+                    kernels.pyramid_f32(&src.values, src.width, src.height, &factors, edge)?;
+                for ((path, _), (values, w, h)) in chain.into_iter().zip(levels) {
+                    fused.insert(
+                        path,
+                        Raster {
+                            values,
+                            width: w,
+                            height: h,
+                        },
+                    );
                 }
             }
-        })?;
-        if let Some(full) = full {
-            let values = full
-                .into_inner()
-                .map_err(|_| Error::invalid(&out.path, "poisoned lock"))?;
-            rasters.insert(out.path.clone(), Raster::new(values, &shape));
+            let ctx = RegionCtx {
+                input,
+                reader: reader.as_ref(),
+                rasters: &rasters,
+                fused: &fused,
+                edge,
+                bytes_in: &bytes_in,
+                out_shape: &shape,
+                prev: prev.as_ref(),
+                kernels,
+            };
+            cells.par_iter().try_for_each(|idx| -> Result<()> {
+                if cancel.is_cancelled() {
+                    return Err(Error::Cancelled { path: at.clone() });
+                }
+                let (subset, ranges) = if idx.is_empty() {
+                    (array.subset_all(), vec![])
+                } else {
+                    let sub = array
+                        .chunk_subset_bounded(idx)
+                        .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))?;
+                    let r = sub.to_ranges();
+                    (sub, r)
+                };
+                let region = ctx.region(&out.source, &ranges, &out.path)?;
+                if let (Some(full), Some(values)) = (&full, &region.values) {
+                    let mut f = full
+                        .lock()
+                        .map_err(|_| Error::invalid(&out.path, "poisoned lock"))?;
+                    let w = shape[1] as usize;
+                    let (r0, c0) = (ranges[0].start as usize, ranges[1].start as usize);
+                    let rw = (ranges[1].end - ranges[1].start) as usize;
+                    for (k, row) in values.chunks(rw.max(1)).enumerate() {
+                        let o = (r0 + k) * w + c0;
+                        f[o..o + row.len()].copy_from_slice(row);
+                    }
+                }
+                // Failed writes are retried with a growing pause (transient store errors).
+                let attempts = max_retries.max(1);
+                let mut attempt = 1;
+                loop {
+                    match array
+                        .store_array_subset(&subset, ArrayBytes::new_flen(region.bytes.as_slice()))
+                    {
+                        Ok(()) => return Ok(()),
+                        Err(e) if attempt < attempts => {
+                            tracing::warn!(
+                                "{at}{}: write failed (attempt {attempt}/{attempts}): {e}",
+                                out.path
+                            );
+                            std::thread::sleep(std::time::Duration::from_millis(100 << attempt));
+                            attempt += 1;
+                        }
+                        Err(e) => return Err(Error::io(format!("{at}{}", out.path), e)),
+                    }
+                }
+            })?;
+            if let Some(full) = full {
+                let values = full
+                    .into_inner()
+                    .map_err(|_| Error::invalid(&out.path, "poisoned lock"))?;
+                rasters.insert(out.path.clone(), Raster::new(values, &shape));
+            }
+            journal.push(out.path.clone());
+            // The journal (what `--resume` keeps) at most every two seconds: on object storage each
+            // write waits for the uploads before it.
+            if last_journal.elapsed() >= std::time::Duration::from_secs(2) {
+                write_journal(&store, fingerprint, &journal, &at)?;
+                last_journal = std::time::Instant::now();
+            }
+            report.arrays += 1;
         }
-        journal.push(out.path.clone());
-        // The journal (what `--resume` keeps) at most every two seconds: on object storage each
-        // write waits for the uploads before it.
-        if last_journal.elapsed() >= std::time::Duration::from_secs(2) {
-            write_journal(&store, fingerprint, &journal, &at)?;
-            last_journal = std::time::Instant::now();
+        Ok(())
+    })();
+    if let Err(e) = arrays {
+        if !journal.is_empty() {
+            let _ = write_journal(&store, fingerprint, &journal, &at);
         }
-        report.arrays += 1;
+        return Err(e);
     }
     report.bytes_in = bytes_in.load(Ordering::Relaxed);
     progress(total, total, "metadata");
