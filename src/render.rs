@@ -24,9 +24,24 @@ pub struct Band {
     pub values: Vec<f32>,
 }
 
+/// A window of a level: rows and columns.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Window {
+    pub rows: std::ops::Range<u64>,
+    pub cols: std::ops::Range<u64>,
+}
+
+/// Per-channel stretch bounds (lo, hi) of an RGB composite.
+pub type Stretch = [(f32, f32); 3];
+
 /// Read a 2-D band and decode it: integer arrays with CF attributes (`scale_factor`, `add_offset`,
 /// fill → NaN), float arrays as stored.
 pub fn read_band(h: &Hierarchy, path: &str) -> Result<Band> {
+    read_band_window(h, path, None)
+}
+
+/// [`read_band`] of a window only (clipped to the array).
+pub fn read_band_window(h: &Hierarchy, path: &str, window: Option<&Window>) -> Result<Band> {
     let node = h.node(path).ok_or_else(|| Error::Missing {
         path: format!(
             "{}{}",
@@ -44,20 +59,28 @@ pub fn read_band(h: &Hierarchy, path: &str) -> Result<Band> {
         )));
     }
     let cf = CfEncoding::from_attributes(&node.attributes, &meta.fill_value);
+    let (hh, ww) = (meta.shape[0], meta.shape[1]);
+    let ranges = match window {
+        Some(w) => vec![
+            w.rows.start.min(hh)..w.rows.end.min(hh),
+            w.cols.start.min(ww)..w.cols.end.min(ww),
+        ],
+        None => vec![0..hh, 0..ww],
+    };
     let dt = meta.dtype.trim_start_matches(['<', '>', '|', '=']);
     let values: Vec<f32> = match dt {
         "u2" | "uint16" => h
-            .read::<u16>(path)?
+            .read_region::<u16>(path, &ranges)?
             .iter()
             .map(|&v| cf.decode(f64::from(v)))
             .collect(),
         "u1" | "uint8" => h
-            .read::<u8>(path)?
+            .read_region::<u8>(path, &ranges)?
             .iter()
             .map(|&v| cf.decode(f64::from(v)))
             .collect(),
         "f4" | "float32" => h
-            .read::<f32>(path)?
+            .read_region::<f32>(path, &ranges)?
             .iter()
             .map(|&v| {
                 if cf.scale_factor != 1.0 || cf.add_offset != 0.0 {
@@ -67,7 +90,11 @@ pub fn read_band(h: &Hierarchy, path: &str) -> Result<Band> {
                 }
             })
             .collect(),
-        "f8" | "float64" => h.read::<f64>(path)?.iter().map(|&v| v as f32).collect(),
+        "f8" | "float64" => h
+            .read_region::<f64>(path, &ranges)?
+            .iter()
+            .map(|&v| v as f32)
+            .collect(),
         other => {
             return Err(Error::Unsupported {
                 path: format!("{}{path}", h.location()),
@@ -77,8 +104,8 @@ pub fn read_band(h: &Hierarchy, path: &str) -> Result<Band> {
         }
     };
     Ok(Band {
-        width: meta.shape[1] as usize,
-        height: meta.shape[0] as usize,
+        width: (ranges[1].end - ranges[1].start) as usize,
+        height: (ranges[0].end - ranges[0].start) as usize,
         values,
     })
 }
@@ -106,10 +133,13 @@ pub const CLEAR_MAX: f32 = 0.3;
 /// Stretch three bands into an RGBA image (nodata transparent), `lo`–`hi` percentiles per channel
 /// of the clear pixels.
 pub fn composite(r: &Band, g: &Band, b: &Band, lo: f32, hi: f32) -> Result<Rgba> {
-    if (r.width, r.height) != (g.width, g.height) || (r.width, r.height) != (b.width, b.height) {
-        return Err(Error::Input("the three bands differ in shape".into()));
-    }
-    let mut pixels = vec![0u8; r.width * r.height * 4];
+    let stretch = clear_stretch(r, g, b, lo, hi);
+    composite_stretched(r, g, b, &stretch)
+}
+
+/// The `lo`–`hi` percentiles per channel of the clear pixels (all valid pixels when fewer than
+/// 10 % are clear).
+pub fn clear_stretch(r: &Band, g: &Band, b: &Band, lo: f32, hi: f32) -> Stretch {
     // Percentiles of the clear pixels (clouds and snow would otherwise take the whole range);
     // all valid pixels when fewer than 10 % are clear.
     let n = r.values.len();
@@ -127,6 +157,15 @@ pub fn composite(r: &Band, g: &Band, b: &Band, lo: f32, hi: f32) -> Result<Rgba>
             percentiles(&vals, lo, hi).unwrap_or((0.0, 1.0))
         })
         .collect();
+    [stretch[0], stretch[1], stretch[2]]
+}
+
+/// Three bands into an RGBA image with fixed per-channel bounds (nodata transparent).
+pub fn composite_stretched(r: &Band, g: &Band, b: &Band, stretch: &Stretch) -> Result<Rgba> {
+    if (r.width, r.height) != (g.width, g.height) || (r.width, r.height) != (b.width, b.height) {
+        return Err(Error::Input("the three bands differ in shape".into()));
+    }
+    let mut pixels = vec![0u8; r.width * r.height * 4];
     for (i, px) in pixels.chunks_exact_mut(4).enumerate() {
         let vals = [r.values[i], g.values[i], b.values[i]];
         if vals.iter().any(|v| !v.is_finite()) {
@@ -271,18 +310,35 @@ fn nir(h: &Hierarchy, g: &str) -> String {
 
 /// Render `preset` of the reflectance level `resolution` (SCL: the classification at that level).
 pub fn render_preset(h: &Hierarchy, resolution: &str, preset: Preset) -> Result<Rgba> {
+    render_preset_window(h, resolution, preset, None, None).map(|r| r.0)
+}
+
+/// [`render_preset`] of a window of the level (the map's tiles), with the given per-channel
+/// stretch (RGB presets; computed from the window when `None`). Returns the image and the stretch
+/// used, so that finer tiles reuse the bounds of the whole-level image.
+pub fn render_preset_window(
+    h: &Hierarchy,
+    resolution: &str,
+    preset: Preset,
+    window: Option<&Window>,
+    stretch: Option<&Stretch>,
+) -> Result<(Rgba, Option<Stretch>)> {
     let g = reflectance_group(h, resolution)?;
-    let rgb = |r: &str, gr: &str, b: &str| -> Result<Rgba> {
-        composite(
-            &read_band(h, r)?,
-            &read_band(h, gr)?,
-            &read_band(h, b)?,
-            2.0,
-            98.0,
-        )
+    let band = |p: &str| read_band_window(h, p, window);
+    let rgb = |r: &str, gr: &str, b: &str| -> Result<(Rgba, Option<Stretch>)> {
+        let (r, gr, b) = (band(r)?, band(gr)?, band(b)?);
+        let s = match stretch {
+            Some(s) => *s,
+            None => clear_stretch(&r, &gr, &b, 2.0, 98.0),
+        };
+        Ok((composite_stretched(&r, &gr, &b, &s)?, Some(s)))
     };
     match preset {
-        Preset::TrueColour => true_colour(h, resolution),
+        Preset::TrueColour => rgb(
+            &format!("{g}/b04"),
+            &format!("{g}/b03"),
+            &format!("{g}/b02"),
+        ),
         Preset::FalseColour => rgb(&nir(h, &g), &format!("{g}/b04"), &format!("{g}/b03")),
         Preset::Swir => rgb(
             &format!("{g}/b12"),
@@ -291,10 +347,7 @@ pub fn render_preset(h: &Hierarchy, resolution: &str, preset: Preset) -> Result<
         ),
         Preset::Agriculture => rgb(&format!("{g}/b11"), &nir(h, &g), &format!("{g}/b02")),
         Preset::Ndvi => {
-            let (n, r) = (
-                read_band(h, &nir(h, &g))?,
-                read_band(h, &format!("{g}/b04"))?,
-            );
+            let (n, r) = (band(&nir(h, &g))?, band(&format!("{g}/b04"))?);
             let mut pixels = vec![0u8; n.width * n.height * 4];
             for (i, px) in pixels.chunks_exact_mut(4).enumerate() {
                 let (a, b) = (n.values[i], r.values[i]);
@@ -305,11 +358,14 @@ pub fn render_preset(h: &Hierarchy, resolution: &str, preset: Preset) -> Result<
                 px[..3].copy_from_slice(&ndvi_colour(v));
                 px[3] = 255;
             }
-            Ok(Rgba {
-                width: n.width,
-                height: n.height,
-                pixels,
-            })
+            Ok((
+                Rgba {
+                    width: n.width,
+                    height: n.height,
+                    pixels,
+                },
+                None,
+            ))
         }
         Preset::Scl => {
             let candidates = [
@@ -324,9 +380,29 @@ pub fn render_preset(h: &Hierarchy, resolution: &str, preset: Preset) -> Result<
                     what: "scene classification (L2A products only)".into(),
                 })?;
             let m = h.array_meta(path)?;
-            let (w, hh) = (m.shape[1] as usize, m.shape[0] as usize);
-            let v = h.read::<u8>(path)?;
-            let mut pixels = vec![0u8; w * hh * 4];
+            let (hh, ww) = (m.shape[0], m.shape[1]);
+            // SCL may be at another resolution than the level (r20m under r10m tiles): the
+            // window is scaled to it.
+            let level = h.array_meta(&format!("{g}/b04"))?.shape.clone();
+            let (fy, fx) = (hh as f64 / level[0] as f64, ww as f64 / level[1] as f64);
+            let win = match window {
+                Some(w) => Window {
+                    rows: (w.rows.start as f64 * fy) as u64
+                        ..((w.rows.end as f64 * fy).ceil() as u64).min(hh),
+                    cols: (w.cols.start as f64 * fx) as u64
+                        ..((w.cols.end as f64 * fx).ceil() as u64).min(ww),
+                },
+                None => Window {
+                    rows: 0..hh,
+                    cols: 0..ww,
+                },
+            };
+            let v = h.read_region::<u8>(path, &[win.rows.clone(), win.cols.clone()])?;
+            let (w, hgt) = (
+                (win.cols.end - win.cols.start) as usize,
+                (win.rows.end - win.rows.start) as usize,
+            );
+            let mut pixels = vec![0u8; w * hgt * 4];
             for (px, &c) in pixels.chunks_exact_mut(4).zip(v.iter()) {
                 if c == 0 {
                     continue;
@@ -338,11 +414,14 @@ pub fn render_preset(h: &Hierarchy, resolution: &str, preset: Preset) -> Result<
                 px[..3].copy_from_slice(&col);
                 px[3] = 255;
             }
-            Ok(Rgba {
-                width: w,
-                height: hh,
-                pixels,
-            })
+            Ok((
+                Rgba {
+                    width: w,
+                    height: hgt,
+                    pixels,
+                },
+                None,
+            ))
         }
     }
 }

@@ -116,6 +116,72 @@ fn open_inspect_and_benchmark() {
     h.remove_cursor();
     h.run_steps(1);
 
+    // Level of detail: the golden tile is small (r60m 183 px), so fitted to the window its r20m
+    // pixels are already a screen pixel wide: r20m tiles over the r60m image. Zoom in with the
+    // keyboard until r10m, then out until r60m.
+    fn level_name(h: &Harness<'_, ViewerApp>) -> String {
+        let state = h.state();
+        state
+            .level_label
+            .strip_prefix("Level ")
+            .and_then(|l| l.split(' ').next())
+            .unwrap_or_default()
+            .to_string()
+    }
+    fn zoom_until(h: &mut Harness<'_, ViewerApp>, key: egui::Key, target: &str) -> Vec<String> {
+        let mut seen = vec![level_name(h)];
+        for _ in 0..20 {
+            h.key_press(key);
+            h.run_steps(2);
+            let name = level_name(h);
+            if seen.last() != Some(&name) {
+                seen.push(name.clone());
+            }
+            if name == target {
+                break;
+            }
+        }
+        seen
+    }
+    let fitted = h.state().level_label.clone();
+    assert!(fitted.starts_with("Level r20m (20 m) · "), "{fitted}");
+    assert_eq!(
+        zoom_until(&mut h, egui::Key::Plus, "r10m"),
+        ["r20m", "r10m"],
+        "levels while zooming in"
+    );
+    step_until(&mut h, |h| {
+        let l = &h.state().level_label;
+        let t = l.rsplit(" · ").next().unwrap_or_default();
+        let (a, b) = t
+            .trim_end_matches(" tiles")
+            .split_once('/')
+            .unwrap_or(("0", "1"));
+        a == b
+    });
+    let rendered = h
+        .state()
+        .tiles
+        .as_ref()
+        .map(|t| t.rendered.load(std::sync::atomic::Ordering::Relaxed))
+        .unwrap_or(0);
+    assert!(rendered >= 2, "tiles were rendered in the background");
+    h.run_steps(30);
+    mask_paths(&mut h, true);
+    h.snapshot("map_zoomed_r10m_tiles");
+    assert_eq!(
+        zoom_until(&mut h, egui::Key::Minus, "r60m"),
+        ["r10m", "r20m", "r60m"],
+        "levels while zooming out"
+    );
+    // Fit: back to the whole product.
+    h.key_press(egui::Key::Num0);
+    h.run_steps(3);
+    assert_eq!(
+        h.state().level_label.split(" · ").next(),
+        fitted.split(" · ").next()
+    );
+
     // Presets: the scene classification with ESA's class colours and its legend, then NDVI.
     h.get_by_role(egui::accesskit::Role::ComboBox).click();
     h.run_steps(4);

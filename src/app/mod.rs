@@ -6,6 +6,7 @@
 //! as the CLI.
 
 pub mod bench_panel;
+pub mod canvas;
 pub mod convert_panel;
 pub mod inspector;
 pub mod product;
@@ -17,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::hierarchy::Hierarchy;
 use crate::inspect::{ProductInfo, inspect};
-use crate::render::{Rgba, true_colour};
+use crate::render::Rgba;
 use crate::validate::Report;
 
 /// What the loader thread produces.
@@ -36,6 +37,10 @@ pub struct Loaded {
     pub validation: Option<Report>,
     /// Values and coordinates under the cursor (when the map shows a reflectance group).
     pub inspector: Option<inspector::Inspector>,
+    /// The opened product, shared with the tile workers of the map.
+    pub hierarchy: Arc<Hierarchy>,
+    /// The per-channel stretch of the true-colour image (finer tiles reuse it).
+    pub stretch: Option<crate::render::Stretch>,
 }
 
 /// Open `path`, build the report, the tree, the validation report of GeoZarr stores, and the
@@ -44,9 +49,15 @@ pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
     let h = Hierarchy::open(path)?;
     let info = inspect(&h)?;
     let resolution = "r60m".to_string();
-    let (image, image_error) = match true_colour(&h, &resolution) {
-        Ok(i) => (Some(i), None),
-        Err(e) => (None, Some(e.to_string())),
+    let (image, stretch, image_error) = match crate::render::render_preset_window(
+        &h,
+        &resolution,
+        crate::render::Preset::TrueColour,
+        None,
+        None,
+    ) {
+        Ok((i, s)) => (Some(i), s, None),
+        Err(e) => (None, None, Some(e.to_string())),
     };
     let report = info.to_text();
     let validation = (h.zarr_format() == 3).then(|| crate::validate::validate(&h));
@@ -57,6 +68,7 @@ pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
     };
     Ok(Loaded {
         inspector,
+        stretch,
         tree: product::tree(&h),
         info,
         image,
@@ -64,8 +76,11 @@ pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
         report,
         resolution,
         validation,
+        hierarchy: Arc::new(h),
     })
 }
+
+type RenderResult = Result<(crate::render::Rgba, Option<crate::render::Stretch>), String>;
 
 /// The tabs of the main area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,8 +118,14 @@ pub struct ViewerApp {
     pub hovered: Option<(usize, usize)>,
     /// What the map shows.
     pub preset: crate::render::Preset,
-    /// A preset being rendered in the background.
-    rendering: Option<Receiver<Result<crate::render::Rgba, String>>>,
+    /// A preset being rendered in the background (image and the stretch it used).
+    rendering: Option<Receiver<RenderResult>>,
+    /// Finer levels of the map, in tiles.
+    pub tiles: Option<canvas::TileCache>,
+    /// What the level indicator says (`Level r20m (20 m) · 4/4 tiles`).
+    pub level_label: String,
+    /// The per-channel stretch of the shown preset (tiles reuse it).
+    stretch: Option<crate::render::Stretch>,
     /// Why the last preset could not be rendered.
     pub render_error: Option<String>,
     /// Draw the chunk (and shard) grid of the shown level over the map.
@@ -174,6 +195,9 @@ impl ViewerApp {
             hovered: None,
             preset: crate::render::Preset::TrueColour,
             rendering: None,
+            tiles: None,
+            level_label: String::new(),
+            stretch: None,
             render_error: None,
             show_grid: false,
             metres_per_px: None,
@@ -200,6 +224,9 @@ impl ViewerApp {
         self.selected = None;
         self.preset = crate::render::Preset::TrueColour;
         self.rendering = None;
+        self.tiles = None;
+        self.level_label.clear();
+        self.stretch = None;
         self.render_error = None;
         self.scene_rect = egui::Rect::ZERO;
     }
@@ -218,6 +245,8 @@ impl ViewerApp {
             self.state = match result {
                 Ok(loaded) => {
                     recent::remember(&mut self.recent, &self.path.display().to_string());
+                    self.stretch = loaded.stretch;
+                    self.tiles = None;
                     State::Ready {
                         loaded: Box::new(loaded),
                         texture: None,
@@ -368,10 +397,14 @@ impl ViewerApp {
                 {
                     self.rendering = None;
                     match r {
-                        Ok(img) => {
+                        Ok((img, stretch)) => {
                             loaded.image = Some(img);
                             *texture = None;
+                            self.stretch = stretch;
                             self.render_error = None;
+                            if let Some(t) = &mut self.tiles {
+                                t.invalidate();
+                            }
                         }
                         Err(e) => self.render_error = Some(e),
                     }
@@ -484,7 +517,21 @@ impl ViewerApp {
                         {
                             ui.checkbox(&mut self.show_grid, "Chunk grid");
                         }
-                        if self.rendering.is_some() {
+                        if ui
+                            .button("Fit")
+                            .on_hover_text(
+                                "Fit the product to the window (keys: 0 or F; + and − zoom)",
+                            )
+                            .clicked()
+                        {
+                            self.scene_rect = egui::Rect::ZERO;
+                        }
+                        if !self.level_label.is_empty() {
+                            ui.separator();
+                            ui.label(self.level_label.clone());
+                        }
+                        if self.rendering.is_some() || self.tiles.as_ref().is_some_and(|t| t.busy())
+                        {
                             ui.spinner();
                         }
                         if let Some(e) = &self.render_error {
@@ -511,12 +558,14 @@ impl ViewerApp {
                 if let Some(p) = new_preset {
                     self.preset = p;
                     let (tx, rx) = channel();
-                    let path = self.path.clone();
                     let res = loaded.resolution.clone();
                     let ctx = ui.ctx().clone();
+                    let h = loaded.hierarchy.clone();
+                    if let Some(t) = &mut self.tiles {
+                        t.invalidate();
+                    }
                     std::thread::spawn(move || {
-                        let r = Hierarchy::open(&path)
-                            .and_then(|h| crate::render::render_preset(&h, &res, p))
+                        let r = crate::render::render_preset_window(&h, &res, p, None, None)
                             .map_err(|e| e.to_string());
                         let _ = tx.send(r);
                         ctx.request_repaint();
@@ -540,6 +589,46 @@ impl ViewerApp {
                         } else {
                             None
                         };
+                        // Keys: + / − zoom around the centre, 0 or F fits the product.
+                        let (zoom_in, zoom_out, fit) = ui.ctx().input(|i| {
+                            (
+                                i.key_pressed(egui::Key::Plus) || i.key_pressed(egui::Key::Equals),
+                                i.key_pressed(egui::Key::Minus),
+                                i.key_pressed(egui::Key::Num0) || i.key_pressed(egui::Key::F),
+                            )
+                        });
+                        if self.scene_rect.width() > 0.0 {
+                            let c = self.scene_rect.center();
+                            if zoom_in {
+                                self.scene_rect =
+                                    egui::Rect::from_center_size(c, self.scene_rect.size() / 1.5);
+                            }
+                            if zoom_out {
+                                self.scene_rect =
+                                    egui::Rect::from_center_size(c, self.scene_rect.size() * 1.5);
+                            }
+                        }
+                        if fit {
+                            self.scene_rect = egui::Rect::ZERO;
+                        }
+                        if self.tiles.is_none() {
+                            self.tiles = Some(canvas::TileCache::new(
+                                loaded.hierarchy.clone(),
+                                Some(ui.ctx().clone()),
+                                2,
+                            ));
+                        }
+                        // Screen pixels per base-level pixel (scene units are base pixels).
+                        let view = self.scene_rect;
+                        let zoom = if view.width() > 0.0 {
+                            f64::from(canvas.width() / view.width())
+                        } else {
+                            1.0
+                        };
+                        let (preset, stretch) = (self.preset, self.stretch);
+                        let tiles = &mut self.tiles;
+                        let level_label = &mut self.level_label;
+                        let base_name = loaded.resolution.clone();
                         egui::Scene::new()
                             .zoom_range(0.05..=32.0)
                             .scroll_zooms(true)
@@ -548,6 +637,22 @@ impl ViewerApp {
                                     egui::Image::from_texture((tex.id(), size))
                                         .sense(egui::Sense::hover()),
                                 );
+                                if let Some(tiles) = tiles.as_mut() {
+                                    draw_tiles(
+                                        ui,
+                                        tiles,
+                                        TileView {
+                                            image: r.rect,
+                                            size,
+                                            view,
+                                            zoom,
+                                            base: &base_name,
+                                            preset,
+                                            stretch,
+                                        },
+                                        level_label,
+                                    );
+                                }
                                 if let Some(((ch, cw), shards)) = grid {
                                     let px = r.rect.width() / size.x;
                                     let painter = ui.painter();
@@ -614,6 +719,17 @@ impl ViewerApp {
                                 g.res * f64::from(self.scene_rect.width())
                                     / f64::from(canvas.width())
                             });
+                        if let Some(m) = self.metres_per_px {
+                            // Above the scene's layer, clipped to the map.
+                            let painter = ui
+                                .ctx()
+                                .layer_painter(egui::LayerId::new(
+                                    egui::Order::Foreground,
+                                    egui::Id::unique("scale-bar"),
+                                ))
+                                .with_clip_rect(canvas);
+                            scale_bar(&painter, canvas, m);
+                        }
                     } else {
                         ui.weak("Nothing to draw for this product; see the Product tab.");
                     }
@@ -621,6 +737,135 @@ impl ViewerApp {
             }
         }
     }
+}
+
+/// The length of a scale bar: the longest 1, 2 or 5 × 10ⁿ metres that fits in `max_px` screen
+/// pixels at `metres_per_px`, with its length in pixels.
+pub fn scale_bar_length(metres_per_px: f64, max_px: f64) -> (f64, f64) {
+    let max_m = metres_per_px * max_px;
+    let p = 10f64.powf(max_m.log10().floor());
+    let m = [5.0, 2.0, 1.0]
+        .into_iter()
+        .map(|f| f * p)
+        .find(|&m| m <= max_m)
+        .unwrap_or(p);
+    (m, m / metres_per_px)
+}
+
+/// A scale bar in the bottom-left corner of the map.
+fn scale_bar(painter: &egui::Painter, canvas: egui::Rect, metres_per_px: f64) {
+    if !(metres_per_px.is_finite() && metres_per_px > 0.0) {
+        return;
+    }
+    let (m, px) = scale_bar_length(metres_per_px, 150.0);
+    let label = if m >= 1000.0 {
+        format!("{} km", m / 1000.0)
+    } else {
+        format!("{m} m")
+    };
+    let x0 = canvas.min.x + 16.0;
+    let y = canvas.max.y - 16.0;
+    let x1 = x0 + px as f32;
+    let back = egui::Rect::from_min_max(
+        egui::pos2(x0 - 6.0, y - 22.0),
+        egui::pos2(x1 + 6.0, y + 6.0),
+    );
+    painter.rect_filled(back, 3.0, egui::Color32::from_black_alpha(150));
+    let stroke = egui::Stroke::new(2.0, egui::Color32::WHITE);
+    painter.line_segment([egui::pos2(x0, y), egui::pos2(x1, y)], stroke);
+    for x in [x0, x1] {
+        painter.line_segment([egui::pos2(x, y - 5.0), egui::pos2(x, y + 2.0)], stroke);
+    }
+    painter.text(
+        egui::pos2((x0 + x1) / 2.0, y - 7.0),
+        egui::Align2::CENTER_BOTTOM,
+        label,
+        egui::FontId::proportional(12.0),
+        egui::Color32::WHITE,
+    );
+}
+
+/// Where the base image lies in the scene and what the view shows.
+struct TileView<'a> {
+    /// The base image's rectangle in scene coordinates.
+    image: egui::Rect,
+    /// Its size in base pixels.
+    size: egui::Vec2,
+    /// The visible scene rectangle.
+    view: egui::Rect,
+    /// Screen pixels per base pixel.
+    zoom: f64,
+    base: &'a str,
+    preset: crate::render::Preset,
+    stretch: Option<crate::render::Stretch>,
+}
+
+/// Ask for the tiles of the level that matches the zoom, draw those that are ready over the base
+/// image, and set the level indicator.
+fn draw_tiles(
+    ui: &mut egui::Ui,
+    tiles: &mut canvas::TileCache,
+    v: TileView<'_>,
+    level_label: &mut String,
+) {
+    let Some(base) = tiles.levels.iter().find(|l| l.name == v.base).cloned() else {
+        tiles.update(ui.ctx(), &[], v.preset, v.stretch);
+        *level_label = format!("Level {}", v.base);
+        return;
+    };
+    let chosen = canvas::choose_level(&tiles.levels, base.res, v.zoom).unwrap_or(0);
+    let level = tiles.levels[chosen].clone();
+    let per_scene = v.image.width() / v.size.x; // scene units per base pixel
+    let mut wanted = Vec::new();
+    if level.res < base.res {
+        let k = base.res / level.res; // level pixels per base pixel
+        let vis = v.view.intersect(v.image);
+        if vis.is_positive() {
+            let to_base = |x: f32, o: f32| f64::from((x - o) / per_scene);
+            wanted = tiles.tiles_for(
+                chosen,
+                [
+                    to_base(vis.min.x, v.image.min.x) * k,
+                    to_base(vis.min.y, v.image.min.y) * k,
+                    to_base(vis.max.x, v.image.min.x) * k,
+                    to_base(vis.max.y, v.image.min.y) * k,
+                ],
+            );
+        }
+    }
+    tiles.update(ui.ctx(), &wanted, v.preset, v.stretch);
+    let mut ready = 0;
+    for key in &wanted {
+        let Some(tex) = tiles.texture(key) else {
+            continue;
+        };
+        ready += 1;
+        let k = (base.res / level.res) as f32;
+        let x0 = (key.tx * canvas::TILE) as f32;
+        let y0 = (key.ty * canvas::TILE) as f32;
+        let x1 = (((key.tx + 1) * canvas::TILE).min(level.width)) as f32;
+        let y1 = (((key.ty + 1) * canvas::TILE).min(level.height)) as f32;
+        let rect = egui::Rect::from_min_max(
+            v.image.min + egui::vec2(x0 / k, y0 / k) * per_scene,
+            v.image.min + egui::vec2(x1 / k, y1 / k) * per_scene,
+        );
+        ui.painter().image(
+            tex.id(),
+            rect,
+            egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+            egui::Color32::WHITE,
+        );
+    }
+    *level_label = if wanted.is_empty() {
+        format!("Level {} ({} m)", level.name, level.res)
+    } else {
+        format!(
+            "Level {} ({} m) · {ready}/{} tiles",
+            level.name,
+            level.res,
+            wanted.len()
+        )
+    };
 }
 
 impl eframe::App for ViewerApp {
@@ -658,4 +903,18 @@ pub fn run_window(path: PathBuf, build_demo: bool) -> anyhow::Result<()> {
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}
+
+#[cfg(test)]
+mod scale_tests {
+    #[test]
+    fn scale_bar_lengths() {
+        assert_eq!(
+            super::scale_bar_length(60.0, 150.0),
+            (5000.0, 5000.0 / 60.0)
+        );
+        assert_eq!(super::scale_bar_length(10.0, 150.0), (1000.0, 100.0));
+        assert_eq!(super::scale_bar_length(1.0, 150.0), (100.0, 100.0));
+        assert_eq!(super::scale_bar_length(0.5, 150.0), (50.0, 100.0));
+    }
 }
