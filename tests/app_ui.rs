@@ -113,6 +113,18 @@ fn open_inspect_and_benchmark() {
     assert!((11.4..11.6).contains(&lon) && (42.3..42.45).contains(&lat));
     let want = format!("lon {lon:.6}, lat {lat:.6}");
     assert!(h.query_by_label(&want).is_some(), "no {want:?}");
+    // The inspector at this fixed point: the top bar and the report below the cursor lines are
+    // masked (machine-specific paths).
+    h.run_steps(30);
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(0.0, 0.0),
+        egui::pos2(1280.0, 34.0),
+    ));
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(850.0, 325.0),
+        egui::pos2(1280.0, 800.0),
+    ));
+    h.snapshot("map_inspector");
     h.remove_cursor();
     h.run_steps(1);
 
@@ -181,6 +193,14 @@ fn open_inspect_and_benchmark() {
         h.state().level_label.split(" · ").next(),
         fitted.split(" · ").next()
     );
+    // The lon/lat graticule: the golden tile spans about 11.4–12.8°E, 41.4–42.4°N.
+    h.get_by_label("Graticule").click();
+    h.run_steps(30);
+    assert!(h.state().show_graticule);
+    mask_paths(&mut h, true);
+    h.snapshot("map_graticule");
+    h.get_by_label("Graticule").click();
+    h.run_steps(2);
 
     // Presets: the scene classification with ESA's class colours and its legend, then NDVI.
     h.get_by_role(egui::accesskit::Role::ComboBox).click();

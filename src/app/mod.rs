@@ -8,6 +8,7 @@
 pub mod bench_panel;
 pub mod canvas;
 pub mod convert_panel;
+pub mod graticule;
 pub mod inspector;
 pub mod product;
 pub mod recent;
@@ -130,6 +131,10 @@ pub struct ViewerApp {
     pub render_error: Option<String>,
     /// Draw the chunk (and shard) grid of the shown level over the map.
     pub show_grid: bool,
+    /// Draw the lon/lat graticule over the map.
+    pub show_graticule: bool,
+    /// The graticule of the open product (computed on first use).
+    graticule: Option<Vec<graticule::Line>>,
     /// Ground metres per screen pixel at the current zoom.
     pub metres_per_px: Option<f64>,
     /// PROJ transformer of the open product to lon/lat (created on the UI thread, on first use).
@@ -200,6 +205,8 @@ impl ViewerApp {
             stretch: None,
             render_error: None,
             show_grid: false,
+            show_graticule: false,
+            graticule: None,
             metres_per_px: None,
             to_lonlat: None,
             ctx,
@@ -225,6 +232,7 @@ impl ViewerApp {
         self.preset = crate::render::Preset::TrueColour;
         self.rendering = None;
         self.tiles = None;
+        self.graticule = None;
         self.level_label.clear();
         self.stretch = None;
         self.render_error = None;
@@ -517,6 +525,13 @@ impl ViewerApp {
                         {
                             ui.checkbox(&mut self.show_grid, "Chunk grid");
                         }
+                        if loaded
+                            .inspector
+                            .as_ref()
+                            .is_some_and(|i| i.grid.is_some() && i.crs.is_some())
+                        {
+                            ui.checkbox(&mut self.show_graticule, "Graticule");
+                        }
                         if ui
                             .button("Fit")
                             .on_hover_text(
@@ -576,6 +591,26 @@ impl ViewerApp {
                     ui.ctx()
                         .request_repaint_after(std::time::Duration::from_millis(100));
                 }
+                if self.show_graticule
+                    && self.graticule.is_none()
+                    && let Some(ins) = &loaded.inspector
+                    && let (Some(g), Some(crs)) = (ins.grid, ins.crs.as_ref())
+                {
+                    // PROJ on the UI thread (its handles stay there), ~2,000 points once.
+                    let lines = crate::geo::ToLonLat::new(crs)
+                        .map(|t| {
+                            graticule::lines(ins.width, ins.height, 4, &|x, y| {
+                                t.point(g.x0 + x * g.res, g.y_top - y * g.res).ok()
+                            })
+                        })
+                        .unwrap_or_default();
+                    self.graticule = Some(lines);
+                }
+                let graticule_lines = if self.show_graticule {
+                    self.graticule.clone()
+                } else {
+                    None
+                };
                 egui::CentralPanel::default().show(ui, |ui| {
                     if let Some(tex) = tex {
                         let size = tex.size_vec2();
@@ -652,6 +687,30 @@ impl ViewerApp {
                                         },
                                         level_label,
                                     );
+                                }
+                                if let Some(lines) = &graticule_lines {
+                                    let px = r.rect.width() / size.x;
+                                    let stroke = egui::Stroke::new(
+                                        1.0,
+                                        egui::Color32::from_rgba_unmultiplied(0, 230, 255, 200),
+                                    );
+                                    for l in lines {
+                                        let pts: Vec<egui::Pos2> = l
+                                            .points
+                                            .iter()
+                                            .map(|&(x, y)| r.rect.min + egui::vec2(x, y) * px)
+                                            .collect();
+                                        if let Some(first) = pts.first().copied() {
+                                            ui.painter().add(egui::Shape::line(pts, stroke));
+                                            ui.painter().text(
+                                                first + egui::vec2(2.0, 2.0),
+                                                egui::Align2::LEFT_TOP,
+                                                &l.label,
+                                                egui::FontId::proportional(9.0),
+                                                egui::Color32::from_rgb(0, 230, 255),
+                                            );
+                                        }
+                                    }
                                 }
                                 if let Some(((ch, cw), shards)) = grid {
                                     let px = r.rect.width() / size.x;
