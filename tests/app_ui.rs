@@ -38,6 +38,21 @@ fn step_until(h: &mut Harness<'_, ViewerApp>, done: impl Fn(&Harness<'_, ViewerA
     panic!("the UI did not reach the expected state");
 }
 
+/// Whether every tile the map asked for is drawn (the level indicator reads `n/n tiles`, or the
+/// view needs none).
+fn tiles_settled(h: &Harness<'_, ViewerApp>) -> bool {
+    let l = &h.state().level_label;
+    if !l.contains("tiles") {
+        return true;
+    }
+    let t = l.rsplit(" · ").next().unwrap_or_default();
+    let (a, b) = t
+        .trim_end_matches(" tiles")
+        .split_once('/')
+        .unwrap_or(("0", "1"));
+    a == b
+}
+
 #[test]
 fn open_inspect_and_benchmark() {
     if common::gpu_kernels().is_none() {
@@ -84,6 +99,7 @@ fn open_inspect_and_benchmark() {
         h.query_by_label_contains("True colour B04/B03/B02 at r60m")
             .is_some()
     );
+    step_until(&mut h, tiles_settled);
     h.run_steps(30); // settle animations: the steps before depend on background timing
     // The top bar and the report show machine-specific paths: masked (after the last step).
     mask_paths(&mut h, true);
@@ -115,6 +131,7 @@ fn open_inspect_and_benchmark() {
     assert!(h.query_by_label(&want).is_some(), "no {want:?}");
     // The inspector at this fixed point: the top bar and the report below the cursor lines are
     // masked (machine-specific paths).
+    step_until(&mut h, tiles_settled);
     h.run_steps(30);
     h.mask(egui::Rect::from_min_max(
         egui::pos2(0.0, 0.0),
@@ -162,15 +179,7 @@ fn open_inspect_and_benchmark() {
         ["r20m", "r10m"],
         "levels while zooming in"
     );
-    step_until(&mut h, |h| {
-        let l = &h.state().level_label;
-        let t = l.rsplit(" · ").next().unwrap_or_default();
-        let (a, b) = t
-            .trim_end_matches(" tiles")
-            .split_once('/')
-            .unwrap_or(("0", "1"));
-        a == b
-    });
+    step_until(&mut h, tiles_settled);
     let rendered = h
         .state()
         .tiles
@@ -195,6 +204,7 @@ fn open_inspect_and_benchmark() {
     );
     // The lon/lat graticule: the golden tile spans about 11.4–12.8°E, 41.4–42.4°N.
     h.get_by_label("Graticule").click();
+    step_until(&mut h, tiles_settled);
     h.run_steps(30);
     assert!(h.state().show_graticule);
     mask_paths(&mut h, true);
@@ -213,6 +223,7 @@ fn open_inspect_and_benchmark() {
     });
     assert!(h.query_by_label("4 Vegetation").is_some());
     assert!(h.query_by_label("9 Cloud high probability").is_some());
+    step_until(&mut h, tiles_settled);
     h.run_steps(30); // the closing popup's fade: the steps before depend on background timing
     mask_paths(&mut h, true);
     h.snapshot("map_scl_legend");
@@ -273,7 +284,25 @@ fn open_inspect_and_benchmark() {
     h.state_mut().convert.output = converted.display().to_string();
     h.run_steps(1);
     h.get_by_label("Start conversion").click_accesskit();
-    h.run_steps(1);
+    h.run_steps(2);
+    // Running: Start disabled, Cancel enabled, the progress bar (its numbers and the array being
+    // written depend on timing: masked, with the machine-specific paths above).
+    assert!(
+        h.state().convert.running(),
+        "the conversion is still running"
+    );
+    let below = h.get_by_label("Cancel").rect().max.y + 2.0;
+    mask_paths(&mut h, false);
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(0.0, below),
+        egui::pos2(1280.0, 800.0),
+    ));
+    let path_rows = h.get_by_label("Output").rect().max.y + 2.0;
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(0.0, 34.0),
+        egui::pos2(1280.0, path_rows),
+    ));
+    h.snapshot("convert_running");
     step_until(&mut h, |h| {
         !h.state().convert.running() && h.state().convert.outcome.is_some()
     });
@@ -285,6 +314,22 @@ fn open_inspect_and_benchmark() {
     step_until(&mut h, |h| h.state().is_ready());
     assert_eq!(h.state().path_input, converted.display().to_string());
     assert_eq!(h.state().tab, eopf_geozarr::app::Tab::Map);
+    // Finished: the panel says what was written (the output path masked).
+    h.get_by_label("Convert").click();
+    h.run_steps(60);
+    let done = h.get_by_label_contains("Done: ").rect();
+    mask_paths(&mut h, false);
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(0.0, 34.0),
+        egui::pos2(1280.0, h.get_by_label("Output").rect().max.y + 2.0),
+    ));
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(0.0, done.min.y - 2.0),
+        egui::pos2(1280.0, done.max.y + 2.0),
+    ));
+    h.snapshot("convert_finished");
+    h.get_by_label("Map").click();
+    h.run_steps(2);
     h.get_by_label("Product").click();
     h.run_steps(2);
     assert!(
@@ -313,6 +358,7 @@ fn open_inspect_and_benchmark() {
     h.get_by_label("Map").click();
     step_until(&mut h, |h| h.state().is_ready());
     h.get_by_label("Chunk grid").click();
+    step_until(&mut h, tiles_settled);
     h.run_steps(30);
     assert!(h.state().show_grid);
     mask_paths(&mut h, true);
@@ -339,6 +385,49 @@ fn open_inspect_and_benchmark() {
         serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
     assert_eq!(v["rows"].as_array().unwrap().len(), 10);
     assert!(!v["adapter"].is_null());
+    // The chart with fixed inputs (timings vary from run to run): CPU vs GPU bars, the GPU split
+    // into upload / compute / readback.
+    {
+        use eopf_geozarr::bench::{GpuSplit, KernelRow};
+        let row = |k: &str, cpu: f64, up: f64, comp: f64, back: f64| KernelRow {
+            kernel: k.into(),
+            size: "1098x1098 f32".into(),
+            cpu_ms: cpu,
+            gpu: Some(GpuSplit {
+                upload_ms: up,
+                compute_ms: comp,
+                readback_ms: back,
+                total_ms: up + comp + back,
+            }),
+            speedup: Some(cpu / (up + comp + back)),
+            max_ulp: Some(0),
+        };
+        let state = h.state_mut();
+        let r = state.bench.result.as_mut().unwrap();
+        r.size = 1098;
+        r.cpu = "CPU (rayon, 2 threads)".into();
+        r.adapter = Some(eopf_geozarr::kernels::gpu::AdapterDescription {
+            name: "Test adapter".into(),
+            backend: "Vulkan".into(),
+            device_type: "DiscreteGpu".into(),
+            is_cpu: false,
+        });
+        r.rows = vec![
+            row("CF decode u16 to f32", 6.5, 1.0, 0.5, 1.5),
+            row("NaN-mean 2x2", 2.7, 1.2, 0.3, 0.4),
+            row("mode 2x2 (u8 classes)", 6.7, 0.3, 0.8, 0.2),
+            row("fused pyramid 2-3-2", 3.6, 1.2, 0.4, 0.3),
+        ];
+    }
+    h.state_mut().bench.export_note = None;
+    h.run_steps(30);
+    mask_paths(&mut h, false);
+    let export_box = h.get_by_label("Export JSON to").rect();
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(0.0, export_box.min.y - 4.0),
+        egui::pos2(1280.0, export_box.max.y + 4.0),
+    ));
+    h.snapshot("benchmark_chart");
     snapshots.extend_harness(&mut h);
     snapshots.unwrap();
 }

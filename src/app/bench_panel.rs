@@ -203,8 +203,9 @@ impl BenchPanel {
                 p.bar_chart(readback);
             });
         ui.horizontal(|ui| {
-            ui.label("Export JSON to");
-            ui.text_edit_singleline(&mut self.export_path);
+            let l = ui.label("Export JSON to");
+            ui.text_edit_singleline(&mut self.export_path)
+                .labelled_by(l.id);
             if ui.button("Export").clicked() {
                 let text = serde_json::to_string_pretty(r).unwrap_or_default();
                 self.export_note = Some(match std::fs::write(&self.export_path, text) {

@@ -258,12 +258,14 @@ impl ConvertPanel {
                     ui.label("Chunks");
                     ui.horizontal(|ui| {
                         ui.checkbox(&mut self.sharding, "sharding");
-                        ui.label("inner chunk");
-                        ui.add(egui::DragValue::new(&mut self.spatial_chunk).range(1..=16384));
-                        ui.label("shard size");
+                        let l = ui.label("inner chunk");
+                        ui.add(egui::DragValue::new(&mut self.spatial_chunk).range(1..=16384))
+                            .labelled_by(l.id);
+                        let l = ui.label("shard size");
                         ui.add(
                             egui::TextEdit::singleline(&mut self.shard_size).desired_width(60.0),
-                        );
+                        )
+                        .labelled_by(l.id);
                     });
                     ui.end_row();
                     ui.label("Codec");
@@ -288,16 +290,19 @@ impl ConvertPanel {
                     });
                     ui.end_row();
                     if self.pipeline == Pipeline::Generic {
-                        ui.label("Groups");
-                        ui.add(egui::TextEdit::singleline(&mut self.groups).desired_width(520.0));
+                        let l = ui.label("Groups");
+                        ui.add(egui::TextEdit::singleline(&mut self.groups).desired_width(520.0))
+                            .labelled_by(l.id);
                         ui.end_row();
-                        ui.label("Min dimension");
-                        ui.add(egui::DragValue::new(&mut self.min_dimension).range(1..=65536));
+                        let l = ui.label("Min dimension");
+                        ui.add(egui::DragValue::new(&mut self.min_dimension).range(1..=65536))
+                            .labelled_by(l.id);
                         ui.end_row();
-                        ui.label("GCP group (S1)");
+                        let l = ui.label("GCP group (S1)");
                         ui.add(
                             egui::TextEdit::singleline(&mut self.gcp_group).desired_width(240.0),
-                        );
+                        )
+                        .labelled_by(l.id);
                         ui.end_row();
                     }
                 });
