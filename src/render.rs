@@ -31,8 +31,26 @@ pub struct Window {
     pub cols: std::ops::Range<u64>,
 }
 
-/// Per-channel stretch bounds (lo, hi) of an RGB composite.
-pub type Stretch = [(f32, f32); 3];
+/// The stretch of a composite: per-channel bounds (lo, hi; single-band images use the first) and
+/// a gamma applied after the linear stretch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stretch {
+    pub bounds: [(f32, f32); 3],
+    pub gamma: f32,
+}
+
+impl Stretch {
+    /// Map a value of channel `c` to 0…1.
+    pub fn apply(&self, c: usize, v: f32) -> f32 {
+        let (l, h) = self.bounds[c];
+        let t = ((v - l) / (h - l).max(1e-12)).clamp(0.0, 1.0);
+        if self.gamma == 1.0 {
+            t
+        } else {
+            t.powf(1.0 / self.gamma.max(1e-3))
+        }
+    }
+}
 
 /// Read a 2-D band and decode it: integer arrays with CF attributes (`scale_factor`, `add_offset`,
 /// fill → NaN), float arrays as stored.
@@ -157,7 +175,10 @@ pub fn clear_stretch(r: &Band, g: &Band, b: &Band, lo: f32, hi: f32) -> Stretch 
             percentiles(&vals, lo, hi).unwrap_or((0.0, 1.0))
         })
         .collect();
-    [stretch[0], stretch[1], stretch[2]]
+    Stretch {
+        bounds: [stretch[0], stretch[1], stretch[2]],
+        gamma: 1.0,
+    }
 }
 
 /// Three bands into an RGBA image with fixed per-channel bounds (nodata transparent).
@@ -172,9 +193,7 @@ pub fn composite_stretched(r: &Band, g: &Band, b: &Band, stretch: &Stretch) -> R
             continue;
         }
         for c in 0..3 {
-            let (l, h) = stretch[c];
-            let t = ((vals[c] - l) / (h - l).max(1e-12)).clamp(0.0, 1.0);
-            px[c] = (t * 255.0).round() as u8;
+            px[c] = (stretch.apply(c, vals[c]) * 255.0).round() as u8;
         }
         px[3] = 255;
     }
@@ -258,18 +277,81 @@ pub enum Preset {
     Ndvi,
     /// The scene classification with ESA's class colours.
     Scl,
+    /// One band (index into [`BANDS`]) through a colour map, 2–98 % stretch.
+    Single { band: u8, colormap: Colormap },
+}
+
+/// The spectral bands, in the order of the single-band menu.
+pub const BANDS: [&str; 13] = [
+    "b01", "b02", "b03", "b04", "b05", "b06", "b07", "b08", "b8a", "b09", "b10", "b11", "b12",
+];
+
+/// Colour maps of single-band images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colormap {
+    Greys,
+    Viridis,
+    Magma,
+    Turbo,
+}
+
+impl Colormap {
+    pub const ALL: [Colormap; 4] = [
+        Colormap::Greys,
+        Colormap::Viridis,
+        Colormap::Magma,
+        Colormap::Turbo,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Colormap::Greys => "greys",
+            Colormap::Viridis => "viridis",
+            Colormap::Magma => "magma",
+            Colormap::Turbo => "turbo",
+        }
+    }
+
+    /// The colour at `t` (0…1).
+    pub fn colour(self, t: f32) -> [u8; 3] {
+        let t = f64::from(t.clamp(0.0, 1.0));
+        let c = match self {
+            Colormap::Greys => {
+                let v = (t * 255.0).round() as u8;
+                return [v, v, v];
+            }
+            Colormap::Viridis => colorous::VIRIDIS.eval_continuous(t),
+            Colormap::Magma => colorous::MAGMA.eval_continuous(t),
+            Colormap::Turbo => colorous::TURBO.eval_continuous(t),
+        };
+        [c.r, c.g, c.b]
+    }
 }
 
 impl Preset {
     /// Every preset, in menu order.
-    pub const ALL: [Preset; 6] = [
+    pub const ALL: [Preset; 7] = [
         Preset::TrueColour,
         Preset::FalseColour,
         Preset::Swir,
         Preset::Agriculture,
         Preset::Ndvi,
         Preset::Scl,
+        Preset::Single {
+            band: 3,
+            colormap: Colormap::Viridis,
+        },
     ];
+
+    /// Whether the preset is stretched (RGB composites and single bands).
+    pub fn stretched(self) -> bool {
+        !matches!(self, Preset::Ndvi | Preset::Scl)
+    }
+
+    /// Whether two presets are the same menu entry (single bands with any band or map).
+    pub fn same_kind(self, other: Preset) -> bool {
+        std::mem::discriminant(&self) == std::mem::discriminant(&other)
+    }
 
     pub fn label(self) -> &'static str {
         match self {
@@ -279,6 +361,7 @@ impl Preset {
             Preset::Agriculture => "Agriculture (B11/B08/B02)",
             Preset::Ndvi => "NDVI",
             Preset::Scl => "Scene classification (SCL)",
+            Preset::Single { .. } => "Single band",
         }
     }
 }
@@ -346,6 +429,36 @@ pub fn render_preset_window(
             &format!("{g}/b04"),
         ),
         Preset::Agriculture => rgb(&format!("{g}/b11"), &nir(h, &g), &format!("{g}/b02")),
+        Preset::Single { band: b, colormap } => {
+            let name = BANDS.get(usize::from(b)).copied().unwrap_or("b04");
+            let v = band(&format!("{g}/{name}"))?;
+            let s = match stretch {
+                Some(s) => *s,
+                None => {
+                    let (l, hi) = percentiles(&v.values, 2.0, 98.0).unwrap_or((0.0, 1.0));
+                    Stretch {
+                        bounds: [(l, hi); 3],
+                        gamma: 1.0,
+                    }
+                }
+            };
+            let mut pixels = vec![0u8; v.width * v.height * 4];
+            for (px, &x) in pixels.chunks_exact_mut(4).zip(&v.values) {
+                if !x.is_finite() {
+                    continue;
+                }
+                px[..3].copy_from_slice(&colormap.colour(s.apply(0, x)));
+                px[3] = 255;
+            }
+            Ok((
+                Rgba {
+                    width: v.width,
+                    height: v.height,
+                    pixels,
+                },
+                Some(s),
+            ))
+        }
         Preset::Ndvi => {
             let (n, r) = (band(&nir(h, &g))?, band(&format!("{g}/b04"))?);
             let mut pixels = vec![0u8; n.width * n.height * 4];
@@ -424,6 +537,75 @@ pub fn render_preset_window(
             ))
         }
     }
+}
+
+/// Value histograms of the channels a preset stretches, over one common range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histograms {
+    /// Value range of the bins.
+    pub lo: f32,
+    pub hi: f32,
+    /// Per channel (3 for RGB, 1 for a single band): counts per bin.
+    pub counts: Vec<Vec<u32>>,
+}
+
+/// The histograms of the bands behind `preset` at `resolution` (`bins` bins between the 0.1 and
+/// 99.9 percentiles of all channels); `None` for presets without a stretch.
+pub fn histograms(
+    h: &Hierarchy,
+    resolution: &str,
+    preset: Preset,
+    bins: usize,
+) -> Result<Option<Histograms>> {
+    let g = reflectance_group(h, resolution)?;
+    let names: Vec<String> = match preset {
+        Preset::TrueColour => vec!["b04".into(), "b03".into(), "b02".into()],
+        Preset::FalseColour => vec![nir(h, &g), "b04".into(), "b03".into()],
+        Preset::Swir => vec!["b12".into(), "b8a".into(), "b04".into()],
+        Preset::Agriculture => vec!["b11".into(), nir(h, &g), "b02".into()],
+        Preset::Single { band, .. } => {
+            vec![
+                BANDS
+                    .get(usize::from(band))
+                    .copied()
+                    .unwrap_or("b04")
+                    .into(),
+            ]
+        }
+        Preset::Ndvi | Preset::Scl => return Ok(None),
+    };
+    let bands = names
+        .iter()
+        .map(|n| {
+            let p = if n.starts_with('/') {
+                n.clone()
+            } else {
+                format!("{g}/{n}")
+            };
+            read_band(h, &p)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let all: Vec<f32> = bands
+        .iter()
+        .flat_map(|b| b.values.iter().copied())
+        .collect();
+    let (lo, hi) = percentiles(&all, 0.1, 99.9).unwrap_or((0.0, 1.0));
+    let hi = if hi > lo { hi } else { lo + 1.0 };
+    let bins = bins.max(1);
+    let counts = bands
+        .iter()
+        .map(|b| {
+            let mut c = vec![0u32; bins];
+            for &v in &b.values {
+                if v.is_finite() && v >= lo && v <= hi {
+                    let i = (((v - lo) / (hi - lo)) * bins as f32) as usize;
+                    c[i.min(bins - 1)] += 1;
+                }
+            }
+            c
+        })
+        .collect();
+    Ok(Some(Histograms { lo, hi, counts }))
 }
 
 /// Brown (−0.2 and below) → yellow (0.3) → green (0.9 and above).

@@ -235,6 +235,78 @@ fn open_inspect_and_benchmark() {
         h.query_by_label_contains("NDVI at r60m").is_some()
     });
 
+    // Single band through a colour map, with its stretch panel and histogram.
+    h.get_all_by_role(egui::accesskit::Role::ComboBox)
+        .next()
+        .unwrap()
+        .click();
+    h.run_steps(4);
+    h.get_by_label("Single band").click();
+    h.run_steps(1);
+    step_until(&mut h, |h| {
+        h.query_by_label_contains("Single band at r60m").is_some() && !h.state().is_rendering()
+    });
+    assert!(h.query_by_label("Colour map").is_some());
+    assert_eq!(
+        h.state().histograms.as_ref().map(|x| x.counts.len()),
+        Some(1)
+    );
+    step_until(&mut h, tiles_settled);
+    h.run_steps(30);
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(0.0, 0.0),
+        egui::pos2(1280.0, 34.0),
+    ));
+    let report_top = h.get_by_label("Product report").rect().min.y;
+    h.mask(egui::Rect::from_min_max(
+        egui::pos2(850.0, report_top),
+        egui::pos2(1280.0, 800.0),
+    ));
+    h.snapshot("map_single_band_stretch");
+
+    // Back to true colour; 2–98 % of the view after zooming in equals the clear-pixel
+    // percentiles of the bands in that window, computed independently; 2–98 % of the level
+    // gives the whole-level bounds again.
+    h.get_all_by_role(egui::accesskit::Role::ComboBox)
+        .next()
+        .unwrap()
+        .click();
+    h.run_steps(4);
+    h.get_by_label("True colour (B04/B03/B02)").click();
+    h.run_steps(1);
+    step_until(&mut h, |h| {
+        h.query_by_label_contains("True colour B04/B03/B02 at r60m")
+            .is_some()
+            && !h.state().is_rendering()
+    });
+    let whole = h.state().stretch.unwrap();
+    h.key_press(egui::Key::Plus);
+    h.key_press(egui::Key::Plus);
+    h.run_steps(3);
+    let before = h.state().view_window.clone();
+    h.get_by_label("2–98 % (view)").click_accesskit();
+    h.run_steps(3);
+    step_until(&mut h, |h| !h.state().is_rendering());
+    let window = h.state().view_window.clone().expect("a visible window");
+    assert_eq!(before.as_ref(), Some(&window), "the view did not move");
+    assert!(window.cols.end - window.cols.start < 183, "{window:?}");
+    let (_, expected) = eopf_geozarr::render::render_preset_window(
+        &hin,
+        "r60m",
+        eopf_geozarr::render::Preset::TrueColour,
+        Some(&window),
+        None,
+    )
+    .unwrap();
+    assert_ne!(h.state().stretch, Some(whole), "window {window:?}");
+    assert_eq!(h.state().stretch, expected, "window {window:?}");
+    h.get_by_label("2–98 % (level)").click_accesskit();
+    h.run_steps(3);
+    step_until(&mut h, |h| !h.state().is_rendering());
+    assert_eq!(h.state().stretch, Some(whole));
+    h.key_press(egui::Key::Num0);
+    h.run_steps(3);
+
     // Open another product by typing its path and pressing Open.
     let out = fx.join("golden/out_l2a_shard.zarr");
     // (the box is emptied directly: selecting its text by keyboard is not what this tests)

@@ -44,3 +44,69 @@ fn scl_and_ndvi_presets() {
         assert!(render_preset(&h, "r60m", p).is_ok(), "{p:?}");
     }
 }
+
+/// Single band through a colour map: each pixel is the map's colour of the stretched value; a
+/// fixed stretch with gamma 2 maps the middle of the bounds to √0.5; histograms count every
+/// valid pixel once per channel.
+#[test]
+fn single_band_colour_maps_gamma_and_histograms() {
+    use eopf_geozarr::render::{
+        Colormap, Stretch, Window, histograms, percentiles, render_preset_window,
+    };
+    let Some(fx) = common::fixtures() else { return };
+    let h = Hierarchy::open(fx.join("golden/in_l2a_shard.zarr")).unwrap();
+    let b04 = read_band(&h, "/measurements/reflectance/r60m/b04").unwrap();
+    let preset = Preset::Single {
+        band: 3,
+        colormap: Colormap::Viridis,
+    };
+    let (img, s) = render_preset_window(&h, "r60m", preset, None, None).unwrap();
+    let s = s.unwrap();
+    assert_eq!(s.bounds[0], percentiles(&b04.values, 2.0, 98.0).unwrap());
+    for i in [0usize, 777, 183 * 90 + 91, b04.values.len() - 1] {
+        let v = b04.values[i];
+        let px = &img.pixels[i * 4..i * 4 + 4];
+        if v.is_finite() {
+            assert_eq!(
+                &px[..3],
+                &Colormap::Viridis.colour(s.apply(0, v))[..],
+                "pixel {i}"
+            );
+            assert_eq!(px[3], 255);
+        } else {
+            assert_eq!(px[3], 0);
+        }
+    }
+    let fixed = Stretch {
+        bounds: [(0.1, 0.3); 3],
+        gamma: 2.0,
+    };
+    assert!((fixed.apply(0, 0.2) - 0.5f32.sqrt()).abs() < 1e-6);
+    assert_eq!(fixed.apply(0, 0.05), 0.0);
+    assert_eq!(fixed.apply(0, 0.9), 1.0);
+    // A window renders the same pixels as the whole level there.
+    let w = Window {
+        rows: 10..30,
+        cols: 40..45,
+    };
+    let (part, _) = render_preset_window(&h, "r60m", preset, Some(&w), Some(&s)).unwrap();
+    assert_eq!((part.width, part.height), (5, 20));
+    for r in 0..20 {
+        for c in 0..5 {
+            let a = &part.pixels[(r * 5 + c) * 4..(r * 5 + c) * 4 + 4];
+            let i = (r + 10) * img.width + c + 40;
+            assert_eq!(a, &img.pixels[i * 4..i * 4 + 4]);
+        }
+    }
+    let hist = histograms(&h, "r60m", Preset::TrueColour, 64)
+        .unwrap()
+        .unwrap();
+    assert_eq!(hist.counts.len(), 3);
+    let in_range = b04
+        .values
+        .iter()
+        .filter(|v| v.is_finite() && **v >= hist.lo && **v <= hist.hi)
+        .count();
+    assert_eq!(hist.counts[0].iter().sum::<u32>() as usize, in_range);
+    assert!(histograms(&h, "r60m", Preset::Scl, 64).unwrap().is_none());
+}

@@ -12,6 +12,7 @@ pub mod graticule;
 pub mod inspector;
 pub mod product;
 pub mod recent;
+pub mod stretch_panel;
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
@@ -42,6 +43,8 @@ pub struct Loaded {
     pub hierarchy: Arc<Hierarchy>,
     /// The per-channel stretch of the true-colour image (finer tiles reuse it).
     pub stretch: Option<crate::render::Stretch>,
+    /// Histograms of B04/B03/B02 at the base level.
+    pub histograms: Option<crate::render::Histograms>,
 }
 
 /// Open `path`, build the report, the tree, the validation report of GeoZarr stores, and the
@@ -67,9 +70,16 @@ pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
         (Some(_), Ok(g)) => inspector::Inspector::build(&h, &g, crs).ok(),
         _ => None,
     };
+    let histograms = image
+        .as_ref()
+        .and_then(|_| {
+            crate::render::histograms(&h, &resolution, crate::render::Preset::TrueColour, 128).ok()
+        })
+        .flatten();
     Ok(Loaded {
         inspector,
         stretch,
+        histograms,
         tree: product::tree(&h),
         info,
         image,
@@ -81,7 +91,58 @@ pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
     })
 }
 
-type RenderResult = Result<(crate::render::Rgba, Option<crate::render::Stretch>), String>;
+type RenderResult = Result<
+    (
+        crate::render::Rgba,
+        Option<crate::render::Stretch>,
+        Option<crate::render::Histograms>,
+    ),
+    String,
+>;
+
+/// A background rendering of the whole base level.
+#[derive(Debug, Clone)]
+struct RenderJob {
+    preset: crate::render::Preset,
+    /// Fixed bounds; `None`: 2–98 % of `window` (or of the whole level).
+    stretch: Option<crate::render::Stretch>,
+    window: Option<crate::render::Window>,
+    /// Also compute the histograms (a new preset).
+    histograms: bool,
+}
+
+/// Render `job` of level `res` on a background thread.
+fn start_render(
+    h: Arc<Hierarchy>,
+    res: String,
+    job: RenderJob,
+    ctx: egui::Context,
+) -> Receiver<RenderResult> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let r = (|| -> crate::Result<_> {
+            let stretch = match (job.stretch, &job.window) {
+                (Some(s), _) => Some(s),
+                (None, Some(w)) => {
+                    crate::render::render_preset_window(&h, &res, job.preset, Some(w), None)?.1
+                }
+                (None, None) => None,
+            };
+            let (img, used) =
+                crate::render::render_preset_window(&h, &res, job.preset, None, stretch.as_ref())?;
+            let hist = if job.histograms {
+                crate::render::histograms(&h, &res, job.preset, 128)?
+            } else {
+                None
+            };
+            Ok((img, used, hist))
+        })()
+        .map_err(|e| e.to_string());
+        let _ = tx.send(r);
+        ctx.request_repaint();
+    });
+    rx
+}
 
 /// The tabs of the main area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,8 +186,15 @@ pub struct ViewerApp {
     pub tiles: Option<canvas::TileCache>,
     /// What the level indicator says (`Level r20m (20 m) · 4/4 tiles`).
     pub level_label: String,
-    /// The per-channel stretch of the shown preset (tiles reuse it).
-    stretch: Option<crate::render::Stretch>,
+    /// The stretch of the shown preset (tiles reuse it).
+    pub stretch: Option<crate::render::Stretch>,
+    /// Histograms of the shown preset's bands.
+    pub histograms: Option<crate::render::Histograms>,
+    stretch_panel: stretch_panel::StretchPanel,
+    /// A rendering asked for while another runs.
+    pending_render: Option<RenderJob>,
+    /// What the map shows, in base-level pixels.
+    pub view_window: Option<crate::render::Window>,
     /// Why the last preset could not be rendered.
     pub render_error: Option<String>,
     /// Draw the chunk (and shard) grid of the shown level over the map.
@@ -203,6 +271,10 @@ impl ViewerApp {
             tiles: None,
             level_label: String::new(),
             stretch: None,
+            histograms: None,
+            stretch_panel: Default::default(),
+            pending_render: None,
+            view_window: None,
             render_error: None,
             show_grid: false,
             show_graticule: false,
@@ -235,8 +307,15 @@ impl ViewerApp {
         self.graticule = None;
         self.level_label.clear();
         self.stretch = None;
+        self.histograms = None;
+        self.pending_render = None;
         self.render_error = None;
         self.scene_rect = egui::Rect::ZERO;
+    }
+
+    /// Whether the map image is being rendered again (preset or stretch change).
+    pub fn is_rendering(&self) -> bool {
+        self.rendering.is_some() || self.pending_render.is_some()
     }
 
     /// Whether a product is loaded (for tests and the status line).
@@ -254,6 +333,7 @@ impl ViewerApp {
                 Ok(loaded) => {
                     recent::remember(&mut self.recent, &self.path.display().to_string());
                     self.stretch = loaded.stretch;
+                    self.histograms = loaded.histograms.clone();
                     self.tiles = None;
                     State::Ready {
                         loaded: Box::new(loaded),
@@ -405,10 +485,13 @@ impl ViewerApp {
                 {
                     self.rendering = None;
                     match r {
-                        Ok((img, stretch)) => {
+                        Ok((img, stretch, hist)) => {
                             loaded.image = Some(img);
                             *texture = None;
                             self.stretch = stretch;
+                            if hist.is_some() {
+                                self.histograms = hist;
+                            }
                             self.render_error = None;
                             if let Some(t) = &mut self.tiles {
                                 t.invalidate();
@@ -416,6 +499,16 @@ impl ViewerApp {
                         }
                         Err(e) => self.render_error = Some(e),
                     }
+                }
+                if self.rendering.is_none()
+                    && let Some(job) = self.pending_render.take()
+                {
+                    self.rendering = Some(start_render(
+                        loaded.hierarchy.clone(),
+                        loaded.resolution.clone(),
+                        job,
+                        ui.ctx().clone(),
+                    ));
                 }
                 let tex = match (&loaded.image, texture.as_ref()) {
                     (Some(img), None) => {
@@ -449,6 +542,7 @@ impl ViewerApp {
                     }
                     _ => None,
                 };
+                let mut stretch_job: Option<RenderJob> = None;
                 egui::Panel::right("info")
                     .default_size(420.0)
                     .resizable(true)
@@ -465,6 +559,31 @@ impl ViewerApp {
                             }
                         }
                         ui.separator();
+                        if self.preset.stretched()
+                            && let Some(st) = self.stretch.as_mut()
+                        {
+                            let action = self.stretch_panel.show(
+                                ui,
+                                self.preset,
+                                st,
+                                self.histograms.as_ref(),
+                            );
+                            let job = |stretch, window| RenderJob {
+                                preset: self.preset,
+                                stretch,
+                                window,
+                                histograms: false,
+                            };
+                            stretch_job = match action {
+                                stretch_panel::Action::None => None,
+                                stretch_panel::Action::Changed => Some(job(Some(*st), None)),
+                                stretch_panel::Action::WholeLevel => Some(job(None, None)),
+                                stretch_panel::Action::View => {
+                                    Some(job(None, self.view_window.clone()))
+                                }
+                            };
+                            ui.separator();
+                        }
                         ui.strong("Product report");
                         egui::ScrollArea::both().show(ui, |ui| {
                             ui.add(
@@ -512,9 +631,29 @@ impl ViewerApp {
                             .selected_text(p.label())
                             .show_ui(ui, |ui| {
                                 for q in crate::render::Preset::ALL {
-                                    ui.selectable_value(&mut p, q, q.label());
+                                    if ui.selectable_label(p.same_kind(q), q.label()).clicked()
+                                        && !p.same_kind(q)
+                                    {
+                                        p = q;
+                                    }
                                 }
                             });
+                        if let crate::render::Preset::Single { band, colormap } = &mut p {
+                            egui::ComboBox::from_label("Band")
+                                .selected_text(crate::render::BANDS[usize::from(*band)])
+                                .show_ui(ui, |ui| {
+                                    for (i, b) in crate::render::BANDS.iter().enumerate() {
+                                        ui.selectable_value(band, i as u8, *b);
+                                    }
+                                });
+                            egui::ComboBox::from_label("Colour map")
+                                .selected_text(colormap.label())
+                                .show_ui(ui, |ui| {
+                                    for c in crate::render::Colormap::ALL {
+                                        ui.selectable_value(colormap, c, c.label());
+                                    }
+                                });
+                        }
                         if p != self.preset {
                             new_preset = Some(p);
                         }
@@ -571,21 +710,41 @@ impl ViewerApp {
                     }
                 });
                 if let Some(p) = new_preset {
+                    // A colour-map change keeps the stretch; a new band or preset starts at 2–98 %.
+                    let keep = match (self.preset, p) {
+                        (
+                            crate::render::Preset::Single { band: a, .. },
+                            crate::render::Preset::Single { band: b, .. },
+                        ) => a == b,
+                        _ => false,
+                    };
                     self.preset = p;
-                    let (tx, rx) = channel();
-                    let res = loaded.resolution.clone();
-                    let ctx = ui.ctx().clone();
-                    let h = loaded.hierarchy.clone();
                     if let Some(t) = &mut self.tiles {
                         t.invalidate();
                     }
-                    std::thread::spawn(move || {
-                        let r = crate::render::render_preset_window(&h, &res, p, None, None)
-                            .map_err(|e| e.to_string());
-                        let _ = tx.send(r);
-                        ctx.request_repaint();
-                    });
-                    self.rendering = Some(rx);
+                    self.pending_render = None;
+                    self.rendering = Some(start_render(
+                        loaded.hierarchy.clone(),
+                        loaded.resolution.clone(),
+                        RenderJob {
+                            preset: p,
+                            stretch: if keep { self.stretch } else { None },
+                            window: None,
+                            histograms: !keep,
+                        },
+                        ui.ctx().clone(),
+                    ));
+                } else if let Some(job) = stretch_job {
+                    if self.rendering.is_some() {
+                        self.pending_render = Some(job);
+                    } else {
+                        self.rendering = Some(start_render(
+                            loaded.hierarchy.clone(),
+                            loaded.resolution.clone(),
+                            job,
+                            ui.ctx().clone(),
+                        ));
+                    }
                 }
                 if self.rendering.is_some() {
                     ui.ctx()
@@ -663,6 +822,7 @@ impl ViewerApp {
                         let (preset, stretch) = (self.preset, self.stretch);
                         let tiles = &mut self.tiles;
                         let level_label = &mut self.level_label;
+                        let view_window = &mut self.view_window;
                         let base_name = loaded.resolution.clone();
                         egui::Scene::new()
                             .zoom_range(0.05..=32.0)
@@ -672,6 +832,7 @@ impl ViewerApp {
                                     egui::Image::from_texture((tex.id(), size))
                                         .sense(egui::Sense::hover()),
                                 );
+                                *view_window = visible_window(r.rect, size, view);
                                 if let Some(tiles) = tiles.as_mut() {
                                     draw_tiles(
                                         ui,
@@ -857,6 +1018,32 @@ struct TileView<'a> {
     base: &'a str,
     preset: crate::render::Preset,
     stretch: Option<crate::render::Stretch>,
+}
+
+/// The part of the base image the view shows, in base pixels (`None` when nothing is visible).
+fn visible_window(
+    image: egui::Rect,
+    size: egui::Vec2,
+    view: egui::Rect,
+) -> Option<crate::render::Window> {
+    let vis = view.intersect(image);
+    if !vis.is_positive() || image.width() <= 0.0 {
+        return None;
+    }
+    let k = size.x / image.width();
+    let px = |v: f32, o: f32, n: f32| (((v - o) * k).clamp(0.0, n)) as u64;
+    let (c0, c1) = (
+        px(vis.min.x, image.min.x, size.x),
+        px(vis.max.x, image.min.x, size.x).max(px(vis.min.x, image.min.x, size.x) + 1),
+    );
+    let (r0, r1) = (
+        px(vis.min.y, image.min.y, size.y),
+        px(vis.max.y, image.min.y, size.y).max(px(vis.min.y, image.min.y, size.y) + 1),
+    );
+    Some(crate::render::Window {
+        rows: r0..r1,
+        cols: c0..c1,
+    })
 }
 
 /// Ask for the tiles of the level that matches the zoom, draw those that are ready over the base
