@@ -50,7 +50,11 @@ pub struct Loaded {
 /// Open `path`, build the report, the tree, the validation report of GeoZarr stores, and the
 /// true-colour image of the coarsest native group (r60m).
 pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
-    let h = Hierarchy::open(path)?;
+    load_hierarchy(Hierarchy::open(path)?)
+}
+
+/// [`load`] of an opened hierarchy (any store: tests count its reads).
+pub fn load_hierarchy(h: Hierarchy) -> crate::Result<Loaded> {
     let info = inspect(&h)?;
     let resolution = "r60m".to_string();
     let (image, stretch, image_error) = match crate::render::render_preset_window(

@@ -1,0 +1,131 @@
+//! Opening a full-size (10980²) GeoZarr pyramid: what the map's first frame needs (report,
+//! validation, the r60m true colour, the inspector, the histograms) reads chunks of the coarse
+//! level (and 1-D coordinates) only — no r10m or r20m chunk. The store is the real output layout
+//! of a full tile (every `zarr.json` of the conversion plan of a metadata-only 10980² demo
+//! product, chunks absent, so reading a chunk returns its fill value); a counting store around
+//! the file system records every key read.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use eopf_geozarr::hierarchy::Hierarchy;
+use zarrs::storage::byte_range::ByteRangeIterator;
+use zarrs::storage::{
+    ListableStorageTraits, MaybeBytesIterator, ReadableStorageTraits, StorageError, StoreKey,
+    StoreKeys, StoreKeysPrefixes, StorePrefix,
+};
+
+struct Counting {
+    inner: zarrs::filesystem::FilesystemStore,
+    keys: Mutex<Vec<String>>,
+}
+
+impl ReadableStorageTraits for Counting {
+    fn get_partial_many<'a>(
+        &'a self,
+        key: &StoreKey,
+        byte_ranges: ByteRangeIterator<'a>,
+    ) -> Result<MaybeBytesIterator<'a>, StorageError> {
+        self.keys.lock().unwrap().push(key.as_str().to_string());
+        self.inner.get_partial_many(key, byte_ranges)
+    }
+    fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
+        self.inner.size_key(key)
+    }
+    fn supports_get_partial(&self) -> bool {
+        true
+    }
+}
+
+impl ListableStorageTraits for Counting {
+    fn list(&self) -> Result<StoreKeys, StorageError> {
+        self.inner.list()
+    }
+    fn list_prefix(&self, prefix: &StorePrefix) -> Result<StoreKeys, StorageError> {
+        self.inner.list_prefix(prefix)
+    }
+    fn list_dir(&self, prefix: &StorePrefix) -> Result<StoreKeysPrefixes, StorageError> {
+        self.inner.list_dir(prefix)
+    }
+    fn size_prefix(&self, prefix: &StorePrefix) -> Result<u64, StorageError> {
+        self.inner.size_prefix(prefix)
+    }
+}
+
+#[test]
+fn first_frame_of_a_full_size_pyramid_reads_only_the_coarse_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.zarr");
+    let o = common::run(&[
+        "demo",
+        input.to_str().unwrap(),
+        "--size",
+        "10980",
+        "--empty",
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    // The full-tile GeoZarr layout (geozarr profile, sharded), metadata only.
+    let h = Hierarchy::open(&input).unwrap();
+    let opts = eopf_geozarr::convert::S2Options {
+        enable_sharding: true,
+        ..Default::default()
+    };
+    let crs = eopf_geozarr::product::resolve_crs(&h, &eopf_geozarr::geo::epsg_exists).map(|c| c.0);
+    let plan = eopf_geozarr::convert::plan_s2(&h, crs, &opts).unwrap();
+    let out = dir.path().join("pyramid.zarr");
+    let write = |node: &str, doc: &serde_json::Value| {
+        let d = out.join(node.trim_start_matches('/'));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("zarr.json"), serde_json::to_vec(doc).unwrap()).unwrap();
+    };
+    for a in &plan.arrays {
+        write(&a.path, &a.doc);
+    }
+    for (g, attrs) in &plan.groups {
+        write(
+            g,
+            &serde_json::json!({"zarr_format": 3, "node_type": "group", "attributes": attrs}),
+        );
+    }
+    let b04 = plan
+        .arrays
+        .iter()
+        .find(|a| a.path == "/measurements/reflectance/r10m/b04")
+        .unwrap();
+    assert_eq!(b04.doc["shape"], serde_json::json!([10980, 10980]));
+
+    let store = Arc::new(Counting {
+        inner: zarrs::filesystem::FilesystemStore::new(&out).unwrap(),
+        keys: Mutex::new(Vec::new()),
+    });
+    let h = Hierarchy::open_store(store.clone(), out.display().to_string()).unwrap();
+    let loaded = eopf_geozarr::app::load_hierarchy(h).unwrap();
+    let image = loaded.image.as_ref().expect("the r60m true colour");
+    assert_eq!((image.width, image.height), (1830, 1830));
+    let keys = store.keys.lock().unwrap().clone();
+    let chunks: Vec<&String> = keys.iter().filter(|k| !k.ends_with("zarr.json")).collect();
+    let coordinate = |k: &str| {
+        let parts: Vec<&str> = k.split('/').collect();
+        parts
+            .iter()
+            .rposition(|p| *p == "c")
+            .is_some_and(|i| i > 0 && matches!(parts[i - 1], "x" | "y"))
+    };
+    let fine: Vec<&&String> = chunks
+        .iter()
+        .filter(|k| (k.contains("/r10m/") || k.contains("/r20m/")) && !coordinate(k))
+        .collect();
+    assert!(fine.is_empty(), "fine-level chunks read: {fine:?}");
+    let coarse = chunks
+        .iter()
+        .filter(|k| k.starts_with("measurements/reflectance/r60m/"))
+        .count();
+    assert!(coarse > 0, "the r60m bands were read: {chunks:?}");
+    eprintln!(
+        "first frame of a 10980² pyramid: {} reads ({} chunk reads: {coarse} under r60m, {} of 1-D coordinates)",
+        keys.len(),
+        chunks.len(),
+        chunks.iter().filter(|k| coordinate(k)).count()
+    );
+}
