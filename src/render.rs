@@ -539,6 +539,27 @@ pub fn render_preset_window(
     }
 }
 
+/// The band arrays behind a stretched preset at `resolution` (R, G, B; one for a single band);
+/// `None` for NDVI and SCL.
+pub fn preset_band_paths(
+    h: &Hierarchy,
+    resolution: &str,
+    preset: Preset,
+) -> Result<Option<Vec<String>>> {
+    let g = reflectance_group(h, resolution)?;
+    let b = |n: &str| format!("{g}/{n}");
+    Ok(Some(match preset {
+        Preset::TrueColour => vec![b("b04"), b("b03"), b("b02")],
+        Preset::FalseColour => vec![nir(h, &g), b("b04"), b("b03")],
+        Preset::Swir => vec![b("b12"), b("b8a"), b("b04")],
+        Preset::Agriculture => vec![b("b11"), nir(h, &g), b("b02")],
+        Preset::Single { band, .. } => {
+            vec![b(BANDS.get(usize::from(band)).copied().unwrap_or("b04"))]
+        }
+        Preset::Ndvi | Preset::Scl => return Ok(None),
+    }))
+}
+
 /// Value histograms of the channels a preset stretches, over one common range.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Histograms {
@@ -557,33 +578,12 @@ pub fn histograms(
     preset: Preset,
     bins: usize,
 ) -> Result<Option<Histograms>> {
-    let g = reflectance_group(h, resolution)?;
-    let names: Vec<String> = match preset {
-        Preset::TrueColour => vec!["b04".into(), "b03".into(), "b02".into()],
-        Preset::FalseColour => vec![nir(h, &g), "b04".into(), "b03".into()],
-        Preset::Swir => vec!["b12".into(), "b8a".into(), "b04".into()],
-        Preset::Agriculture => vec!["b11".into(), nir(h, &g), "b02".into()],
-        Preset::Single { band, .. } => {
-            vec![
-                BANDS
-                    .get(usize::from(band))
-                    .copied()
-                    .unwrap_or("b04")
-                    .into(),
-            ]
-        }
-        Preset::Ndvi | Preset::Scl => return Ok(None),
+    let Some(paths) = preset_band_paths(h, resolution, preset)? else {
+        return Ok(None);
     };
-    let bands = names
+    let bands = paths
         .iter()
-        .map(|n| {
-            let p = if n.starts_with('/') {
-                n.clone()
-            } else {
-                format!("{g}/{n}")
-            };
-            read_band(h, &p)
-        })
+        .map(|p| read_band(h, p))
         .collect::<Result<Vec<_>>>()?;
     let all: Vec<f32> = bands
         .iter()

@@ -307,6 +307,43 @@ fn open_inspect_and_benchmark() {
     h.key_press(egui::Key::Num0);
     h.run_steps(3);
 
+    // Compare with the reference's GeoZarr output of this input: swipe, then the difference of
+    // B04/B03/B02 at r60m — float32 written by the reference against our decode of the uint16
+    // input: equal to within float rounding.
+    h.get_by_label("Compare").click();
+    h.run_steps(2);
+    h.state_mut().compare.path_input = fx.join("golden/out_l2a_shard.zarr").display().to_string();
+    h.run_steps(1);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Compare")
+        .click_accesskit();
+    h.run_steps(3);
+    step_until(&mut h, |h| {
+        !h.state().compare.running() && h.state().compare.data.is_some()
+    });
+    let (max_abs, compared) = {
+        let d = h.state().compare.data.as_ref().unwrap();
+        (d.max_abs, d.compared)
+    };
+    assert!(compared > 30_000, "{compared} pixels compared");
+    assert!(max_abs < 1e-6, "max |B − A| = {max_abs}");
+    step_until(&mut h, tiles_settled);
+    h.run_steps(30);
+    mask_paths(&mut h, true);
+    let second = h.get_by_label("Compare with").rect();
+    h.mask(second);
+    h.snapshot("map_compare_swipe");
+    h.get_by_label("Difference").click();
+    step_until(&mut h, tiles_settled);
+    h.run_steps(30);
+    assert!(h.query_by_label_contains("max |B − A| = ").is_some());
+    mask_paths(&mut h, true);
+    let second = h.get_by_label("Compare with").rect();
+    h.mask(second);
+    h.snapshot("map_difference");
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "Compare")
+        .click();
+    h.run_steps(2);
+
     // Open another product by typing its path and pressing Open.
     let out = fx.join("golden/out_l2a_shard.zarr");
     // (the box is emptied directly: selecting its text by keyboard is not what this tests)

@@ -5,8 +5,10 @@
 //! validation), and the CPU-vs-GPU benchmark. It talks to the library through the same public API
 //! as the CLI.
 
+pub mod autopan;
 pub mod bench_panel;
 pub mod canvas;
+pub mod compare;
 pub mod convert_panel;
 pub mod graticule;
 pub mod inspector;
@@ -212,6 +214,11 @@ pub struct ViewerApp {
     /// PROJ transformer of the open product to lon/lat (created on the UI thread, on first use).
     to_lonlat: Option<(String, crate::geo::ToLonLat)>,
     ctx: Option<egui::Context>,
+    /// Compare with a second store (swipe or difference).
+    pub compare: compare::Compare,
+    pub show_compare: bool,
+    /// `EOPF_GUI_AUTOPAN`: pan by itself and print the frame rate.
+    autopan: Option<autopan::AutoPan>,
 }
 
 impl ViewerApp {
@@ -285,6 +292,9 @@ impl ViewerApp {
             graticule: None,
             metres_per_px: None,
             to_lonlat: None,
+            autopan: None,
+            compare: Default::default(),
+            show_compare: false,
             ctx,
         }
     }
@@ -313,6 +323,7 @@ impl ViewerApp {
         self.stretch = None;
         self.histograms = None;
         self.pending_render = None;
+        self.compare.clear();
         self.render_error = None;
         self.scene_rect = egui::Rect::ZERO;
     }
@@ -504,6 +515,11 @@ impl ViewerApp {
                         Err(e) => self.render_error = Some(e),
                     }
                 }
+                self.compare.poll();
+                if self.compare.running() {
+                    ui.ctx()
+                        .request_repaint_after(std::time::Duration::from_millis(100));
+                }
                 if self.rendering.is_none()
                     && let Some(job) = self.pending_render.take()
                 {
@@ -675,6 +691,7 @@ impl ViewerApp {
                         {
                             ui.checkbox(&mut self.show_graticule, "Graticule");
                         }
+                        ui.checkbox(&mut self.show_compare, "Compare");
                         if ui
                             .button("Fit")
                             .on_hover_text(
@@ -696,6 +713,75 @@ impl ViewerApp {
                             ui.colored_label(egui::Color32::LIGHT_RED, e);
                         }
                     });
+                    if self.show_compare {
+                        let mut start = false;
+                        ui.horizontal(|ui| {
+                            let l = ui.label("Compare with");
+                            let edit = ui
+                                .add(
+                                    egui::TextEdit::singleline(&mut self.compare.path_input)
+                                        .hint_text("second store: folder, s3:// or https://")
+                                        .desired_width(360.0),
+                                )
+                                .labelled_by(l.id);
+                            let enter =
+                                edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                            if ui
+                                .add_enabled(!self.compare.running(), egui::Button::new("Compare"))
+                                .clicked()
+                                || enter
+                            {
+                                start = true;
+                            }
+                            ui.selectable_value(
+                                &mut self.compare.mode,
+                                compare::Mode::Swipe,
+                                "Swipe",
+                            );
+                            ui.selectable_value(
+                                &mut self.compare.mode,
+                                compare::Mode::Difference,
+                                "Difference",
+                            );
+                            if self.compare.mode == compare::Mode::Swipe {
+                                ui.add(
+                                    egui::Slider::new(&mut self.compare.swipe, 0.0..=1.0)
+                                        .show_value(false)
+                                        .text("swipe"),
+                                );
+                            }
+                            if self.compare.running() {
+                                ui.spinner();
+                            }
+                        });
+                        if let Some(e) = &self.compare.error {
+                            ui.colored_label(egui::Color32::LIGHT_RED, e);
+                        }
+                        if let Some(d) = &self.compare.data {
+                            ui.horizontal(|ui| {
+                                ui.label(format!(
+                                    "max |B − A| = {:.3e} over {} pixels",
+                                    d.max_abs, d.compared
+                                ));
+                                if self.compare.mode == compare::Mode::Difference {
+                                    if d.diff.is_some() {
+                                        compare::legend(ui, d.max_abs);
+                                    } else {
+                                        ui.weak("(no difference view for this preset)");
+                                    }
+                                }
+                            });
+                        }
+                        if start && !self.compare.path_input.trim().is_empty() {
+                            self.compare.start(
+                                loaded.hierarchy.clone(),
+                                loaded.resolution.clone(),
+                                self.preset,
+                                self.stretch,
+                                ui.ctx().clone(),
+                            );
+                        }
+                    }
                     if self.preset == crate::render::Preset::Scl {
                         ui.horizontal_wrapped(|ui| {
                             for (v, name, c) in crate::render::SCL_CLASSES {
@@ -723,6 +809,7 @@ impl ViewerApp {
                         _ => false,
                     };
                     self.preset = p;
+                    self.compare.clear();
                     if let Some(t) = &mut self.tiles {
                         t.invalidate();
                     }
@@ -816,12 +903,44 @@ impl ViewerApp {
                                 2,
                             ));
                         }
+                        if let Some(a) = self.autopan.as_mut() {
+                            let fitted = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
+                            a.frame(ui.ctx(), &mut self.scene_rect, &self.level_label, fitted);
+                        }
                         // Screen pixels per base-level pixel (scene units are base pixels).
                         let view = self.scene_rect;
                         let zoom = if view.width() > 0.0 {
                             f64::from(canvas.width() / view.width())
                         } else {
                             1.0
+                        };
+                        if self.show_compare
+                            && self.compare.textures.is_none()
+                            && let Some(d) = &self.compare.data
+                        {
+                            let tex = |name: &str, img: &crate::render::Rgba| {
+                                ui.ctx().load_texture(
+                                    name,
+                                    egui::ColorImage::from_rgba_unmultiplied(
+                                        [img.width, img.height],
+                                        &img.pixels,
+                                    ),
+                                    egui::TextureOptions::NEAREST,
+                                )
+                            };
+                            self.compare.textures = Some((
+                                tex("compare-b", &d.image),
+                                d.diff.as_ref().map(|x| tex("compare-diff", x)),
+                            ));
+                        }
+                        let overlay = if self.show_compare {
+                            self.compare
+                                .textures
+                                .as_ref()
+                                .map(|(b, d)| (b.id(), d.as_ref().map(|d| d.id())))
+                                .map(|t| (t, self.compare.mode, self.compare.swipe))
+                        } else {
+                            None
                         };
                         let (preset, stretch) = (self.preset, self.stretch);
                         let tiles = &mut self.tiles;
@@ -852,6 +971,9 @@ impl ViewerApp {
                                         },
                                         level_label,
                                     );
+                                }
+                                if let Some(((b, diff), mode, swipe)) = overlay {
+                                    draw_compare(ui, r.rect, b, diff, mode, swipe);
                                 }
                                 if let Some(lines) = &graticule_lines {
                                     let px = r.rect.width() / size.x;
@@ -1024,6 +1146,38 @@ struct TileView<'a> {
     stretch: Option<crate::render::Stretch>,
 }
 
+/// The second store over the first: right of the swipe line, or the difference image.
+fn draw_compare(
+    ui: &mut egui::Ui,
+    rect: egui::Rect,
+    b: egui::TextureId,
+    diff: Option<egui::TextureId>,
+    mode: compare::Mode,
+    swipe: f32,
+) {
+    let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
+    match (mode, diff) {
+        (compare::Mode::Difference, Some(d)) => {
+            // Only the difference: where either store has no data stays dark.
+            ui.painter()
+                .rect_filled(rect, 0.0, egui::Color32::from_gray(25));
+            ui.painter().image(d, rect, uv, egui::Color32::WHITE);
+        }
+        (compare::Mode::Difference, None) => {}
+        (compare::Mode::Swipe, _) => {
+            let x = rect.min.x + rect.width() * swipe;
+            let clip = egui::Rect::from_min_max(egui::pos2(x, rect.min.y), rect.max);
+            ui.painter()
+                .with_clip_rect(clip.intersect(ui.clip_rect()))
+                .image(b, rect, uv, egui::Color32::WHITE);
+            ui.painter().line_segment(
+                [egui::pos2(x, rect.min.y), egui::pos2(x, rect.max.y)],
+                egui::Stroke::new(2.0, egui::Color32::YELLOW),
+            );
+        }
+    }
+}
+
 /// The part of the base image the view shows, in base pixels (`None` when nothing is visible).
 fn visible_window(
     image: egui::Rect,
@@ -1145,11 +1299,13 @@ pub fn run_window(path: PathBuf, build_demo: bool) -> anyhow::Result<()> {
         options,
         Box::new(move |cc| {
             let ctx = Some(cc.egui_ctx.clone());
-            Ok(Box::new(if build_demo {
+            let mut app = if build_demo {
                 ViewerApp::new_demo(path, ctx)
             } else {
                 ViewerApp::new(path, ctx)
-            }))
+            };
+            app.autopan = autopan::AutoPan::from_env();
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))

@@ -1,0 +1,224 @@
+//! Compare the open product with a second store (e.g. the CPU and the GPU output of one
+//! conversion, or an input and its GeoZarr): a swipe between the two images, rendered with the
+//! same stretch, and a difference view (B − A of the preset's bands, the largest |difference|
+//! of the channels with its sign) on a diverging colour scale with its legend.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+
+use crate::hierarchy::Hierarchy;
+use crate::render::{Preset, Rgba, Stretch, preset_band_paths, read_band, render_preset_window};
+
+/// How the second store is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Swipe,
+    Difference,
+}
+
+/// What the comparison computed.
+pub struct CompareData {
+    pub path: String,
+    /// The second store's image with the first one's stretch.
+    pub image: Rgba,
+    /// B − A on the diverging scale (transparent where either is nodata).
+    pub diff: Option<Rgba>,
+    /// Largest |B − A| over the valid pixels (the scale runs from −max to +max).
+    pub max_abs: f32,
+    /// Pixels where both have data.
+    pub compared: usize,
+}
+
+/// The compare state of the map.
+pub struct Compare {
+    pub path_input: String,
+    pub mode: Mode,
+    /// Where the swipe line is (0 = left edge, 1 = right edge): B is shown right of it.
+    pub swipe: f32,
+    pub data: Option<CompareData>,
+    pub error: Option<String>,
+    job: Option<Receiver<Result<CompareData, String>>>,
+    pub textures: Option<(egui::TextureHandle, Option<egui::TextureHandle>)>,
+}
+
+impl Default for Compare {
+    fn default() -> Self {
+        Compare {
+            path_input: String::new(),
+            mode: Mode::Swipe,
+            swipe: 0.5,
+            data: None,
+            error: None,
+            job: None,
+            textures: None,
+        }
+    }
+}
+
+/// The colour of a difference `t` in −1…1: blue (B < A), white (equal), red (B > A).
+pub fn diverging(t: f32) -> [u8; 3] {
+    let c = colorous::RED_BLUE.eval_continuous(f64::from((1.0 - t.clamp(-1.0, 1.0)) / 2.0));
+    [c.r, c.g, c.b]
+}
+
+/// Compare `a` with the store at `b` for `preset` at `resolution`.
+pub fn compute(
+    a: &Hierarchy,
+    b: &str,
+    resolution: &str,
+    preset: Preset,
+    stretch: Option<Stretch>,
+) -> crate::Result<CompareData> {
+    let hb = Hierarchy::open(PathBuf::from(b))?;
+    let (image, _) = render_preset_window(&hb, resolution, preset, None, stretch.as_ref())?;
+    let (mut diff, mut max_abs, mut compared) = (None, 0f32, 0usize);
+    if let (Some(pa), Some(pb)) = (
+        preset_band_paths(a, resolution, preset)?,
+        preset_band_paths(&hb, resolution, preset)?,
+    ) {
+        let ba = pa
+            .iter()
+            .map(|p| read_band(a, p))
+            .collect::<crate::Result<Vec<_>>>()?;
+        let bb = pb
+            .iter()
+            .map(|p| read_band(&hb, p))
+            .collect::<crate::Result<Vec<_>>>()?;
+        let (w, h) = (ba[0].width, ba[0].height);
+        if bb.iter().any(|x| (x.width, x.height) != (w, h)) {
+            return Err(crate::Error::Input(format!(
+                "{b}: {resolution} is {}×{}, the open product's is {w}×{h}",
+                bb[0].width, bb[0].height
+            )));
+        }
+        let signed: Vec<Option<f32>> = (0..w * h)
+            .map(|i| {
+                let mut best: Option<f32> = None;
+                for (x, y) in ba.iter().zip(&bb) {
+                    let (u, v) = (x.values[i], y.values[i]);
+                    if !(u.is_finite() && v.is_finite()) {
+                        return None;
+                    }
+                    let d = v - u;
+                    if best.is_none_or(|m| d.abs() > m.abs()) {
+                        best = Some(d);
+                    }
+                }
+                best
+            })
+            .collect();
+        for d in signed.iter().flatten() {
+            compared += 1;
+            max_abs = max_abs.max(d.abs());
+        }
+        let scale = if max_abs > 0.0 { max_abs } else { 1.0 };
+        let mut pixels = vec![0u8; w * h * 4];
+        for (px, d) in pixels.chunks_exact_mut(4).zip(&signed) {
+            if let Some(d) = d {
+                px[..3].copy_from_slice(&diverging(d / scale));
+                px[3] = 255;
+            }
+        }
+        diff = Some(Rgba {
+            width: w,
+            height: h,
+            pixels,
+        });
+    }
+    Ok(CompareData {
+        path: b.to_string(),
+        image,
+        diff,
+        max_abs,
+        compared,
+    })
+}
+
+impl Compare {
+    /// Start comparing with `path_input` in the background.
+    pub fn start(
+        &mut self,
+        a: Arc<Hierarchy>,
+        resolution: String,
+        preset: Preset,
+        stretch: Option<Stretch>,
+        ctx: egui::Context,
+    ) {
+        let (tx, rx) = channel();
+        let b = self.path_input.trim().to_string();
+        std::thread::spawn(move || {
+            let r = compute(&a, &b, &resolution, preset, stretch).map_err(|e| e.to_string());
+            let _ = tx.send(r);
+            ctx.request_repaint();
+        });
+        self.job = Some(rx);
+        self.error = None;
+    }
+
+    /// Whether a comparison is being computed.
+    pub fn running(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Take a finished comparison.
+    pub fn poll(&mut self) {
+        if let Some(rx) = &self.job
+            && let Ok(r) = rx.try_recv()
+        {
+            self.job = None;
+            self.textures = None;
+            match r {
+                Ok(d) => self.data = Some(d),
+                Err(e) => {
+                    self.data = None;
+                    self.error = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Forget the comparison (another product or preset).
+    pub fn clear(&mut self) {
+        self.data = None;
+        self.textures = None;
+        self.job = None;
+    }
+}
+
+/// The colour scale of the difference view: a gradient from −max to +max with its labels.
+pub fn legend(ui: &mut egui::Ui, max_abs: f32) {
+    ui.horizontal(|ui| {
+        if max_abs == 0.0 {
+            ui.label("B − A: identical");
+        }
+        ui.label(format!("−{max_abs:.3e}"));
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(160.0, 12.0), egui::Sense::hover());
+        let n = 32;
+        for i in 0..n {
+            let t = -1.0 + 2.0 * (i as f32 + 0.5) / n as f32;
+            let c = diverging(t);
+            let x0 = rect.min.x + rect.width() * i as f32 / n as f32;
+            let x1 = rect.min.x + rect.width() * (i + 1) as f32 / n as f32;
+            ui.painter().rect_filled(
+                egui::Rect::from_min_max(egui::pos2(x0, rect.min.y), egui::pos2(x1, rect.max.y)),
+                0.0,
+                egui::Color32::from_rgb(c[0], c[1], c[2]),
+            );
+        }
+        ui.label(format!("+{max_abs:.3e}"));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn diverging_scale_ends_and_middle() {
+        let mid = super::diverging(0.0);
+        assert!(mid.iter().all(|&c| c > 230), "{mid:?}");
+        let hi = super::diverging(1.0);
+        let lo = super::diverging(-1.0);
+        assert!(hi[0] > hi[2], "B > A is red: {hi:?}");
+        assert!(lo[2] > lo[0], "B < A is blue: {lo:?}");
+    }
+}
