@@ -251,14 +251,15 @@ pub fn validate_s3_access(path: &str) -> (bool, Option<String>) {
         bucket: bucket.clone(),
         key: String::new(),
     };
-    let r = open_object(&root).and_then(|s| {
+    // The store's errors already name `s3://bucket`.
+    let r = open_object(&root).map_err(|e| e.to_string()).and_then(|s| {
         s.list_dir(&StorePrefix::root())
             .map(|_| ())
-            .map_err(|e| Error::io(format!("s3://{bucket}"), e))
+            .map_err(|e| e.to_string())
     });
     match r {
         Ok(()) => (true, None),
-        Err(e) => (false, Some(mask_secrets(&e.to_string()))),
+        Err(e) => (false, Some(mask_secrets(&e))),
     }
 }
 

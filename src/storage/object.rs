@@ -87,6 +87,20 @@ impl std::fmt::Display for RequestCounts {
 #[derive(Default)]
 struct Counters([AtomicU64; 8]);
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_on_one_line_with_the_s3_code() {
+        let m = "Generic S3 error: GET http://h/b failed - 404 Not Found: <?xml version=\"1.0\"?>\n<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>";
+        let d = super::describe(m);
+        assert_eq!(
+            d,
+            "Generic S3 error: GET http://h/b failed - 404 Not Found: NoSuchBucket: The specified bucket does not exist (the bucket does not exist)"
+        );
+        assert!(!d.contains('\n'));
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Kind {
     Get = 0,
@@ -225,6 +239,10 @@ pub struct ObjectStorage {
     uploads: Mutex<Uploads>,
     meta_cache: Mutex<HashMap<String, Option<Bytes>>>,
     suffix_cache: Mutex<HashMap<(String, u64), Bytes>>,
+    /// The prefix was seen empty (or was erased) by this store: keys it did not write do not
+    /// exist, so erasing them (zarrs erases chunks that are all fill value) needs no request.
+    fresh: std::sync::atomic::AtomicBool,
+    written: Mutex<HashSet<String>>,
 }
 
 impl ObjectStorage {
@@ -254,6 +272,8 @@ impl ObjectStorage {
             }),
             meta_cache: Mutex::new(HashMap::new()),
             suffix_cache: Mutex::new(HashMap::new()),
+            fresh: std::sync::atomic::AtomicBool::new(false),
+            written: Mutex::new(HashSet::new()),
         }
     }
 
@@ -403,8 +423,37 @@ impl ObjectStorage {
     }
 }
 
+/// One line from an object-store error: whitespace collapsed, and an S3 XML error body reduced
+/// to its code and message.
+fn one_line(msg: &str) -> String {
+    let flat = msg.split_whitespace().collect::<Vec<_>>().join(" ");
+    let between = |a: &str, b: &str| {
+        let i = flat.find(a)? + a.len();
+        let j = flat[i..].find(b)? + i;
+        Some(flat[i..j].to_string())
+    };
+    match (
+        between("<Code>", "</Code>"),
+        between("<Message>", "</Message>"),
+    ) {
+        (Some(code), Some(message)) => {
+            let head = flat
+                .split("<?xml")
+                .next()
+                .unwrap_or(&flat)
+                .split("<Error>")
+                .next()
+                .unwrap_or(&flat)
+                .trim_end_matches([' ', ':']);
+            format!("{head}: {code}: {message}")
+        }
+        _ => flat,
+    }
+}
+
 /// A readable explanation of an object-store failure, with the status code's usual cause.
 pub fn describe(msg: &str) -> String {
+    let msg = &one_line(msg);
     let hint = if msg.contains("SignatureDoesNotMatch")
         || msg.contains("InvalidAccessKeyId")
         || msg.contains("lacked valid authentication")
@@ -640,6 +689,9 @@ impl ListableStorageTraits for ObjectStorage {
             .collect::<Result<Vec<_>, _>>()?;
         keys.sort();
         prefixes.sort();
+        if p.is_empty() && keys.is_empty() && prefixes.is_empty() {
+            self.fresh.store(true, Ordering::Relaxed);
+        }
         Ok(StoreKeysPrefixes::new(keys, prefixes))
     }
 
@@ -682,6 +734,9 @@ impl WritableStorageTraits for ObjectStorage {
         self.check_writable()?;
         let k = key.as_str();
         self.invalidate(k);
+        if let Ok(mut w) = self.written.lock() {
+            w.insert(k.to_string());
+        }
         let meta = is_metadata(k);
         if meta && !k.contains('/') {
             // The root's metadata and the journal: after every upload before them.
@@ -737,6 +792,9 @@ impl WritableStorageTraits for ObjectStorage {
     fn erase(&self, key: &StoreKey) -> Result<(), StorageError> {
         self.check_writable()?;
         let k = key.as_str();
+        if self.fresh.load(Ordering::Relaxed) && self.written.lock().is_ok_and(|w| !w.contains(k)) {
+            return Ok(());
+        }
         self.wait_if_pending(k)?;
         self.invalidate(k);
         let path = self.path(k);
@@ -771,6 +829,12 @@ impl WritableStorageTraits for ObjectStorage {
                 .map(|_| ())
         }))
         .map_err(|e| self.err(prefix.as_str(), e))?;
+        if prefix.as_str().is_empty() {
+            self.fresh.store(true, Ordering::Relaxed);
+            if let Ok(mut w) = self.written.lock() {
+                w.clear();
+            }
+        }
         tracing::debug!("{}: erased {n} objects", self.location);
         Ok(())
     }
