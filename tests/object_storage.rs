@@ -244,11 +244,13 @@ fn bad_credentials_bucket_or_endpoint_fail_before_any_work() {
         let took = t.elapsed();
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+        assert_eq!(errors.len(), 1, "{what}: one error line: {err}");
         assert!(
-            err.contains("error: s3://"),
+            errors[0].starts_with("error: s3://"),
             "{what}: names the path: {err}"
         );
-        assert!(err.contains(expected), "{what}: {err}");
+        assert!(errors[0].contains(expected), "{what}: {err}");
         assert!(
             !err.contains(secret) && !stdout(&o).contains(secret),
             "{what}: the secret leaked: {err}"
