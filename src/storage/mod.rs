@@ -186,6 +186,19 @@ pub fn open_object(loc: &Location) -> Result<Arc<ObjectStorage>> {
     )))
 }
 
+/// An S3 store after one listing of its bucket: wrong credentials, a missing bucket or an
+/// unreachable endpoint fail here, before any work.
+fn checked_s3(loc: &Location, at: &str) -> Result<Arc<ObjectStorage>> {
+    let (ok, err) = validate_s3_access(at);
+    if !ok {
+        return Err(Error::Io {
+            path: at.to_string(),
+            reason: err.unwrap_or_default(),
+        });
+    }
+    open_object(loc)
+}
+
 /// A readable, listable store for a local folder or a remote location (`at` names it).
 pub fn open_read(p: &Path) -> Result<(zarrs::storage::ReadableListableStorage, String)> {
     let loc = Location::from_path(p)?;
@@ -195,16 +208,7 @@ pub fn open_read(p: &Path) -> Result<(zarrs::storage::ReadableListableStorage, S
             let s = zarrs::filesystem::FilesystemStore::new(path).map_err(|e| Error::io(&at, e))?;
             Ok((Arc::new(s), at))
         }
-        Location::S3 { .. } => {
-            let (ok, err) = validate_s3_access(&at);
-            if !ok {
-                return Err(Error::Io {
-                    path: at,
-                    reason: err.unwrap_or_default(),
-                });
-            }
-            Ok((open_object(&loc)?, at))
-        }
+        Location::S3 { .. } => Ok((checked_s3(&loc, &at)?, at)),
         Location::Http(_) => Ok((open_object(&loc)?, at)),
     }
 }
@@ -220,16 +224,7 @@ pub fn open_write(p: &Path) -> Result<(OutStore, String)> {
             let s = zarrs::filesystem::FilesystemStore::new(path).map_err(|e| Error::io(&at, e))?;
             Ok((Arc::new(s), at))
         }
-        Location::S3 { .. } => {
-            let (ok, err) = validate_s3_access(&at);
-            if !ok {
-                return Err(Error::Io {
-                    path: at,
-                    reason: err.unwrap_or_default(),
-                });
-            }
-            Ok((open_object(&loc)?, at))
-        }
+        Location::S3 { .. } => Ok((checked_s3(&loc, &at)?, at)),
         Location::Http(_) => Err(Error::Input(format!(
             "{at}: HTTP(S) locations are read-only; write to a local folder or s3://"
         ))),

@@ -650,14 +650,7 @@ impl ListableStorageTraits for ObjectStorage {
     }
 
     fn list_prefix(&self, prefix: &StorePrefix) -> Result<StoreKeys, StorageError> {
-        self.check_listable()?;
-        self.barrier()?;
-        let p = prefix.as_str().trim_end_matches('/');
-        let path = self.path(p);
-        count(Kind::List, 1);
-        let metas: Vec<object_store::ObjectMeta> = self
-            .block_on(self.store.list(Some(&path)).try_collect())
-            .map_err(|e| self.err(p, e))?;
+        let metas = self.list_all(prefix)?;
         let mut keys = metas
             .iter()
             .map(|m| StoreKey::new(self.rel(&m.location)))
@@ -696,19 +689,27 @@ impl ListableStorageTraits for ObjectStorage {
     }
 
     fn size_prefix(&self, prefix: &StorePrefix) -> Result<u64, StorageError> {
-        self.check_listable()?;
-        self.barrier()?;
-        let p = prefix.as_str().trim_end_matches('/');
-        let path = self.path(p);
-        count(Kind::List, 1);
-        let metas: Vec<object_store::ObjectMeta> = self
-            .block_on(self.store.list(Some(&path)).try_collect())
-            .map_err(|e| self.err(p, e))?;
-        Ok(metas.iter().map(|m| m.size).sum())
+        Ok(self.list_all(prefix)?.iter().map(|m| m.size).sum())
     }
 }
 
 impl ObjectStorage {
+    /// Every object below `prefix` (after the uploads before), retried as a whole.
+    fn list_all(
+        &self,
+        prefix: &StorePrefix,
+    ) -> Result<Vec<object_store::ObjectMeta>, StorageError> {
+        self.check_listable()?;
+        self.barrier()?;
+        let p = prefix.as_str().trim_end_matches('/');
+        let path = self.path(p);
+        let what = format!("{}/{p}", self.location);
+        self.block_on(retry(self.max_retries, Kind::List, &what, || {
+            self.store.list(Some(&path)).try_collect::<Vec<_>>()
+        }))
+        .map_err(|e| self.err(p, e))
+    }
+
     fn check_listable(&self) -> Result<(), StorageError> {
         if self.listable {
             Ok(())
