@@ -312,6 +312,12 @@ impl Colormap {
         }
     }
 
+    /// The colour of the 256-entry table at `t` (0…1, rounded to 1/255): what the map shows,
+    /// on the CPU and on the GPU alike.
+    pub fn table_colour(self, t: f32) -> [u8; 3] {
+        self.colour((t.clamp(0.0, 1.0) * 255.0).round() / 255.0)
+    }
+
     /// The colour at `t` (0…1).
     pub fn colour(self, t: f32) -> [u8; 3] {
         let t = f64::from(t.clamp(0.0, 1.0));
@@ -447,7 +453,7 @@ pub fn render_preset_window(
                 if !x.is_finite() {
                     continue;
                 }
-                px[..3].copy_from_slice(&colormap.colour(s.apply(0, x)));
+                px[..3].copy_from_slice(&colormap.table_colour(s.apply(0, x)));
                 px[3] = 255;
             }
             Ok((

@@ -10,6 +10,7 @@ pub mod bench_panel;
 pub mod canvas;
 pub mod compare;
 pub mod convert_panel;
+pub mod gpu_colour;
 pub mod graticule;
 pub mod inspector;
 pub mod product;
@@ -102,6 +103,7 @@ type RenderResult = Result<
         crate::render::Rgba,
         Option<crate::render::Stretch>,
         Option<crate::render::Histograms>,
+        Option<Arc<gpu_colour::BaseBands>>,
     ),
     String,
 >;
@@ -115,6 +117,8 @@ struct RenderJob {
     window: Option<crate::render::Window>,
     /// Also compute the histograms (a new preset).
     histograms: bool,
+    /// Also read the decoded bands for the GPU colouring.
+    bands: bool,
 }
 
 /// Render `job` of level `res` on a background thread.
@@ -141,7 +145,12 @@ fn start_render(
             } else {
                 None
             };
-            Ok((img, used, hist))
+            let bands = if job.bands {
+                gpu_colour::read_bands(&h, &res, job.preset)?.map(Arc::new)
+            } else {
+                None
+            };
+            Ok((img, used, hist, bands))
         })()
         .map_err(|e| e.to_string());
         let _ = tx.send(r);
@@ -201,6 +210,10 @@ pub struct ViewerApp {
     pending_render: Option<RenderJob>,
     /// What the map shows, in base-level pixels.
     pub view_window: Option<crate::render::Window>,
+    /// The base image is coloured on the GPU (the pipeline is installed in the renderer).
+    pub gpu_colour: bool,
+    /// The decoded bands on the GPU and the preset they belong to.
+    pub base_bands: Option<(crate::render::Preset, Arc<gpu_colour::BaseBands>)>,
     /// Why the last preset could not be rendered.
     pub render_error: Option<String>,
     /// Draw the chunk (and shard) grid of the shown level over the map.
@@ -286,6 +299,8 @@ impl ViewerApp {
             stretch_panel: Default::default(),
             pending_render: None,
             view_window: None,
+            gpu_colour: false,
+            base_bands: None,
             render_error: None,
             show_grid: false,
             show_graticule: false,
@@ -323,6 +338,7 @@ impl ViewerApp {
         self.stretch = None;
         self.histograms = None;
         self.pending_render = None;
+        self.base_bands = None;
         self.compare.clear();
         self.render_error = None;
         self.scene_rect = egui::Rect::ZERO;
@@ -500,12 +516,15 @@ impl ViewerApp {
                 {
                     self.rendering = None;
                     match r {
-                        Ok((img, stretch, hist)) => {
+                        Ok((img, stretch, hist, bands)) => {
                             loaded.image = Some(img);
                             *texture = None;
                             self.stretch = stretch;
                             if hist.is_some() {
                                 self.histograms = hist;
+                            }
+                            if let Some(b) = bands {
+                                self.base_bands = Some((self.preset, b));
                             }
                             self.render_error = None;
                             if let Some(t) = &mut self.tiles {
@@ -514,6 +533,28 @@ impl ViewerApp {
                         }
                         Err(e) => self.render_error = Some(e),
                     }
+                }
+                if self.gpu_colour
+                    && self.preset.stretched()
+                    && self.rendering.is_none()
+                    && self.pending_render.is_none()
+                    && !self
+                        .base_bands
+                        .as_ref()
+                        .is_some_and(|(p, _)| bands_match(*p, self.preset))
+                {
+                    self.rendering = Some(start_render(
+                        loaded.hierarchy.clone(),
+                        loaded.resolution.clone(),
+                        RenderJob {
+                            preset: self.preset,
+                            stretch: self.stretch,
+                            window: None,
+                            histograms: false,
+                            bands: true,
+                        },
+                        ui.ctx().clone(),
+                    ));
                 }
                 self.compare.poll();
                 if self.compare.running() {
@@ -593,9 +634,23 @@ impl ViewerApp {
                                 stretch,
                                 window,
                                 histograms: false,
+                                bands: false,
                             };
+                            // Coloured on the GPU: a new stretch is a new uniform, nothing to
+                            // render again but the finer tiles.
+                            let on_gpu = self.gpu_colour
+                                && self
+                                    .base_bands
+                                    .as_ref()
+                                    .is_some_and(|(p, _)| bands_match(*p, self.preset));
                             stretch_job = match action {
                                 stretch_panel::Action::None => None,
+                                stretch_panel::Action::Changed if on_gpu => {
+                                    if let Some(t) = &mut self.tiles {
+                                        t.invalidate();
+                                    }
+                                    None
+                                }
                                 stretch_panel::Action::Changed => Some(job(Some(*st), None)),
                                 stretch_panel::Action::WholeLevel => Some(job(None, None)),
                                 stretch_panel::Action::View => {
@@ -822,6 +877,12 @@ impl ViewerApp {
                             stretch: if keep { self.stretch } else { None },
                             window: None,
                             histograms: !keep,
+                            bands: self.gpu_colour
+                                && p.stretched()
+                                && !self
+                                    .base_bands
+                                    .as_ref()
+                                    .is_some_and(|(q, _)| bands_match(*q, p)),
                         },
                         ui.ctx().clone(),
                     ));
@@ -942,6 +1003,23 @@ impl ViewerApp {
                         } else {
                             None
                         };
+                        let gpu_cb = match (&self.base_bands, self.stretch) {
+                            (Some((p, b)), Some(st))
+                                if self.gpu_colour && bands_match(*p, self.preset) =>
+                            {
+                                Some(gpu_colour::ColourCallback {
+                                    bands: b.clone(),
+                                    stretch: st,
+                                    colormap: match self.preset {
+                                        crate::render::Preset::Single { colormap, .. } => {
+                                            Some(colormap)
+                                        }
+                                        _ => None,
+                                    },
+                                })
+                            }
+                            _ => None,
+                        };
                         let (preset, stretch) = (self.preset, self.stretch);
                         let tiles = &mut self.tiles;
                         let level_label = &mut self.level_label;
@@ -955,6 +1033,11 @@ impl ViewerApp {
                                     egui::Image::from_texture((tex.id(), size))
                                         .sense(egui::Sense::hover()),
                                 );
+                                if let Some(cb) = gpu_cb {
+                                    ui.painter().add(
+                                        eframe::egui_wgpu::Callback::new_paint_callback(r.rect, cb),
+                                    );
+                                }
                                 *view_window = visible_window(r.rect, size, view);
                                 if let Some(tiles) = tiles.as_mut() {
                                     draw_tiles(
@@ -1146,6 +1229,15 @@ struct TileView<'a> {
     stretch: Option<crate::render::Stretch>,
 }
 
+/// Whether two presets show the same bands (a single band's colour map may differ).
+fn bands_match(a: crate::render::Preset, b: crate::render::Preset) -> bool {
+    use crate::render::Preset;
+    match (a, b) {
+        (Preset::Single { band: x, .. }, Preset::Single { band: y, .. }) => x == y,
+        _ => a == b,
+    }
+}
+
 /// The second store over the first: right of the swipe line, or the difference image.
 fn draw_compare(
     ui: &mut egui::Ui,
@@ -1305,6 +1397,13 @@ pub fn run_window(path: PathBuf, build_demo: bool) -> anyhow::Result<()> {
                 ViewerApp::new(path, ctx)
             };
             app.autopan = autopan::AutoPan::from_env();
+            // The base image is coloured on the GPU (EOPF_GPU_COLOUR=0: on the CPU).
+            if let Some(rs) = cc.wgpu_render_state.as_ref()
+                && std::env::var("EOPF_GPU_COLOUR").map_or(true, |v| v != "0")
+            {
+                gpu_colour::install(rs);
+                app.gpu_colour = true;
+            }
             Ok(Box::new(app))
         }),
     )
