@@ -151,6 +151,11 @@ pub fn install(rs: &egui_wgpu::RenderState) {
         usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
+    tracing::info!(
+        "map colouring on the GPU ({}, target {:?})",
+        rs.adapter.get_info().name,
+        rs.target_format
+    );
     rs.renderer.write().callback_resources.insert(Resources {
         pipeline,
         layout,
