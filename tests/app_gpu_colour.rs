@@ -10,17 +10,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use eopf_geozarr::app::{ViewerApp, gpu_colour};
 
-fn step_until(h: &mut Harness<'_, ViewerApp>, done: impl Fn(&Harness<'_, ViewerApp>) -> bool) {
-    for _ in 0..1200 {
-        h.step();
-        if done(h) {
-            h.run_steps(3);
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("the UI did not reach the expected state");
-}
+use common::ui::step_until;
 
 /// Pixels of the map canvas (left of the side panel, below the bars) that differ by more than
 /// one step in some channel, and how many were compared.

@@ -25,18 +25,7 @@ fn mask_paths(h: &mut Harness<'_, ViewerApp>, report_panel: bool) {
     }
 }
 
-/// Step the UI until `done` holds (background loading), at most ~60 s.
-fn step_until(h: &mut Harness<'_, ViewerApp>, done: impl Fn(&Harness<'_, ViewerApp>) -> bool) {
-    for _ in 0..1200 {
-        h.step();
-        if done(h) {
-            h.run_steps(2);
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("the UI did not reach the expected state");
-}
+use common::ui::step_until;
 
 /// Whether every tile the map asked for is drawn (the level indicator reads `n/n tiles`, or the
 /// view needs none).

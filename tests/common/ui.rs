@@ -1,0 +1,17 @@
+//! Helpers of the egui_kittest UI tests.
+
+use egui_kittest::Harness;
+use eopf_geozarr::app::ViewerApp;
+
+/// Step the UI until `done` holds (background loading), at most ~60 s, then two more frames.
+pub fn step_until(h: &mut Harness<'_, ViewerApp>, done: impl Fn(&Harness<'_, ViewerApp>) -> bool) {
+    for _ in 0..1200 {
+        h.step();
+        if done(h) {
+            h.run_steps(2);
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the UI did not reach the expected state");
+}
