@@ -1397,12 +1397,30 @@ pub fn run_window(path: PathBuf, build_demo: bool) -> anyhow::Result<()> {
                 ViewerApp::new(path, ctx)
             };
             app.autopan = autopan::AutoPan::from_env();
-            // The base image is coloured on the GPU (EOPF_GPU_COLOUR=0: on the CPU).
-            if let Some(rs) = cc.wgpu_render_state.as_ref()
-                && std::env::var("EOPF_GPU_COLOUR").map_or(true, |v| v != "0")
-            {
-                gpu_colour::install(rs);
-                app.gpu_colour = true;
+            // The base image is coloured on the GPU when the adapter is a real GPU; on a CPU
+            // implementation (lavapipe, llvmpipe) the CPU path draws faster (measured: 16.7 vs
+            // 12.6–14.0 fps panning a full tile). EOPF_GPU_COLOUR=1 / 0 forces either.
+            if let Some(rs) = cc.wgpu_render_state.as_ref() {
+                let cpu_adapter =
+                    rs.adapter.get_info().device_type == eframe::egui_wgpu::wgpu::DeviceType::Cpu;
+                let wanted = match std::env::var("EOPF_GPU_COLOUR").as_deref() {
+                    Ok("1") => true,
+                    Ok("0") => false,
+                    _ => !cpu_adapter,
+                };
+                if wanted {
+                    gpu_colour::install(rs);
+                    app.gpu_colour = true;
+                } else {
+                    tracing::info!(
+                        "map colouring on the CPU ({})",
+                        if cpu_adapter {
+                            "the adapter is a CPU implementation; EOPF_GPU_COLOUR=1 forces the GPU path"
+                        } else {
+                            "EOPF_GPU_COLOUR=0"
+                        }
+                    );
+                }
             }
             Ok(Box::new(app))
         }),
