@@ -333,12 +333,34 @@ impl ConvertPanel {
                 }
                 _ => String::new(),
             };
-            ui.add(
-                egui::ProgressBar::new(frac)
-                    .text(format!("{}/{} arrays{eta}", p.done, p.total))
-                    .animate(true),
-            );
-            ui.label(format!("writing {}", p.what));
+            // One bar per stage: the arrays (data, read → compute → write, shard by shard),
+            // then the metadata documents and the consolidated metadata.
+            let metadata = p.what == "metadata";
+            egui::Grid::new("convert-stages")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    ui.label("1. arrays");
+                    ui.add(
+                        egui::ProgressBar::new(if metadata { 1.0 } else { frac })
+                            .text(format!("{}/{} arrays{eta}", p.done, p.total))
+                            .animate(!metadata),
+                    );
+                    ui.end_row();
+                    ui.label("2. metadata");
+                    ui.add(
+                        egui::ProgressBar::new(0.0)
+                            .text(if metadata {
+                                "writing the documents and the consolidated metadata"
+                            } else {
+                                "after the arrays"
+                            })
+                            .animate(metadata),
+                    );
+                    ui.end_row();
+                });
+            if !metadata {
+                ui.label(format!("writing {}", p.what));
+            }
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(100));
         }
