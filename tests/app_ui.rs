@@ -389,6 +389,7 @@ fn open_inspect_and_benchmark() {
         h.state().convert.running(),
         "the conversion is still running"
     );
+    assert!(h.query_by_label("1. arrays").is_some() && h.query_by_label("2. metadata").is_some());
     let below = h.get_by_label("Cancel").rect().max.y + 2.0;
     mask_paths(&mut h, false);
     h.mask(egui::Rect::from_min_max(
