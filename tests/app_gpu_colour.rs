@@ -7,10 +7,9 @@
 mod common;
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
 use eopf_geozarr::app::{ViewerApp, gpu_colour};
 
-use common::ui::step_until;
+use common::ui::{choose_preset, step_until};
 
 /// Pixels of the map canvas (left of the side panel, below the bars) that differ by more than
 /// one step in some channel, and how many were compared.
@@ -92,13 +91,7 @@ fn gpu_colouring_matches_the_cpu() {
 
     // A single band through viridis: GPU (the table) against the CPU colour map.
     h.state_mut().gpu_colour = false;
-    h.get_all_by_role(egui::accesskit::Role::ComboBox)
-        .next()
-        .unwrap()
-        .click();
-    h.run_steps(4);
-    h.get_by_label("Single band").click();
-    h.run_steps(2);
+    choose_preset(&mut h, "Single band");
     step_until(&mut h, |h| {
         h.state()
             .histograms

@@ -25,7 +25,7 @@ fn mask_paths(h: &mut Harness<'_, ViewerApp>, report_panel: bool) {
     }
 }
 
-use common::ui::step_until;
+use common::ui::{choose_preset, step_until};
 
 /// Whether every tile the map asked for is drawn (the level indicator reads `n/n tiles`, or the
 /// view needs none).
@@ -225,13 +225,7 @@ fn open_inspect_and_benchmark() {
     });
 
     // Single band through a colour map, with its stretch panel and histogram.
-    h.get_all_by_role(egui::accesskit::Role::ComboBox)
-        .next()
-        .unwrap()
-        .click();
-    h.run_steps(4);
-    h.get_by_label("Single band").click();
-    h.run_steps(1);
+    choose_preset(&mut h, "Single band");
     step_until(&mut h, |h| {
         h.query_by_label_contains("Single band at r60m").is_some() && !h.state().is_rendering()
     });
@@ -256,13 +250,7 @@ fn open_inspect_and_benchmark() {
     // Back to true colour; 2–98 % of the view after zooming in equals the clear-pixel
     // percentiles of the bands in that window, computed independently; 2–98 % of the level
     // gives the whole-level bounds again.
-    h.get_all_by_role(egui::accesskit::Role::ComboBox)
-        .next()
-        .unwrap()
-        .click();
-    h.run_steps(4);
-    h.get_by_label("True colour (B04/B03/B02)").click();
-    h.run_steps(1);
+    choose_preset(&mut h, "True colour (B04/B03/B02)");
     step_until(&mut h, |h| {
         h.query_by_label_contains("True colour B04/B03/B02 at r60m")
             .is_some()

@@ -15,3 +15,15 @@ pub fn step_until(h: &mut Harness<'_, ViewerApp>, done: impl Fn(&Harness<'_, Vie
     }
     panic!("the UI did not reach the expected state");
 }
+
+/// Pick a preset from the map's first combo box ("Show") by its label.
+pub fn choose_preset(h: &mut Harness<'_, ViewerApp>, label: &str) {
+    use egui_kittest::kittest::Queryable;
+    h.get_all_by_role(egui::accesskit::Role::ComboBox)
+        .next()
+        .expect("the preset combo box")
+        .click();
+    h.run_steps(4);
+    h.get_by_label(label).click();
+    h.run_steps(2);
+}
