@@ -73,52 +73,46 @@ pub fn lines(
         |a, &(lo, la)| (a.0.min(lo), a.1.max(lo), a.2.min(la), a.3.max(la)),
     );
     let step = step_for((lo_max - lo_min).max(la_max - la_min), 5.0);
+    // Where the line of value `v` crosses each sample row (meridians: lon along x) or each
+    // sample column (parallels: lat along y).
+    let trace = |v: f64, meridian: bool| -> Vec<(f32, f32)> {
+        let (along, across) = if meridian { (&xs, &ys) } else { (&ys, &xs) };
+        let at = |o: usize, n: usize| {
+            let p = if meridian { field[o][n] } else { field[n][o] };
+            p.map(|(lon, lat)| if meridian { lon } else { lat })
+        };
+        let mut pts = Vec::new();
+        for (o, &q) in across.iter().enumerate() {
+            for n in 0..along.len() - 1 {
+                if let (Some(a), Some(b)) = (at(o, n), at(o, n + 1))
+                    && let Some(t) = crossing(a, b, v)
+                {
+                    let p = (along[n] + t * (along[n + 1] - along[n])) as f32;
+                    let q = q as f32;
+                    pts.push(if meridian { (p, q) } else { (q, p) });
+                    break;
+                }
+            }
+        }
+        pts
+    };
     let mut out = Vec::new();
-    // Meridians: along each sample row, where lon crosses k·step.
-    let mut k = (lo_min / step).ceil() as i64;
-    while (k as f64) * step <= lo_max {
-        let v = k as f64 * step;
-        let mut pts = Vec::new();
-        for (j, row) in field.iter().enumerate() {
-            for i in 0..xs.len() - 1 {
-                if let (Some(a), Some(b)) = (row[i], row[i + 1])
-                    && let Some(t) = crossing(a.0, b.0, v)
-                {
-                    pts.push(((xs[i] + t * (xs[i + 1] - xs[i])) as f32, ys[j] as f32));
-                    break;
-                }
+    for (meridian, lo, hi, pos, neg) in [
+        (true, lo_min, lo_max, 'E', 'W'),
+        (false, la_min, la_max, 'N', 'S'),
+    ] {
+        let mut k = (lo / step).ceil() as i64;
+        while (k as f64) * step <= hi {
+            let v = k as f64 * step;
+            let points = trace(v, meridian);
+            if points.len() >= 2 {
+                out.push(Line {
+                    label: label(v, pos, neg, step),
+                    points,
+                });
             }
+            k += 1;
         }
-        if pts.len() >= 2 {
-            out.push(Line {
-                label: label(v, 'E', 'W', step),
-                points: pts,
-            });
-        }
-        k += 1;
-    }
-    // Parallels: along each sample column, where lat crosses k·step.
-    let mut k = (la_min / step).ceil() as i64;
-    while (k as f64) * step <= la_max {
-        let v = k as f64 * step;
-        let mut pts = Vec::new();
-        for (i, &x) in xs.iter().enumerate() {
-            for j in 0..ys.len() - 1 {
-                if let (Some(a), Some(b)) = (field[j][i], field[j + 1][i])
-                    && let Some(t) = crossing(a.1, b.1, v)
-                {
-                    pts.push((x as f32, (ys[j] + t * (ys[j + 1] - ys[j])) as f32));
-                    break;
-                }
-            }
-        }
-        if pts.len() >= 2 {
-            out.push(Line {
-                label: label(v, 'N', 'S', step),
-                points: pts,
-            });
-        }
-        k += 1;
     }
     out
 }

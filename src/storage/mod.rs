@@ -412,10 +412,6 @@ pub fn upload_dir(dir: &Path, store: &OutStore, at: &str) -> Result<()> {
             .to_string_lossy()
             .replace('\\', "/"))
     };
-    let is_meta = |k: &str| {
-        let n = k.rsplit('/').next().unwrap_or(k);
-        n == "zarr.json" || n.starts_with(".z")
-    };
     let mut keyed = files
         .iter()
         .map(|p| Ok((key_of(p)?, p)))
@@ -423,7 +419,7 @@ pub fn upload_dir(dir: &Path, store: &OutStore, at: &str) -> Result<()> {
     // Data first, then metadata from the leaves up to the root.
     keyed.sort_by_key(|(k, _)| {
         (
-            is_meta(k),
+            object::is_metadata(k),
             std::cmp::Reverse(k.matches('/').count()),
             k.clone(),
         )
