@@ -25,23 +25,10 @@ fn mask_paths(h: &mut Harness<'_, ViewerApp>, report_panel: bool) {
     }
 }
 
-use common::ui::{choose_preset, step_until};
+use common::ui::{choose_preset, step_until, tiles_settled};
 
 /// Whether every tile the map asked for is drawn (the level indicator reads `n/n tiles`, or the
 /// view needs none).
-fn tiles_settled(h: &Harness<'_, ViewerApp>) -> bool {
-    let l = &h.state().level_label;
-    if !l.contains("tiles") {
-        return true;
-    }
-    let t = l.rsplit(" · ").next().unwrap_or_default();
-    let (a, b) = t
-        .trim_end_matches(" tiles")
-        .split_once('/')
-        .unwrap_or(("0", "1"));
-    a == b
-}
-
 #[test]
 fn open_inspect_and_benchmark() {
     if common::gpu_kernels().is_none() {
@@ -306,7 +293,7 @@ fn open_inspect_and_benchmark() {
     step_until(&mut h, tiles_settled);
     h.run_steps(30);
     mask_paths(&mut h, true);
-    let second = h.get_by_label("Compare with").rect();
+    let second = h.get_by_label("Store").rect();
     h.mask(second);
     h.snapshot("map_compare_swipe");
     h.get_by_label("Difference").click();
@@ -314,9 +301,42 @@ fn open_inspect_and_benchmark() {
     h.run_steps(30);
     assert!(h.query_by_label_contains("max |B − A| = ").is_some());
     mask_paths(&mut h, true);
-    let second = h.get_by_label("Compare with").rect();
+    let second = h.get_by_label("Store").rect();
     h.mask(second);
     h.snapshot("map_difference");
+
+    // Compare two levels of the product: the stored r60m against r20m averaged to 60 m.
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Compare with")
+        .click();
+    h.run_steps(3);
+    h.get_by_label("level r20m").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().compare.against,
+        eopf_geozarr::app::compare::Against::Level("r20m".into())
+    );
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Compare")
+        .click_accesskit();
+    h.run_steps(3);
+    step_until(&mut h, |h| {
+        !h.state().compare.running()
+            && h.state()
+                .compare
+                .data
+                .as_ref()
+                .is_some_and(|d| d.path == "level r20m")
+    });
+    let (max_abs, compared) = {
+        let d = h.state().compare.data.as_ref().unwrap();
+        (d.max_abs, d.compared)
+    };
+    // ESA's r60m is not the mean of its r20m: a real, bounded difference.
+    assert!(compared > 30_000, "{compared} pixels compared");
+    assert!(max_abs > 1e-3 && max_abs < 1.0, "max |B − A| = {max_abs}");
+    step_until(&mut h, tiles_settled);
+    h.run_steps(30);
+    mask_paths(&mut h, true);
+    h.snapshot("map_difference_levels");
     h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "Compare")
         .click();
     h.run_steps(2);

@@ -1,8 +1,10 @@
-//! Level of detail for the map: the reflectance levels of the open product (raw EOPF: r10m, r20m,
-//! r60m; GeoZarr: every level of the multiscales pyramid), the level that best matches the
-//! screen, and 512-pixel tiles of it rendered on background threads into an LRU cache with a
-//! memory budget. The whole-level image of the base level (r60m) always stays underneath, so a
-//! coarser picture is visible while finer tiles arrive; nothing is read on the UI thread.
+//! Level of detail for the map: the reflectance levels of the open product (GeoZarr: every level
+//! of the multiscales pyramid; raw EOPF: r10m, r20m, r60m plus overviews r120m, r360m, r720m
+//! computed from r60m with the pyramid kernels), the level that best matches the screen, and
+//! 512-pixel tiles of it read on background threads into an LRU cache with a memory budget.
+//! Tiles hold either an RGBA texture (CPU colouring) or the bands as stored (GPU colouring,
+//! [`super::gpu_colour`]). Coarser tiles already cached stay underneath while finer ones
+//! arrive; nothing is read on the UI thread.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +12,8 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::hierarchy::Hierarchy;
-use crate::render::{Preset, Rgba, Stretch, Window, render_preset_window};
+use crate::kernels::Kernels;
+use crate::render::{Preset, RawTile, Stretch, Window, colour_raw, read_preset_raw};
 
 /// Tile edge in level pixels.
 pub const TILE: u64 = 512;
@@ -24,7 +27,13 @@ pub struct Level {
     pub res: f64,
     pub width: u64,
     pub height: u64,
+    /// An overview the product does not store: computed from this stored level by this factor.
+    pub source: Option<(String, u64)>,
 }
+
+/// Overviews computed for products whose coarsest stored level is 60 m or finer: the
+/// reference's GeoZarr overview levels, as factors of r60m.
+const OVERVIEWS: [(f64, u64); 3] = [(120.0, 2), (360.0, 6), (720.0, 12)];
 
 /// The reflectance levels of a product, finest first (those with B04, B03 and B02).
 pub fn levels(h: &Hierarchy) -> Vec<Level> {
@@ -42,21 +51,46 @@ pub fn levels(h: &Hierarchy) -> Vec<Level> {
                 res,
                 width: b04.shape[1],
                 height: b04.shape[0],
+                source: None,
             })
         })
         .collect();
     out.sort_by(|a, b| a.res.total_cmp(&b.res));
+    if let Some(c) = out.last().cloned()
+        && c.res == 60.0
+    {
+        for (res, f) in OVERVIEWS {
+            out.push(Level {
+                name: format!("r{res}m"),
+                res,
+                width: c.width.div_ceil(f),
+                height: c.height.div_ceil(f),
+                source: Some((c.name.clone(), f)),
+            });
+        }
+    }
     out
 }
 
-/// The level to show: the finest whose pixels are at least one screen pixel wide, given the
-/// screen pixels per base-level pixel (`zoom`); never coarser than the base level.
+/// The level to show, given the screen pixels per base-level pixel (`zoom`): zoomed in (one
+/// base pixel covers a screen pixel or more), the finest level whose pixels are at least one
+/// screen pixel wide; zoomed out, the coarsest level whose pixels are at most one screen pixel
+/// wide — never more than one level away from the screen's resolution.
 pub fn choose_level(levels: &[Level], base_res: f64, zoom: f64) -> Option<usize> {
     let base = levels.iter().position(|l| l.res == base_res)?;
+    let screen_px = |l: &Level| zoom * l.res / base_res;
     let mut best = base;
-    for (i, l) in levels.iter().enumerate() {
-        if l.res <= base_res && zoom * l.res / base_res >= 0.999 && l.res < levels[best].res {
-            best = i;
+    if zoom >= 0.999 {
+        for (i, l) in levels.iter().enumerate() {
+            if l.res <= base_res && screen_px(l) >= 0.999 && l.res < levels[best].res {
+                best = i;
+            }
+        }
+    } else {
+        for (i, l) in levels.iter().enumerate() {
+            if l.res > levels[best].res && screen_px(l) <= 1.001 {
+                best = i;
+            }
         }
     }
     Some(best)
@@ -71,18 +105,27 @@ pub struct TileKey {
     pub generation: u64,
 }
 
+/// What a cached tile holds.
+pub enum TileData {
+    /// Coloured on the CPU.
+    Image(egui::TextureHandle),
+    /// The bands as stored, with the id their GPU upload goes by.
+    Raw(Arc<RawTile>, u64),
+}
+
 struct Cached {
-    texture: egui::TextureHandle,
+    data: TileData,
     bytes: usize,
     last_used: u64,
 }
 
 struct Request {
     key: TileKey,
-    level: String,
+    level: Level,
     window: Window,
     preset: Preset,
     stretch: Option<Stretch>,
+    gpu: bool,
 }
 
 struct Queue {
@@ -90,9 +133,45 @@ struct Queue {
     closed: bool,
 }
 
-type Done = (TileKey, Result<Rgba, String>);
+enum Made {
+    Image(crate::render::Rgba),
+    Raw(RawTile),
+}
 
-/// Tiles of the open product: requests, background rendering, the texture cache.
+type Done = (TileKey, Result<Made, String>);
+
+/// The bands behind `preset` over `window` of `level`, as stored; overviews the product does
+/// not store are reduced from their stored level with `kernels`.
+pub fn read_level(
+    h: &Hierarchy,
+    kernels: &Kernels,
+    level: &Level,
+    preset: Preset,
+    window: &Window,
+) -> crate::Result<RawTile> {
+    match &level.source {
+        None => read_preset_raw(h, &level.name, preset, Some(window)),
+        Some((src, f)) => {
+            let win = Window {
+                rows: window.rows.start * f..window.rows.end * f,
+                cols: window.cols.start * f..window.cols.end * f,
+            };
+            read_preset_raw(h, src, preset, Some(&win))?.reduce(*f as usize, kernels)
+        }
+    }
+}
+
+/// Read (and for the CPU path colour) one tile.
+fn make_tile(h: &Hierarchy, kernels: &Kernels, r: &Request) -> crate::Result<Made> {
+    let raw = read_level(h, kernels, &r.level, r.preset, &r.window)?;
+    if r.gpu {
+        Ok(Made::Raw(raw))
+    } else {
+        Ok(Made::Image(colour_raw(&raw, r.stretch.as_ref())?.0))
+    }
+}
+
+/// Tiles of the open product: requests, background reading, the cache.
 pub struct TileCache {
     pub levels: Vec<Level>,
     queue: Arc<(Mutex<Queue>, Condvar)>,
@@ -100,17 +179,23 @@ pub struct TileCache {
     cache: HashMap<TileKey, Cached>,
     in_flight: HashSet<TileKey>,
     budget: usize,
-    frame: u64,
-    /// Tiles rendered by the workers so far (each reads one window of 3 bands).
+    /// Frames drawn (the least-recently-drawn eviction of tiles and of their GPU textures).
+    pub frame: u64,
+    /// Tiles made by the workers so far (each reads one window of the preset's bands).
     pub rendered: Arc<AtomicU64>,
-    /// Settings generation: a preset change makes every cached tile stale.
+    /// Settings generation: a preset change (and on the CPU path a stretch change) makes every
+    /// cached tile stale.
     pub generation: u64,
     /// The last error of a tile.
     pub error: Option<String>,
+    /// Tiles keep the bands as stored for the GPU colouring (else RGBA coloured on the CPU).
+    gpu: bool,
+    /// Tile edge in level pixels: [`TILE`], or the adapter's largest texture edge if smaller.
+    pub edge: u64,
 }
 
 impl TileCache {
-    /// Start `threads` workers on `h` (`ctx` is repainted when a tile is ready). The texture
+    /// Start `threads` workers on `h` (`ctx` is repainted when a tile is ready). The cache
     /// budget is `EOPF_TILE_CACHE_MB` (256 MB by default).
     pub fn new(h: Arc<Hierarchy>, ctx: Option<egui::Context>, threads: usize) -> Self {
         let queue = Arc::new((
@@ -122,13 +207,21 @@ impl TileCache {
         ));
         let (tx, rx): (Sender<Done>, Receiver<Done>) = channel();
         let rendered = Arc::new(AtomicU64::new(0));
+        let levels = levels(&h);
+        // Overviews are computed with the pyramid kernels (a real GPU when there is one).
+        let kernels = Arc::new(if levels.iter().any(|l| l.source.is_some()) {
+            Kernels::new(crate::kernels::Device::Auto).unwrap_or_else(|_| Kernels::cpu())
+        } else {
+            Kernels::cpu()
+        });
         for _ in 0..threads.max(1) {
-            let (q, tx, h, ctx, rendered) = (
+            let (q, tx, h, ctx, rendered, kernels) = (
                 queue.clone(),
                 tx.clone(),
                 h.clone(),
                 ctx.clone(),
                 rendered.clone(),
+                kernels.clone(),
             );
             std::thread::spawn(move || {
                 loop {
@@ -149,15 +242,7 @@ impl TileCache {
                             };
                         }
                     };
-                    let r = render_preset_window(
-                        &h,
-                        &req.level,
-                        req.preset,
-                        Some(&req.window),
-                        req.stretch.as_ref(),
-                    )
-                    .map(|(img, _)| img)
-                    .map_err(|e| e.to_string());
+                    let r = make_tile(&h, &kernels, &req).map_err(|e| e.to_string());
                     rendered.fetch_add(1, Ordering::Relaxed);
                     if tx.send((req.key, r)).is_err() {
                         return;
@@ -172,7 +257,6 @@ impl TileCache {
             .ok()
             .and_then(|v| v.parse::<usize>().ok())
             .map_or(256 << 20, |mb| mb << 20);
-        let levels = levels(&h);
         TileCache {
             levels,
             queue,
@@ -184,7 +268,25 @@ impl TileCache {
             rendered,
             generation: 0,
             error: None,
+            gpu: false,
+            edge: TILE,
         }
+    }
+
+    /// Switch between GPU tiles (bands as stored, `max_texture`: the adapter's largest texture
+    /// edge) and CPU tiles (RGBA); every cached tile is dropped when it changes.
+    pub fn set_gpu(&mut self, gpu: bool, max_texture: u64) {
+        let edge = TILE.min(max_texture.max(1));
+        if gpu != self.gpu || (gpu && edge != self.edge) {
+            self.gpu = gpu;
+            self.edge = if gpu { edge } else { TILE };
+            self.invalidate();
+        }
+    }
+
+    /// Whether tiles are made for the GPU colouring.
+    pub fn is_gpu(&self) -> bool {
+        self.gpu
     }
 
     /// Forget every tile (the preset changed).
@@ -197,19 +299,31 @@ impl TileCache {
         }
     }
 
+    /// The rectangle of a tile in level pixels (x0, y0, x1, y1).
+    pub fn tile_rect(&self, key: &TileKey) -> [u64; 4] {
+        let l = &self.levels[key.level];
+        [
+            key.tx * self.edge,
+            key.ty * self.edge,
+            ((key.tx + 1) * self.edge).min(l.width),
+            ((key.ty + 1) * self.edge).min(l.height),
+        ]
+    }
+
     /// Tiles of `level` covering `visible` (in level pixels: x0, y0, x1, y1).
     pub fn tiles_for(&self, level: usize, visible: [f64; 4]) -> Vec<TileKey> {
         let l = &self.levels[level];
-        let tiles_x = l.width.div_ceil(TILE);
-        let tiles_y = l.height.div_ceil(TILE);
+        let e = self.edge;
+        let tiles_x = l.width.div_ceil(e);
+        let tiles_y = l.height.div_ceil(e);
         let clamp = |v: f64, n: u64| (v.max(0.0) as u64).min(n);
         let (x0, x1) = (
-            clamp(visible[0] / TILE as f64, tiles_x),
-            clamp((visible[2] / TILE as f64).ceil(), tiles_x),
+            clamp(visible[0] / e as f64, tiles_x),
+            clamp((visible[2] / e as f64).ceil(), tiles_x),
         );
         let (y0, y1) = (
-            clamp(visible[1] / TILE as f64, tiles_y),
-            clamp((visible[3] / TILE as f64).ceil(), tiles_y),
+            clamp(visible[1] / e as f64, tiles_y),
+            clamp((visible[3] / e as f64).ceil(), tiles_y),
         );
         let mut out = Vec::new();
         for ty in y0..y1 {
@@ -226,11 +340,13 @@ impl TileCache {
     }
 
     /// Take finished tiles, ask for the missing ones of `wanted` (dropping queued requests that
-    /// are no longer wanted), and evict the least recently drawn tiles over the budget.
+    /// are no longer wanted), keep `drawn` (tiles shown without being asked for) fresh, and
+    /// evict the least recently drawn tiles over the budget.
     pub fn update(
         &mut self,
         ctx: &egui::Context,
         wanted: &[TileKey],
+        drawn: &[TileKey],
         preset: Preset,
         stretch: Option<Stretch>,
     ) {
@@ -241,7 +357,7 @@ impl TileCache {
                 continue;
             }
             match r {
-                Ok(img) => {
+                Ok(Made::Image(img)) => {
                     let bytes = img.pixels.len();
                     let c = egui::ColorImage::from_rgba_unmultiplied(
                         [img.width, img.height],
@@ -255,7 +371,18 @@ impl TileCache {
                     self.cache.insert(
                         key,
                         Cached {
-                            texture,
+                            data: TileData::Image(texture),
+                            bytes,
+                            last_used: self.frame,
+                        },
+                    );
+                }
+                Ok(Made::Raw(t)) => {
+                    let bytes = t.bytes();
+                    self.cache.insert(
+                        key,
+                        Cached {
+                            data: TileData::Raw(Arc::new(t), super::gpu_colour::next_id()),
                             bytes,
                             last_used: self.frame,
                         },
@@ -286,23 +413,23 @@ impl TileCache {
                 {
                     continue;
                 }
-                let l = &self.levels[key.level];
-                let window = Window {
-                    rows: key.ty * TILE..((key.ty + 1) * TILE).min(l.height),
-                    cols: key.tx * TILE..((key.tx + 1) * TILE).min(l.width),
-                };
+                let [x0, y0, x1, y1] = self.tile_rect(key);
                 g.pending.push(Request {
                     key: *key,
-                    level: l.name.clone(),
-                    window,
+                    level: self.levels[key.level].clone(),
+                    window: Window {
+                        rows: y0..y1,
+                        cols: x0..x1,
+                    },
                     preset,
                     stretch,
+                    gpu: self.gpu,
                 });
                 self.in_flight.insert(*key);
             }
             self.queue.1.notify_all();
         }
-        for key in wanted {
+        for key in wanted.iter().chain(drawn) {
             if let Some(c) = self.cache.get_mut(key) {
                 c.last_used = self.frame;
             }
@@ -323,17 +450,25 @@ impl TileCache {
         }
     }
 
-    /// The cached texture of a tile.
-    pub fn texture(&self, key: &TileKey) -> Option<&egui::TextureHandle> {
-        self.cache.get(key).map(|c| &c.texture)
+    /// A cached tile.
+    pub fn get(&self, key: &TileKey) -> Option<&TileData> {
+        self.cache.get(key).map(|c| &c.data)
     }
 
-    /// Bytes of tile textures held.
+    /// The cached tiles that hold bands as stored (GPU path).
+    pub fn raw_tiles(&self) -> impl Iterator<Item = &Arc<RawTile>> {
+        self.cache.values().filter_map(|c| match &c.data {
+            TileData::Raw(t, _) => Some(t),
+            TileData::Image(_) => None,
+        })
+    }
+
+    /// Bytes of tiles held.
     pub fn cached_bytes(&self) -> usize {
         self.cache.values().map(|c| c.bytes).sum()
     }
 
-    /// Whether tiles are still being rendered.
+    /// Whether tiles are still being made.
     pub fn busy(&self) -> bool {
         !self.in_flight.is_empty()
     }
@@ -359,6 +494,7 @@ mod tests {
             res,
             width: (109_800.0 / res) as u64,
             height: (109_800.0 / res) as u64,
+            source: None,
         }
     }
 
@@ -370,8 +506,7 @@ mod tests {
             lv("r60m", 60.0),
             lv("r120m", 120.0),
         ];
-        // One screen pixel per r60m pixel or less: r60m.
-        assert_eq!(choose_level(&l, 60.0, 0.5), Some(2));
+        // About one screen pixel per r60m pixel: r60m.
         assert_eq!(choose_level(&l, 60.0, 1.0), Some(2));
         assert_eq!(choose_level(&l, 60.0, 2.9), Some(2));
         // Three screen pixels per r60m pixel: r20m pixels are one screen pixel.
@@ -380,5 +515,9 @@ mod tests {
         assert_eq!(choose_level(&l, 60.0, 6.0), Some(0));
         assert_eq!(choose_level(&l, 60.0, 40.0), Some(0));
         assert_eq!(choose_level(&l, 45.0, 40.0), None);
+        // Zoomed out: the coarsest level whose pixels are at most one screen pixel.
+        assert_eq!(choose_level(&l, 60.0, 0.6), Some(2));
+        assert_eq!(choose_level(&l, 60.0, 0.5), Some(3));
+        assert_eq!(choose_level(&l, 60.0, 0.1), Some(3));
     }
 }

@@ -1,14 +1,28 @@
-//! Compare the open product with a second store (e.g. the CPU and the GPU output of one
-//! conversion, or an input and its GeoZarr): a swipe between the two images, rendered with the
-//! same stretch, and a difference view (B − A of the preset's bands, the largest |difference|
-//! of the channels with its sign) on a diverging colour scale with its legend.
+//! Compare the map's level with a second store (e.g. the CPU and the GPU output of one
+//! conversion, or an input and its GeoZarr) or with another level of the same product (e.g. the
+//! stored r60m against r10m averaged to 60 m, or an overview): a swipe between the two images,
+//! rendered with the same stretch, and a difference view (B − A of the preset's bands, the
+//! largest |difference| of the channels with its sign) on a diverging colour scale with its
+//! legend. A level of another resolution is brought to the map's grid first: a finer one by
+//! block means (the pyramid kernels), a coarser one by repeating its pixels.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 
 use crate::hierarchy::Hierarchy;
-use crate::render::{Preset, Rgba, Stretch, preset_band_paths, read_band, render_preset_window};
+use crate::render::{Band, Preset, Rgba, Stretch, Window, colour_raw};
+
+use super::canvas::{Level, read_level};
+
+/// What the map's level is compared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Against {
+    /// The same level of a second store (`Compare::path_input`).
+    Store,
+    /// Another level of the open product, by name.
+    Level(String),
+}
 
 /// How the second store is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +46,7 @@ pub struct CompareData {
 
 /// The compare state of the map.
 pub struct Compare {
+    pub against: Against,
     pub path_input: String,
     pub mode: Mode,
     /// Where the swipe line is (0 = left edge, 1 = right edge): B is shown right of it.
@@ -45,6 +60,7 @@ pub struct Compare {
 impl Default for Compare {
     fn default() -> Self {
         Compare {
+            against: Against::Store,
             path_input: String::new(),
             mode: Mode::Swipe,
             swipe: 0.5,
@@ -62,36 +78,122 @@ pub fn diverging(t: f32) -> [u8; 3] {
     [c.r, c.g, c.b]
 }
 
-/// Compare `a` with the store at `b` for `preset` at `resolution`.
+/// The whole of `level` of `h`, as stored (overviews reduced from their stored level).
+fn whole(h: &Hierarchy, level: &Level, preset: Preset) -> crate::Result<crate::render::RawTile> {
+    let kernels = crate::kernels::Kernels::cpu();
+    read_level(
+        h,
+        &kernels,
+        level,
+        preset,
+        &Window {
+            rows: 0..level.height,
+            cols: 0..level.width,
+        },
+    )
+}
+
+/// `band` brought to `w` × `h`: block means of a finer band, repeated pixels of a coarser one.
+fn to_grid(band: &Band, w: usize, h: usize) -> crate::Result<Band> {
+    if (band.width, band.height) == (w, h) {
+        return Ok(band.clone());
+    }
+    if band.width > w {
+        let f = (band.width as f64 / w as f64).round().max(1.0) as usize;
+        let (v, bw, bh, _) = crate::kernels::Kernels::cpu().block_mean_f32(
+            &band.values,
+            band.width,
+            band.height,
+            f,
+            crate::kernels::Edge::Partial,
+            true,
+        )?;
+        return Ok(Band {
+            width: w,
+            height: h,
+            values: (0..w * h)
+                .map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    if x < bw && y < bh {
+                        v[y * bw + x]
+                    } else {
+                        f32::NAN
+                    }
+                })
+                .collect(),
+        });
+    }
+    let f = (w as f64 / band.width.max(1) as f64).round().max(1.0) as usize;
+    Ok(Band {
+        width: w,
+        height: h,
+        values: (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) / f, (i / w) / f);
+                if x < band.width && y < band.height {
+                    band.values[y * band.width + x]
+                } else {
+                    f32::NAN
+                }
+            })
+            .collect(),
+    })
+}
+
+/// Compare level `resolution` of `a` with `against` (`b`: the second store's path) for `preset`.
 pub fn compute(
     a: &Hierarchy,
+    against: &Against,
     b: &str,
     resolution: &str,
     preset: Preset,
     stretch: Option<Stretch>,
 ) -> crate::Result<CompareData> {
-    let hb = Hierarchy::open(PathBuf::from(b))?;
-    let (image, _) = render_preset_window(&hb, resolution, preset, None, stretch.as_ref())?;
+    let levels = super::canvas::levels(a);
+    let level_a = levels
+        .iter()
+        .find(|l| l.name == resolution)
+        .ok_or_else(|| crate::Error::Input(format!("{}: no level {resolution}", a.location())))?;
+    let hb;
+    let (raw_b, label) = match against {
+        Against::Store => {
+            hb = Hierarchy::open(PathBuf::from(b))?;
+            let lb = super::canvas::levels(&hb)
+                .into_iter()
+                .find(|l| l.name == resolution)
+                .ok_or_else(|| {
+                    crate::Error::Input(format!("{b}: no reflectance level {resolution}"))
+                })?;
+            (whole(&hb, &lb, preset)?, b.to_string())
+        }
+        Against::Level(name) => {
+            let lb = levels
+                .iter()
+                .find(|l| &l.name == name)
+                .ok_or_else(|| crate::Error::Input(format!("{}: no level {name}", a.location())))?;
+            (whole(a, lb, preset)?, format!("level {name}"))
+        }
+    };
+    let (image, _) = colour_raw(&raw_b, stretch.as_ref())?;
     let (mut diff, mut max_abs, mut compared) = (None, 0f32, 0usize);
-    if let (Some(pa), Some(pb)) = (
-        preset_band_paths(a, resolution, preset)?,
-        preset_band_paths(&hb, resolution, preset)?,
-    ) {
-        let ba = pa
+    if preset.stretched() {
+        let ba: Vec<Band> = whole(a, level_a, preset)?
+            .bands
             .iter()
-            .map(|p| read_band(a, p))
-            .collect::<crate::Result<Vec<_>>>()?;
-        let bb = pb
-            .iter()
-            .map(|p| read_band(&hb, p))
-            .collect::<crate::Result<Vec<_>>>()?;
+            .map(|x| x.decode())
+            .collect();
         let (w, h) = (ba[0].width, ba[0].height);
-        if bb.iter().any(|x| (x.width, x.height) != (w, h)) {
+        let bb: Vec<Band> = raw_b.bands.iter().map(|x| x.decode()).collect();
+        if *against == Against::Store && bb.iter().any(|x| (x.width, x.height) != (w, h)) {
             return Err(crate::Error::Input(format!(
                 "{b}: {resolution} is {}×{}, the open product's is {w}×{h}",
                 bb[0].width, bb[0].height
             )));
         }
+        let bb = bb
+            .iter()
+            .map(|x| to_grid(x, w, h))
+            .collect::<crate::Result<Vec<_>>>()?;
         let signed: Vec<Option<f32>> = (0..w * h)
             .map(|i| {
                 let mut best: Option<f32> = None;
@@ -127,7 +229,7 @@ pub fn compute(
         });
     }
     Ok(CompareData {
-        path: b.to_string(),
+        path: label,
         image,
         diff,
         max_abs,
@@ -136,7 +238,7 @@ pub fn compute(
 }
 
 impl Compare {
-    /// Start comparing with `path_input` in the background.
+    /// Start comparing with `against` (the store at `path_input`, or a level) in the background.
     pub fn start(
         &mut self,
         a: Arc<Hierarchy>,
@@ -147,8 +249,10 @@ impl Compare {
     ) {
         let (tx, rx) = channel();
         let b = self.path_input.trim().to_string();
+        let against = self.against.clone();
         std::thread::spawn(move || {
-            let r = compute(&a, &b, &resolution, preset, stretch).map_err(|e| e.to_string());
+            let r =
+                compute(&a, &against, &b, &resolution, preset, stretch).map_err(|e| e.to_string());
             let _ = tx.send(r);
             ctx.request_repaint();
         });

@@ -103,7 +103,6 @@ type RenderResult = Result<
         crate::render::Rgba,
         Option<crate::render::Stretch>,
         Option<crate::render::Histograms>,
-        Option<Arc<gpu_colour::BaseBands>>,
     ),
     String,
 >;
@@ -117,8 +116,6 @@ struct RenderJob {
     window: Option<crate::render::Window>,
     /// Also compute the histograms (a new preset).
     histograms: bool,
-    /// Also read the decoded bands for the GPU colouring.
-    bands: bool,
 }
 
 /// Render `job` of level `res` on a background thread.
@@ -145,12 +142,7 @@ fn start_render(
             } else {
                 None
             };
-            let bands = if job.bands {
-                gpu_colour::read_bands(&h, &res, job.preset)?.map(Arc::new)
-            } else {
-                None
-            };
-            Ok((img, used, hist, bands))
+            Ok((img, used, hist))
         })()
         .map_err(|e| e.to_string());
         let _ = tx.send(r);
@@ -210,10 +202,10 @@ pub struct ViewerApp {
     pending_render: Option<RenderJob>,
     /// What the map shows, in base-level pixels.
     pub view_window: Option<crate::render::Window>,
-    /// The base image is coloured on the GPU (the pipeline is installed in the renderer).
+    /// The map's tiles are coloured on the GPU (the pipelines are installed in the renderer).
     pub gpu_colour: bool,
-    /// The decoded bands on the GPU and the preset they belong to.
-    pub base_bands: Option<(crate::render::Preset, Arc<gpu_colour::BaseBands>)>,
+    /// The adapter's largest texture edge (GPU tiles are cut to it).
+    pub max_texture: u64,
     /// Why the last preset could not be rendered.
     pub render_error: Option<String>,
     /// Draw the chunk (and shard) grid of the shown level over the map.
@@ -230,6 +222,8 @@ pub struct ViewerApp {
     /// Compare with a second store (swipe or difference).
     pub compare: compare::Compare,
     pub show_compare: bool,
+    /// A preset asked for by [`ViewerApp::set_preset`], applied at the next frame.
+    requested_preset: Option<crate::render::Preset>,
     /// `EOPF_GUI_AUTOPAN`: pan by itself and print the frame rate.
     autopan: Option<autopan::AutoPan>,
 }
@@ -300,7 +294,8 @@ impl ViewerApp {
             pending_render: None,
             view_window: None,
             gpu_colour: false,
-            base_bands: None,
+            max_texture: u64::MAX,
+            requested_preset: None,
             render_error: None,
             show_grid: false,
             show_graticule: false,
@@ -338,13 +333,17 @@ impl ViewerApp {
         self.stretch = None;
         self.histograms = None;
         self.pending_render = None;
-        self.base_bands = None;
         self.compare.clear();
         self.render_error = None;
         self.scene_rect = egui::Rect::ZERO;
     }
 
     /// Whether the map image is being rendered again (preset or stretch change).
+    /// Show `preset` from the next frame on (as choosing it in the menus does).
+    pub fn set_preset(&mut self, preset: crate::render::Preset) {
+        self.requested_preset = Some(preset);
+    }
+
     pub fn is_rendering(&self) -> bool {
         self.rendering.is_some() || self.pending_render.is_some()
     }
@@ -516,45 +515,23 @@ impl ViewerApp {
                 {
                     self.rendering = None;
                     match r {
-                        Ok((img, stretch, hist, bands)) => {
+                        Ok((img, stretch, hist)) => {
                             loaded.image = Some(img);
                             *texture = None;
                             self.stretch = stretch;
                             if hist.is_some() {
                                 self.histograms = hist;
                             }
-                            if let Some(b) = bands {
-                                self.base_bands = Some((self.preset, b));
-                            }
                             self.render_error = None;
-                            if let Some(t) = &mut self.tiles {
+                            // CPU tiles carry the old stretch; GPU tiles only the bands.
+                            if let Some(t) = &mut self.tiles
+                                && !self.gpu_colour
+                            {
                                 t.invalidate();
                             }
                         }
                         Err(e) => self.render_error = Some(e),
                     }
-                }
-                if self.gpu_colour
-                    && self.preset.stretched()
-                    && self.rendering.is_none()
-                    && self.pending_render.is_none()
-                    && !self
-                        .base_bands
-                        .as_ref()
-                        .is_some_and(|(p, _)| bands_match(*p, self.preset))
-                {
-                    self.rendering = Some(start_render(
-                        loaded.hierarchy.clone(),
-                        loaded.resolution.clone(),
-                        RenderJob {
-                            preset: self.preset,
-                            stretch: self.stretch,
-                            window: None,
-                            histograms: false,
-                            bands: true,
-                        },
-                        ui.ctx().clone(),
-                    ));
                 }
                 self.compare.poll();
                 if self.compare.running() {
@@ -634,23 +611,12 @@ impl ViewerApp {
                                 stretch,
                                 window,
                                 histograms: false,
-                                bands: false,
                             };
                             // Coloured on the GPU: a new stretch is a new uniform, nothing to
-                            // render again but the finer tiles.
-                            let on_gpu = self.gpu_colour
-                                && self
-                                    .base_bands
-                                    .as_ref()
-                                    .is_some_and(|(p, _)| bands_match(*p, self.preset));
+                            // read, upload or render again.
                             stretch_job = match action {
                                 stretch_panel::Action::None => None,
-                                stretch_panel::Action::Changed if on_gpu => {
-                                    if let Some(t) = &mut self.tiles {
-                                        t.invalidate();
-                                    }
-                                    None
-                                }
+                                stretch_panel::Action::Changed if self.gpu_colour => None,
                                 stretch_panel::Action::Changed => Some(job(Some(*st), None)),
                                 stretch_panel::Action::WholeLevel => Some(job(None, None)),
                                 stretch_panel::Action::View => {
@@ -698,7 +664,7 @@ impl ViewerApp {
                         ));
                     }
                 });
-                let mut new_preset = None;
+                let mut new_preset = self.requested_preset.take();
                 egui::Panel::top("presets").show(ui, |ui| {
                     ui.horizontal(|ui| {
                         let mut p = self.preset;
@@ -770,17 +736,48 @@ impl ViewerApp {
                     });
                     if self.show_compare {
                         let mut start = false;
+                        // The other levels of the product (stored and computed overviews).
+                        let other_levels: Vec<String> = self
+                            .tiles
+                            .as_ref()
+                            .map(|t| {
+                                t.levels
+                                    .iter()
+                                    .filter(|l| l.name != loaded.resolution)
+                                    .map(|l| l.name.clone())
+                                    .collect()
+                            })
+                            .unwrap_or_default();
                         ui.horizontal(|ui| {
-                            let l = ui.label("Compare with");
-                            let edit = ui
-                                .add(
-                                    egui::TextEdit::singleline(&mut self.compare.path_input)
-                                        .hint_text("second store: folder, s3:// or https://")
-                                        .desired_width(360.0),
-                                )
-                                .labelled_by(l.id);
-                            let enter =
-                                edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                            let describe = |a: &compare::Against| match a {
+                                compare::Against::Store => "another store".to_string(),
+                                compare::Against::Level(l) => format!("level {l}"),
+                            };
+                            egui::ComboBox::from_label("Compare with")
+                                .selected_text(describe(&self.compare.against))
+                                .show_ui(ui, |ui| {
+                                    let mut choices = vec![compare::Against::Store];
+                                    choices.extend(
+                                        other_levels.iter().cloned().map(compare::Against::Level),
+                                    );
+                                    for c in choices {
+                                        let label = describe(&c);
+                                        ui.selectable_value(&mut self.compare.against, c, label);
+                                    }
+                                });
+                            let mut enter = false;
+                            if self.compare.against == compare::Against::Store {
+                                let l = ui.label("Store");
+                                let edit = ui
+                                    .add(
+                                        egui::TextEdit::singleline(&mut self.compare.path_input)
+                                            .hint_text("second store: folder, s3:// or https://")
+                                            .desired_width(320.0),
+                                    )
+                                    .labelled_by(l.id);
+                                enter = edit.lost_focus()
+                                    && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                            }
                             if ui
                                 .add_enabled(!self.compare.running(), egui::Button::new("Compare"))
                                 .clicked()
@@ -827,7 +824,10 @@ impl ViewerApp {
                                 }
                             });
                         }
-                        if start && !self.compare.path_input.trim().is_empty() {
+                        if start
+                            && (self.compare.against != compare::Against::Store
+                                || !self.compare.path_input.trim().is_empty())
+                        {
                             self.compare.start(
                                 loaded.hierarchy.clone(),
                                 loaded.resolution.clone(),
@@ -863,9 +863,14 @@ impl ViewerApp {
                         ) => a == b,
                         _ => false,
                     };
+                    // GPU tiles hold the bands as stored: a new colour map of the same band
+                    // is a new table, nothing to read again.
+                    let same_bands = self.gpu_colour && bands_match(self.preset, p);
                     self.preset = p;
                     self.compare.clear();
-                    if let Some(t) = &mut self.tiles {
+                    if let Some(t) = &mut self.tiles
+                        && !same_bands
+                    {
                         t.invalidate();
                     }
                     self.pending_render = None;
@@ -877,12 +882,6 @@ impl ViewerApp {
                             stretch: if keep { self.stretch } else { None },
                             window: None,
                             histograms: !keep,
-                            bands: self.gpu_colour
-                                && p.stretched()
-                                && !self
-                                    .base_bands
-                                    .as_ref()
-                                    .is_some_and(|(q, _)| bands_match(*q, p)),
                         },
                         ui.ctx().clone(),
                     ));
@@ -970,7 +969,7 @@ impl ViewerApp {
                         }
                         // Screen pixels per base-level pixel (scene units are base pixels).
                         let view = self.scene_rect;
-                        let zoom = if view.width() > 0.0 {
+                        let mut zoom = if view.width() > 0.0 {
                             f64::from(canvas.width() / view.width())
                         } else {
                             1.0
@@ -1003,24 +1002,11 @@ impl ViewerApp {
                         } else {
                             None
                         };
-                        let gpu_cb = match (&self.base_bands, self.stretch) {
-                            (Some((p, b)), Some(st))
-                                if self.gpu_colour && bands_match(*p, self.preset) =>
-                            {
-                                Some(gpu_colour::ColourCallback {
-                                    bands: b.clone(),
-                                    stretch: st,
-                                    colormap: match self.preset {
-                                        crate::render::Preset::Single { colormap, .. } => {
-                                            Some(colormap)
-                                        }
-                                        _ => None,
-                                    },
-                                })
-                            }
-                            _ => None,
-                        };
+                        if let Some(t) = self.tiles.as_mut() {
+                            t.set_gpu(self.gpu_colour, self.max_texture);
+                        }
                         let (preset, stretch) = (self.preset, self.stretch);
+                        let gpu_tiles = self.gpu_colour;
                         let tiles = &mut self.tiles;
                         let level_label = &mut self.level_label;
                         let view_window = &mut self.view_window;
@@ -1029,16 +1015,29 @@ impl ViewerApp {
                             .zoom_range(0.05..=32.0)
                             .scroll_zooms(true)
                             .show(ui, &mut self.scene_rect, |ui| {
+                                // On the GPU path the tiles draw everything: the CPU-coloured
+                                // base image only lays out the map (and senses the cursor).
                                 let r = ui.add(
                                     egui::Image::from_texture((tex.id(), size))
+                                        .tint(if gpu_tiles {
+                                            egui::Color32::TRANSPARENT
+                                        } else {
+                                            egui::Color32::WHITE
+                                        })
                                         .sense(egui::Sense::hover()),
                                 );
-                                if let Some(cb) = gpu_cb {
-                                    ui.painter().add(
-                                        eframe::egui_wgpu::Callback::new_paint_callback(r.rect, cb),
-                                    );
+                                // What the screen shows, in scene units (the Scene may show more
+                                // than `scene_rect` when its zoom is clamped), and the zoom.
+                                let shown = ui.clip_rect();
+                                let scaling = ui
+                                    .ctx()
+                                    .layer_transform_to_global(ui.layer_id())
+                                    .map_or(1.0, |t| t.scaling);
+                                let px_per_base = f64::from(scaling * r.rect.width() / size.x);
+                                if px_per_base > 0.0 {
+                                    zoom = px_per_base;
                                 }
-                                *view_window = visible_window(r.rect, size, view);
+                                *view_window = visible_window(r.rect, size, shown);
                                 if let Some(tiles) = tiles.as_mut() {
                                     draw_tiles(
                                         ui,
@@ -1046,7 +1045,7 @@ impl ViewerApp {
                                         TileView {
                                             image: r.rect,
                                             size,
-                                            view,
+                                            view: shown,
                                             zoom,
                                             base: &base_name,
                                             preset,
@@ -1143,11 +1142,8 @@ impl ViewerApp {
                             .inspector
                             .as_ref()
                             .and_then(|i| i.grid)
-                            .filter(|_| canvas.width() > 0.0 && self.scene_rect.width() > 0.0)
-                            .map(|g| {
-                                g.res * f64::from(self.scene_rect.width())
-                                    / f64::from(canvas.width())
-                            });
+                            .filter(|_| zoom > 0.0)
+                            .map(|g| g.res / zoom);
                         if let Some(m) = self.metres_per_px {
                             // Above the scene's layer, clipped to the map.
                             let painter = ui
@@ -1296,8 +1292,9 @@ fn visible_window(
     })
 }
 
-/// Ask for the tiles of the level that matches the zoom, draw those that are ready over the base
-/// image, and set the level indicator.
+/// Ask for the tiles of the level that matches the zoom, draw those that are ready (over cached
+/// tiles of coarser levels, and on the GPU path over the coarsest level, always asked for), and
+/// set the level indicator. On the CPU path the whole base image lies underneath already.
 fn draw_tiles(
     ui: &mut egui::Ui,
     tiles: &mut canvas::TileCache,
@@ -1305,62 +1302,124 @@ fn draw_tiles(
     level_label: &mut String,
 ) {
     let Some(base) = tiles.levels.iter().find(|l| l.name == v.base).cloned() else {
-        tiles.update(ui.ctx(), &[], v.preset, v.stretch);
+        tiles.update(ui.ctx(), &[], &[], v.preset, v.stretch);
         *level_label = format!("Level {}", v.base);
         return;
     };
     let chosen = canvas::choose_level(&tiles.levels, base.res, v.zoom).unwrap_or(0);
     let level = tiles.levels[chosen].clone();
+    let gpu = tiles.is_gpu();
     let per_scene = v.image.width() / v.size.x; // scene units per base pixel
+    let vis = v.view.intersect(v.image);
+    let covering = |tiles: &canvas::TileCache, i: usize| -> Vec<canvas::TileKey> {
+        if !vis.is_positive() {
+            return Vec::new();
+        }
+        let k = base.res / tiles.levels[i].res; // level pixels per base pixel
+        let to_level = |x: f32, o: f32| f64::from((x - o) / per_scene) * k;
+        tiles.tiles_for(
+            i,
+            [
+                to_level(vis.min.x, v.image.min.x),
+                to_level(vis.min.y, v.image.min.y),
+                to_level(vis.max.x, v.image.min.x),
+                to_level(vis.max.y, v.image.min.y),
+            ],
+        )
+    };
+    // Layers, coarsest first. Underneath: the base level (zoomed in) or the coarsest level
+    // (zoomed out) — on the CPU path the whole base image, on the GPU path its tiles, asked
+    // for. Then cached tiles of the levels between it and the chosen one (on the CPU path only
+    // those finer than the base image), then the chosen level, asked for.
+    let base_index = tiles
+        .levels
+        .iter()
+        .position(|l| l.name == base.name)
+        .unwrap_or(chosen);
+    let under = if chosen <= base_index {
+        base_index
+    } else {
+        tiles.levels.len() - 1
+    };
     let mut wanted = Vec::new();
-    if level.res < base.res {
-        let k = base.res / level.res; // level pixels per base pixel
-        let vis = v.view.intersect(v.image);
-        if vis.is_positive() {
-            let to_base = |x: f32, o: f32| f64::from((x - o) / per_scene);
-            wanted = tiles.tiles_for(
-                chosen,
-                [
-                    to_base(vis.min.x, v.image.min.x) * k,
-                    to_base(vis.min.y, v.image.min.y) * k,
-                    to_base(vis.max.x, v.image.min.x) * k,
-                    to_base(vis.max.y, v.image.min.y) * k,
-                ],
-            );
+    let mut layers: Vec<Vec<canvas::TileKey>> = Vec::new();
+    for i in (chosen..=under.max(chosen)).rev() {
+        let l = &tiles.levels[i];
+        let ask = if i == chosen {
+            gpu || i != base_index
+        } else if i == under {
+            gpu
+        } else {
+            false
+        };
+        if ask {
+            let keys = covering(tiles, i);
+            wanted.extend(keys.iter().copied());
+            layers.push(keys);
+        } else if i != chosen && i != under && (gpu || l.res < base.res) {
+            layers.push(covering(tiles, i));
         }
     }
-    tiles.update(ui.ctx(), &wanted, v.preset, v.stretch);
-    let mut ready = 0;
-    for key in &wanted {
-        let Some(tex) = tiles.texture(key) else {
+    let drawn: Vec<canvas::TileKey> = layers.iter().flatten().copied().collect();
+    tiles.update(ui.ctx(), &wanted, &drawn, v.preset, v.stretch);
+    // Scene → screen (the scene's pan and zoom), for the GPU tiles' own placement.
+    let to_screen = ui
+        .ctx()
+        .layer_transform_to_global(ui.layer_id())
+        .unwrap_or_default();
+    let stretch = v.stretch.or_else(|| {
+        (!v.preset.stretched()).then_some(crate::render::Stretch {
+            bounds: [(0.0, 1.0); 3],
+            gamma: 1.0,
+        })
+    });
+    let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
+    // The last pixels of an overview may reach past the product's extent: clipped to it.
+    let painter = ui
+        .painter()
+        .with_clip_rect(v.image.intersect(ui.clip_rect()));
+    for key in &drawn {
+        let Some(data) = tiles.get(key) else {
             continue;
         };
-        ready += 1;
-        let k = (base.res / level.res) as f32;
-        let x0 = (key.tx * canvas::TILE) as f32;
-        let y0 = (key.ty * canvas::TILE) as f32;
-        let x1 = (((key.tx + 1) * canvas::TILE).min(level.width)) as f32;
-        let y1 = (((key.ty + 1) * canvas::TILE).min(level.height)) as f32;
+        let k = (base.res / tiles.levels[key.level].res) as f32;
+        let [x0, y0, x1, y1] = tiles.tile_rect(key).map(|v| v as f32);
         let rect = egui::Rect::from_min_max(
             v.image.min + egui::vec2(x0 / k, y0 / k) * per_scene,
             v.image.min + egui::vec2(x1 / k, y1 / k) * per_scene,
         );
-        ui.painter().image(
-            tex.id(),
-            rect,
-            egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-            egui::Color32::WHITE,
-        );
+        match data {
+            canvas::TileData::Image(tex) => {
+                painter.image(tex.id(), rect, uv, egui::Color32::WHITE);
+            }
+            canvas::TileData::Raw(tile, id) => {
+                let Some(stretch) = stretch else { continue };
+                painter.add(eframe::egui_wgpu::Callback::new_paint_callback(
+                    rect,
+                    gpu_colour::TileCallback {
+                        id: *id,
+                        tile: tile.clone(),
+                        preset: v.preset,
+                        rect: to_screen * rect,
+                        stretch,
+                        frame: tiles.frame,
+                    },
+                ));
+            }
+        }
     }
-    *level_label = if wanted.is_empty() {
-        format!("Level {} ({} m)", level.name, level.res)
-    } else {
-        format!(
-            "Level {} ({} m) · {ready}/{} tiles",
-            level.name,
-            level.res,
-            wanted.len()
-        )
+    let shown = layers.last().filter(|_| !wanted.is_empty() || gpu);
+    *level_label = match shown {
+        Some(keys) if !keys.is_empty() => {
+            let ready = keys.iter().filter(|k| tiles.get(k).is_some()).count();
+            format!(
+                "Level {} ({} m) · {ready}/{} tiles",
+                level.name,
+                level.res,
+                keys.len()
+            )
+        }
+        _ => format!("Level {} ({} m)", level.name, level.res),
     };
 }
 
@@ -1411,6 +1470,7 @@ pub fn run_window(path: PathBuf, build_demo: bool) -> anyhow::Result<()> {
                 if wanted {
                     gpu_colour::install(rs);
                     app.gpu_colour = true;
+                    app.max_texture = u64::from(gpu_colour::max_texture(rs));
                 } else {
                     tracing::info!(
                         "map colouring on the CPU ({})",

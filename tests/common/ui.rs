@@ -27,3 +27,17 @@ pub fn choose_preset(h: &mut Harness<'_, ViewerApp>, label: &str) {
     h.get_by_label(label).click();
     h.run_steps(2);
 }
+
+/// The level indicator says every tile of the shown level is drawn (or no tiles are needed).
+pub fn tiles_settled(h: &Harness<'_, ViewerApp>) -> bool {
+    let l = &h.state().level_label;
+    if !l.contains("tiles") {
+        return true;
+    }
+    let t = l.rsplit(" · ").next().unwrap_or_default();
+    let (a, b) = t
+        .trim_end_matches(" tiles")
+        .split_once('/')
+        .unwrap_or(("0", "1"));
+    a == b
+}

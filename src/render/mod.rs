@@ -6,7 +6,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result, show};
 use crate::hierarchy::Hierarchy;
-use crate::product::CfEncoding;
+pub mod raw;
+
+pub use raw::{RawBand, RawData, RawTile, colour_raw, read_preset_raw};
 
 /// An RGBA8 image, row-major.
 #[derive(Debug, Clone)]
@@ -60,72 +62,7 @@ pub fn read_band(h: &Hierarchy, path: &str) -> Result<Band> {
 
 /// [`read_band`] of a window only (clipped to the array).
 pub fn read_band_window(h: &Hierarchy, path: &str, window: Option<&Window>) -> Result<Band> {
-    let node = h.node(path).ok_or_else(|| Error::Missing {
-        path: format!(
-            "{}{}",
-            h.location(),
-            crate::hierarchy::normalize_node_path(path)
-        ),
-        what: "band".into(),
-    })?;
-    let meta = h.array_meta(path)?;
-    if meta.shape.len() != 2 {
-        return Err(Error::Input(format!(
-            "{}{path}: expected a 2-D band, found shape {:?}",
-            h.location(),
-            meta.shape
-        )));
-    }
-    let cf = CfEncoding::from_attributes(&node.attributes, &meta.fill_value);
-    let (hh, ww) = (meta.shape[0], meta.shape[1]);
-    let ranges = match window {
-        Some(w) => vec![
-            w.rows.start.min(hh)..w.rows.end.min(hh),
-            w.cols.start.min(ww)..w.cols.end.min(ww),
-        ],
-        None => vec![0..hh, 0..ww],
-    };
-    let dt = meta.dtype.trim_start_matches(['<', '>', '|', '=']);
-    let values: Vec<f32> = match dt {
-        "u2" | "uint16" => h
-            .read_region::<u16>(path, &ranges)?
-            .iter()
-            .map(|&v| cf.decode(f64::from(v)))
-            .collect(),
-        "u1" | "uint8" => h
-            .read_region::<u8>(path, &ranges)?
-            .iter()
-            .map(|&v| cf.decode(f64::from(v)))
-            .collect(),
-        "f4" | "float32" => h
-            .read_region::<f32>(path, &ranges)?
-            .iter()
-            .map(|&v| {
-                if cf.scale_factor != 1.0 || cf.add_offset != 0.0 {
-                    cf.decode(f64::from(v))
-                } else {
-                    v
-                }
-            })
-            .collect(),
-        "f8" | "float64" => h
-            .read_region::<f64>(path, &ranges)?
-            .iter()
-            .map(|&v| v as f32)
-            .collect(),
-        other => {
-            return Err(Error::Unsupported {
-                path: format!("{}{path}", h.location()),
-                what: "data type",
-                reason: format!("cannot display dtype {other}"),
-            });
-        }
-    };
-    Ok(Band {
-        width: (ranges[1].end - ranges[1].start) as usize,
-        height: (ranges[0].end - ranges[0].start) as usize,
-        values,
-    })
+    Ok(raw::read_band_raw(h, path, window)?.decode())
 }
 
 /// The `lo`/`hi` percentiles (0–100) of the finite values.
@@ -412,137 +349,10 @@ pub fn render_preset_window(
     window: Option<&Window>,
     stretch: Option<&Stretch>,
 ) -> Result<(Rgba, Option<Stretch>)> {
-    let g = reflectance_group(h, resolution)?;
-    let band = |p: &str| read_band_window(h, p, window);
-    let rgb = |r: &str, gr: &str, b: &str| -> Result<(Rgba, Option<Stretch>)> {
-        let (r, gr, b) = (band(r)?, band(gr)?, band(b)?);
-        let s = match stretch {
-            Some(s) => *s,
-            None => clear_stretch(&r, &gr, &b, 2.0, 98.0),
-        };
-        Ok((composite_stretched(&r, &gr, &b, &s)?, Some(s)))
-    };
-    match preset {
-        Preset::TrueColour => rgb(
-            &format!("{g}/b04"),
-            &format!("{g}/b03"),
-            &format!("{g}/b02"),
-        ),
-        Preset::FalseColour => rgb(&nir(h, &g), &format!("{g}/b04"), &format!("{g}/b03")),
-        Preset::Swir => rgb(
-            &format!("{g}/b12"),
-            &format!("{g}/b8a"),
-            &format!("{g}/b04"),
-        ),
-        Preset::Agriculture => rgb(&format!("{g}/b11"), &nir(h, &g), &format!("{g}/b02")),
-        Preset::Single { band: b, colormap } => {
-            let name = BANDS.get(usize::from(b)).copied().unwrap_or("b04");
-            let v = band(&format!("{g}/{name}"))?;
-            let s = match stretch {
-                Some(s) => *s,
-                None => {
-                    let (l, hi) = percentiles(&v.values, 2.0, 98.0).unwrap_or((0.0, 1.0));
-                    Stretch {
-                        bounds: [(l, hi); 3],
-                        gamma: 1.0,
-                    }
-                }
-            };
-            let mut pixels = vec![0u8; v.width * v.height * 4];
-            for (px, &x) in pixels.chunks_exact_mut(4).zip(&v.values) {
-                if !x.is_finite() {
-                    continue;
-                }
-                px[..3].copy_from_slice(&colormap.table_colour(s.apply(0, x)));
-                px[3] = 255;
-            }
-            Ok((
-                Rgba {
-                    width: v.width,
-                    height: v.height,
-                    pixels,
-                },
-                Some(s),
-            ))
-        }
-        Preset::Ndvi => {
-            let (n, r) = (band(&nir(h, &g))?, band(&format!("{g}/b04"))?);
-            let mut pixels = vec![0u8; n.width * n.height * 4];
-            for (i, px) in pixels.chunks_exact_mut(4).enumerate() {
-                let (a, b) = (n.values[i], r.values[i]);
-                if !(a.is_finite() && b.is_finite()) || a + b == 0.0 {
-                    continue;
-                }
-                let v = ((a - b) / (a + b)).clamp(-1.0, 1.0);
-                px[..3].copy_from_slice(&ndvi_colour(v));
-                px[3] = 255;
-            }
-            Ok((
-                Rgba {
-                    width: n.width,
-                    height: n.height,
-                    pixels,
-                },
-                None,
-            ))
-        }
-        Preset::Scl => {
-            let candidates = [
-                format!("/conditions/mask/l2a_classification/{resolution}/scl"),
-                "/conditions/mask/l2a_classification/r20m/scl".to_string(),
-            ];
-            let path = candidates
-                .iter()
-                .find(|p| h.node(p).is_some())
-                .ok_or_else(|| Error::Missing {
-                    path: format!("{}/conditions/mask/l2a_classification", h.location()),
-                    what: "scene classification (L2A products only)".into(),
-                })?;
-            let m = h.array_meta(path)?;
-            let (hh, ww) = (m.shape[0], m.shape[1]);
-            // SCL may be at another resolution than the level (r20m under r10m tiles): the
-            // window is scaled to it.
-            let level = h.array_meta(&format!("{g}/b04"))?.shape.clone();
-            let (fy, fx) = (hh as f64 / level[0] as f64, ww as f64 / level[1] as f64);
-            let win = match window {
-                Some(w) => Window {
-                    rows: (w.rows.start as f64 * fy) as u64
-                        ..((w.rows.end as f64 * fy).ceil() as u64).min(hh),
-                    cols: (w.cols.start as f64 * fx) as u64
-                        ..((w.cols.end as f64 * fx).ceil() as u64).min(ww),
-                },
-                None => Window {
-                    rows: 0..hh,
-                    cols: 0..ww,
-                },
-            };
-            let v = h.read_region::<u8>(path, &[win.rows.clone(), win.cols.clone()])?;
-            let (w, hgt) = (
-                (win.cols.end - win.cols.start) as usize,
-                (win.rows.end - win.rows.start) as usize,
-            );
-            let mut pixels = vec![0u8; w * hgt * 4];
-            for (px, &c) in pixels.chunks_exact_mut(4).zip(v.iter()) {
-                if c == 0 {
-                    continue;
-                }
-                let col = SCL_CLASSES
-                    .iter()
-                    .find(|k| k.0 == c)
-                    .map_or([255, 0, 255], |k| k.2);
-                px[..3].copy_from_slice(&col);
-                px[3] = 255;
-            }
-            Ok((
-                Rgba {
-                    width: w,
-                    height: hgt,
-                    pixels,
-                },
-                None,
-            ))
-        }
-    }
+    raw::colour_raw(
+        &raw::read_preset_raw(h, resolution, preset, window)?,
+        stretch,
+    )
 }
 
 /// The band arrays behind a stretched preset at `resolution` (R, G, B; one for a single band);
