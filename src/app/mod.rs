@@ -339,6 +339,11 @@ impl ViewerApp {
     }
 
     /// Whether the map image is being rendered again (preset or stretch change).
+    /// Where a value lies on the stretch panel's histogram (to drag its bounds).
+    pub fn histogram_position(&self, value: f32) -> Option<egui::Pos2> {
+        self.stretch_panel.position_of(value)
+    }
+
     /// Show `preset` from the next frame on (as choosing it in the menus does).
     pub fn set_preset(&mut self, preset: crate::render::Preset) {
         self.requested_preset = Some(preset);

@@ -21,6 +21,8 @@ pub enum Action {
 pub struct StretchPanel {
     /// The bound being dragged on the histogram: channel and whether it is the upper one.
     dragging: Option<(usize, bool)>,
+    /// Where the histogram was last drawn (value ↔ screen).
+    plot: Option<egui_plot::PlotTransform>,
 }
 
 const CHANNELS: [(&str, egui::Color32); 3] = [
@@ -30,6 +32,15 @@ const CHANNELS: [(&str, egui::Color32); 3] = [
 ];
 
 impl StretchPanel {
+    /// Where `value` lies on the histogram as last drawn (half-way up the plot).
+    pub fn position_of(&self, value: f32) -> Option<egui::Pos2> {
+        let t = self.plot.as_ref()?;
+        let x = t
+            .position_from_point(&egui_plot::PlotPoint::new(f64::from(value), 0.0))
+            .x;
+        Some(egui::pos2(x, t.frame().center().y))
+    }
+
     /// Draw the panel for `preset`; edits `stretch` in place.
     pub fn show(
         &mut self,
@@ -144,6 +155,7 @@ impl StretchPanel {
                         }
                     }
                 });
+            self.plot = Some(resp.transform);
             // Drag a bound: the nearest line to where the drag starts follows the pointer.
             let r = &resp.response;
             if r.drag_started()

@@ -1,0 +1,191 @@
+//! More of the desktop application driven like a user would, rendered with wgpu (Mesa lavapipe
+//! under `make test`, where a missing adapter fails): dragging a bound line on the stretch
+//! histogram, and opening a product from object storage by typing its `s3://` URL (against the
+//! real S3-compatible test server, which must start under `make test`).
+
+mod common;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use eopf_geozarr::app::ViewerApp;
+
+use common::ui::{step_until, tiles_settled};
+
+fn harness(app: ViewerApp) -> Harness<'static, ViewerApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut ViewerApp| app.draw(ui), app)
+}
+
+#[test]
+fn dragging_a_histogram_bound_restretches_the_map() {
+    if common::gpu_kernels().is_none() {
+        return;
+    }
+    let Some(fx) = common::fixtures() else { return };
+    let mut h = harness(ViewerApp::new(fx.join("golden/in_l2a_shard.zarr"), None));
+    step_until(&mut h, |h| {
+        h.state().is_ready() && !h.state().is_rendering() && h.state().histograms.is_some()
+    });
+    step_until(&mut h, tiles_settled);
+    h.run_steps(5);
+    let before = h.state().stretch.expect("a stretch");
+    let (lo, hi) = before.bounds[0];
+    let target = lo + (hi - lo) * 0.5;
+    let from = h
+        .state()
+        .histogram_position(hi)
+        .expect("the histogram is drawn");
+    let to = h.state().histogram_position(target).unwrap();
+    let image_before = h.render().unwrap();
+
+    // Press on the upper bound line, drag half-way towards the lower one, release.
+    h.hover_at(from);
+    h.run_steps(1);
+    h.drag_at(from);
+    h.run_steps(1);
+    for i in 1..=4 {
+        h.hover_at(from + (to - from) * (i as f32 / 4.0));
+        h.run_steps(1);
+    }
+    h.drop_at(to);
+    h.run_steps(2);
+
+    let after = h.state().stretch.unwrap();
+    // Exactly one upper bound followed the pointer (R, or G/B where they coincide with it).
+    let moved: Vec<usize> = (0..3)
+        .filter(|&c| after.bounds[c] != before.bounds[c])
+        .collect();
+    assert_eq!(moved.len(), 1, "{before:?} → {after:?}");
+    let c = moved[0];
+    assert_eq!(
+        after.bounds[c].0, before.bounds[c].0,
+        "the lower bound stays"
+    );
+    let value_per_px = (hi - lo) / (to.x - from.x).abs();
+    assert!(
+        (after.bounds[c].1 - target).abs() <= 2.0 * value_per_px,
+        "upper bound {} ≠ {target} (±2 px)",
+        after.bounds[c].1
+    );
+    // The map is stretched again with the new bound (brighter in that channel).
+    step_until(&mut h, |h| {
+        !h.state().is_rendering() && h.state().tiles.as_ref().is_some_and(|t| !t.busy())
+    });
+    step_until(&mut h, tiles_settled);
+    h.run_steps(5);
+    assert_eq!(h.state().stretch.unwrap().bounds[c], after.bounds[c]);
+    let image_after = h.render().unwrap();
+    let (mut brighter, mut n) = (0, 0);
+    for y in 140..760 {
+        for x in 100..760 {
+            let (p, q) = (image_before.get_pixel(x, y), image_after.get_pixel(x, y));
+            n += 1;
+            if q.0[c] > p.0[c] {
+                brighter += 1;
+            }
+        }
+    }
+    assert!(
+        brighter * 3 > n,
+        "{brighter} of {n} pixels brighter in channel {c}"
+    );
+}
+
+#[test]
+fn a_product_on_object_storage_opens_by_url() {
+    use common::s3::S3Server;
+    use eopf_geozarr::storage::{S3Config, set_s3_config};
+
+    if common::gpu_kernels().is_none() {
+        return;
+    }
+    let Some(fx) = common::fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(s3) = S3Server::start(dir.path()) else {
+        return;
+    };
+    // The app keeps its recent list here, not in the user's configuration.
+    // SAFETY: set before any thread of this test reads the environment.
+    unsafe { std::env::set_var("EOPF_GEOZARR_CONFIG_DIR", dir.path()) };
+    let url = s3.url("app/out.zarr");
+    let o = s3
+        .cmd()
+        .args([
+            "convert-s2-optimized",
+            fx.join("golden/in_l2a_shard.zarr").to_str().unwrap(),
+            &url,
+            "--enable-sharding",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    set_s3_config(S3Config {
+        endpoint: Some(s3.endpoint.clone()),
+        region: "us-east-1".into(),
+        access_key_id: Some(s3.key.clone()),
+        secret_access_key: Some(s3.secret.clone()),
+        ..Default::default()
+    });
+
+    let mut h = harness(ViewerApp::new(fx.join("golden/in_l2a_shard.zarr"), None));
+    step_until(&mut h, |h| h.state().is_ready());
+    let open = |h: &mut Harness<'_, ViewerApp>, text: &str| {
+        h.state_mut().path_input.clear();
+        h.run_steps(1);
+        h.get_by_role(egui::accesskit::Role::TextInput).focus();
+        h.run_steps(1);
+        h.get_by_role(egui::accesskit::Role::TextInput)
+            .type_text(text);
+        h.run_steps(1);
+        h.get_by_label("Open").click();
+        h.run_steps(2);
+    };
+
+    // A key that does not exist: a readable error naming the URL, no panic.
+    let missing = s3.url("app/missing.zarr");
+    open(&mut h, &missing);
+    step_until(&mut h, |h| {
+        h.query_by_label_contains("Cannot open the product")
+            .is_some()
+    });
+    assert!(
+        h.query_by_label_contains(&format!("Cannot open the product: {missing}"))
+            .is_some(),
+        "the error names {missing}"
+    );
+
+    // The converted product: the map, its levels and its validation report, read over S3.
+    open(&mut h, &url);
+    step_until(&mut h, |h| h.state().is_ready());
+    step_until(&mut h, tiles_settled);
+    assert!(
+        h.state().level_label.starts_with("Level r"),
+        "{}",
+        h.state().level_label
+    );
+    let levels: Vec<String> = h
+        .state()
+        .tiles
+        .as_ref()
+        .unwrap()
+        .levels
+        .iter()
+        .map(|l| l.name.clone())
+        .collect();
+    assert!(levels.contains(&"r10m".to_string()), "{levels:?}");
+    assert!(
+        h.query_by_label_contains(&format!("path:         {url}"))
+            .is_some()
+            || h.query_by_label_contains(&url).is_some(),
+        "the report names the URL"
+    );
+    h.get_by_label("Product").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("Validation: 0 error(s)")
+            .is_some(),
+        "the GeoZarr output on S3 validates"
+    );
+}
