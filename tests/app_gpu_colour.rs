@@ -202,7 +202,8 @@ fn gpu_colouring_matches_the_cpu() {
     assert_same("NDVI", &cpu, &gpu);
     choose_preset(&mut h, "Scene classification (SCL)");
     let (cpu, gpu) = cpu_and_gpu(&mut h);
-    assert_same("SCL", &cpu, &gpu);
+    // (class 0 is transparent: its neighbours count as edges and are left out)
+    assert_same_over("SCL", &cpu, &gpu, 150_000);
 
     // Zoomed out past r60m: an overview computed with the kernels (r120m = 2×2 means of r60m).
     choose_preset(&mut h, "True colour (B04/B03/B02)");

@@ -15,6 +15,14 @@ use crate::hierarchy::Hierarchy;
 use crate::kernels::Kernels;
 use crate::render::{Preset, RawTile, Stretch, Window, colour_raw, read_preset_raw};
 
+/// The memory budget of the tile caches in bytes: `EOPF_TILE_CACHE_MB`, 256 MB by default.
+pub fn cache_budget() -> usize {
+    std::env::var("EOPF_TILE_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(256 << 20, |mb| mb << 20)
+}
+
 /// Tile edge in level pixels.
 pub const TILE: u64 = 512;
 
@@ -253,10 +261,7 @@ impl TileCache {
                 }
             });
         }
-        let budget = std::env::var("EOPF_TILE_CACHE_MB")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .map_or(256 << 20, |mb| mb << 20);
+        let budget = cache_budget();
         TileCache {
             levels,
             queue,

@@ -163,10 +163,7 @@ pub fn install(rs: &egui_wgpu::RenderState) {
         4,
     );
     let lut_view = lut.create_view(&wgpu::TextureViewDescriptor::default());
-    let budget = std::env::var("EOPF_TILE_CACHE_MB")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .map_or(256 << 20, |mb| mb << 20);
+    let budget = super::canvas::cache_budget();
     tracing::info!(
         "map colouring on the GPU ({}, target {:?})",
         rs.adapter.get_info().name,

@@ -1022,13 +1022,11 @@ impl ViewerApp {
                             .show(ui, &mut self.scene_rect, |ui| {
                                 // On the GPU path the tiles draw everything: the CPU-coloured
                                 // base image only lays out the map (and senses the cursor).
+                                // The base image lays out the map and senses the cursor; it is
+                                // painted by `draw_tiles`, only where tiles do not cover it.
                                 let r = ui.add(
                                     egui::Image::from_texture((tex.id(), size))
-                                        .tint(if gpu_tiles {
-                                            egui::Color32::TRANSPARENT
-                                        } else {
-                                            egui::Color32::WHITE
-                                        })
+                                        .tint(egui::Color32::TRANSPARENT)
                                         .sense(egui::Sense::hover()),
                                 );
                                 // What the screen shows, in scene units (the Scene may show more
@@ -1055,6 +1053,7 @@ impl ViewerApp {
                                             base: &base_name,
                                             preset,
                                             stretch,
+                                            base_texture: (!gpu_tiles).then(|| tex.id()),
                                         },
                                         level_label,
                                     );
@@ -1228,6 +1227,8 @@ struct TileView<'a> {
     base: &'a str,
     preset: crate::render::Preset,
     stretch: Option<crate::render::Stretch>,
+    /// The CPU-coloured base image (`None` on the GPU path).
+    base_texture: Option<egui::TextureId>,
 }
 
 /// Whether two presets show the same bands (a single band's colour map may differ).
@@ -1297,17 +1298,30 @@ fn visible_window(
     })
 }
 
-/// Ask for the tiles of the level that matches the zoom, draw those that are ready (over cached
-/// tiles of coarser levels, and on the GPU path over the coarsest level, always asked for), and
-/// set the level indicator. On the CPU path the whole base image lies underneath already.
+/// Ask for the tiles of the level that matches the zoom and draw them; while some are missing,
+/// draw what lies underneath first (see [`draw_tiles`]'s layers); set the level indicator.
+///
+/// Layers, coarsest first. Underneath: the base level (zoomed in) or the coarsest level (zoomed
+/// out) — on the CPU path the whole base image (`v.base_texture`), on the GPU path its tiles,
+/// asked for. Then cached tiles of the levels between it and the chosen one (on the CPU path
+/// only those finer than the base image), then the chosen
+/// level, asked for. Once every tile of the chosen level in view is there, only it is drawn
+/// (nothing is drawn twice; its nodata stays transparent).
 fn draw_tiles(
     ui: &mut egui::Ui,
     tiles: &mut canvas::TileCache,
     v: TileView<'_>,
     level_label: &mut String,
 ) {
+    let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
+    let base_image = |ui: &egui::Ui| {
+        if let Some(t) = v.base_texture {
+            ui.painter().image(t, v.image, uv, egui::Color32::WHITE);
+        }
+    };
     let Some(base) = tiles.levels.iter().find(|l| l.name == v.base).cloned() else {
         tiles.update(ui.ctx(), &[], &[], v.preset, v.stretch);
+        base_image(ui);
         *level_label = format!("Level {}", v.base);
         return;
     };
@@ -1332,10 +1346,6 @@ fn draw_tiles(
             ],
         )
     };
-    // Layers, coarsest first. Underneath: the base level (zoomed in) or the coarsest level
-    // (zoomed out) — on the CPU path the whole base image, on the GPU path its tiles, asked
-    // for. Then cached tiles of the levels between it and the chosen one (on the CPU path only
-    // those finer than the base image), then the chosen level, asked for.
     let base_index = tiles
         .levels
         .iter()
@@ -1346,27 +1356,35 @@ fn draw_tiles(
     } else {
         tiles.levels.len() - 1
     };
-    let mut wanted = Vec::new();
+    // The CPU path shows the base level as its whole image, not as tiles.
+    let top = if !gpu && chosen == base_index {
+        Vec::new()
+    } else {
+        covering(tiles, chosen)
+    };
+    let complete = (gpu || chosen != base_index) && top.iter().all(|k| tiles.get(k).is_some());
+    let mut wanted = top.clone();
     let mut layers: Vec<Vec<canvas::TileKey>> = Vec::new();
-    for i in (chosen..=under.max(chosen)).rev() {
-        let l = &tiles.levels[i];
-        let ask = if i == chosen {
-            gpu || i != base_index
-        } else if i == under {
-            gpu
-        } else {
-            false
-        };
-        if ask {
+    let mut draw_base_image = !gpu;
+    if complete {
+        draw_base_image = false;
+    } else {
+        for i in ((chosen + 1)..=under.max(chosen)).rev() {
             let keys = covering(tiles, i);
-            wanted.extend(keys.iter().copied());
-            layers.push(keys);
-        } else if i != chosen && i != under && (gpu || l.res < base.res) {
-            layers.push(covering(tiles, i));
+            if i == under && gpu {
+                wanted.extend(keys.iter().copied());
+                layers.push(keys);
+            } else if i != under && (gpu || tiles.levels[i].res < base.res) {
+                layers.push(keys);
+            }
         }
     }
+    layers.push(top.clone());
     let drawn: Vec<canvas::TileKey> = layers.iter().flatten().copied().collect();
     tiles.update(ui.ctx(), &wanted, &drawn, v.preset, v.stretch);
+    if draw_base_image {
+        base_image(ui);
+    }
     // Scene → screen (the scene's pan and zoom), for the GPU tiles' own placement.
     let to_screen = ui
         .ctx()
@@ -1378,7 +1396,6 @@ fn draw_tiles(
             gamma: 1.0,
         })
     });
-    let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
     // The last pixels of an overview may reach past the product's extent: clipped to it.
     let painter = ui
         .painter()
@@ -1413,18 +1430,16 @@ fn draw_tiles(
             }
         }
     }
-    let shown = layers.last().filter(|_| !wanted.is_empty() || gpu);
-    *level_label = match shown {
-        Some(keys) if !keys.is_empty() => {
-            let ready = keys.iter().filter(|k| tiles.get(k).is_some()).count();
-            format!(
-                "Level {} ({} m) · {ready}/{} tiles",
-                level.name,
-                level.res,
-                keys.len()
-            )
-        }
-        _ => format!("Level {} ({} m)", level.name, level.res),
+    *level_label = if top.is_empty() {
+        format!("Level {} ({} m)", level.name, level.res)
+    } else {
+        let ready = top.iter().filter(|k| tiles.get(k).is_some()).count();
+        format!(
+            "Level {} ({} m) · {ready}/{} tiles",
+            level.name,
+            level.res,
+            top.len()
+        )
     };
 }
 
