@@ -189,3 +189,55 @@ fn a_product_on_object_storage_opens_by_url() {
         "the GeoZarr output on S3 validates"
     );
 }
+
+#[test]
+fn zoomed_in_the_cursor_reads_the_shown_level() {
+    use eopf_geozarr::render::raw::{RawData, read_band_raw};
+
+    if common::gpu_kernels().is_none() {
+        return;
+    }
+    let Some(fx) = common::fixtures() else { return };
+    let input = fx.join("golden/in_l2a_shard.zarr");
+    let mut h = harness(ViewerApp::new(input.clone(), None));
+    step_until(&mut h, |h| h.state().is_ready());
+    for _ in 0..3 {
+        h.key_press(egui::Key::Plus);
+        h.run_steps(2);
+    }
+    step_until(&mut h, tiles_settled);
+    assert!(
+        h.state().level_label.starts_with("Level r10m"),
+        "{}",
+        h.state().level_label
+    );
+    h.hover_at(egui::pos2(420.0, 450.0));
+    h.run_steps(2);
+    step_until(&mut h, |h| h.state().probe.settled());
+    let (level, col, row) = h.state().probe.pixel.clone().expect("a pixel at r10m");
+    assert_eq!(level, "r10m");
+    // The same pixel read straight from the store.
+    let store = eopf_geozarr::hierarchy::Hierarchy::open(&input).unwrap();
+    let w = eopf_geozarr::render::Window {
+        rows: row..row + 1,
+        cols: col..col + 1,
+    };
+    let b04 = read_band_raw(&store, "/measurements/reflectance/r10m/b04", Some(&w)).unwrap();
+    let RawData::U16(v) = &b04.data else {
+        panic!("u16 reflectance")
+    };
+    let lines = &h.state().probe.lines;
+    assert_eq!(lines[0], format!("r10m: row {row}, col {col}"));
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with("b04 "))
+        .expect("a b04 line");
+    assert!(
+        line.split_whitespace().nth(1) == Some(&v[0].to_string()),
+        "{line} ≠ raw {}",
+        v[0]
+    );
+    // The side panel shows them.
+    assert!(h.query_by_label("At the shown level").is_some());
+    assert!(h.query_by_label(line).is_some());
+}

@@ -37,6 +37,9 @@ pub struct Level {
     pub height: u64,
     /// An overview the product does not store: computed from this stored level by this factor.
     pub source: Option<(String, u64)>,
+    /// Chunk and shard shapes (rows, cols) of the stored bands (`None` for computed overviews).
+    pub chunks: Option<(u64, u64)>,
+    pub shards: Option<(u64, u64)>,
 }
 
 /// Overviews computed for products whose coarsest stored level is 60 m or finer: the
@@ -54,12 +57,15 @@ pub fn levels(h: &Hierarchy) -> Vec<Level> {
             }
             let res: f64 = name.strip_prefix('r')?.strip_suffix('m')?.parse().ok()?;
             let b04 = h.array_meta(&format!("{}/b04", n.path)).ok()?;
+            let pair = |v: &[u64]| (v.len() == 2).then(|| (v[0], v[1]));
             (b04.shape.len() == 2).then(|| Level {
                 name: name.to_string(),
                 res,
                 width: b04.shape[1],
                 height: b04.shape[0],
                 source: None,
+                chunks: pair(&b04.chunks),
+                shards: b04.shard_shape.as_deref().and_then(pair),
             })
         })
         .collect();
@@ -74,6 +80,8 @@ pub fn levels(h: &Hierarchy) -> Vec<Level> {
                 width: c.width.div_ceil(f),
                 height: c.height.div_ceil(f),
                 source: Some((c.name.clone(), f)),
+                chunks: None,
+                shards: None,
             });
         }
     }
@@ -500,6 +508,8 @@ mod tests {
             width: (109_800.0 / res) as u64,
             height: (109_800.0 / res) as u64,
             source: None,
+            chunks: None,
+            shards: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod convert_panel;
 pub mod gpu_colour;
 pub mod graticule;
 pub mod inspector;
+pub mod probe;
 pub mod product;
 pub mod recent;
 pub mod stretch_panel;
@@ -222,6 +223,12 @@ pub struct ViewerApp {
     /// Compare with a second store (swipe or difference).
     pub compare: compare::Compare,
     pub show_compare: bool,
+    /// The level the map shows (the level indicator's).
+    pub shown_level: Option<canvas::Level>,
+    /// The cursor's position on the map as a fraction of the product's width and height.
+    hovered_rel: Option<(f64, f64)>,
+    /// The pixel under the cursor at the shown level, when it is finer than the inspector's.
+    pub probe: probe::Probe,
     /// A preset asked for by [`ViewerApp::set_preset`], applied at the next frame.
     requested_preset: Option<crate::render::Preset>,
     /// `EOPF_GUI_AUTOPAN`: pan by itself and print the frame rate.
@@ -296,6 +303,9 @@ impl ViewerApp {
             gpu_colour: false,
             max_texture: u64::MAX,
             requested_preset: None,
+            shown_level: None,
+            hovered_rel: None,
+            probe: Default::default(),
             render_error: None,
             show_grid: false,
             show_graticule: false,
@@ -539,6 +549,7 @@ impl ViewerApp {
                     }
                 }
                 self.compare.poll();
+                self.probe.poll(&loaded.hierarchy, ui.ctx());
                 if self.compare.running() {
                     ui.ctx()
                         .request_repaint_after(std::time::Duration::from_millis(100));
@@ -599,6 +610,20 @@ impl ViewerApp {
                             }
                             None => {
                                 ui.weak("Hover the map to inspect a pixel.");
+                            }
+                        }
+                        if cursor.is_some() && self.probe.pixel.is_some() {
+                            ui.add_space(4.0);
+                            ui.strong("At the shown level");
+                            if self.probe.settled() {
+                                for l in &self.probe.lines {
+                                    ui.label(egui::RichText::new(l).monospace().size(11.0));
+                                }
+                            } else {
+                                ui.horizontal(|ui| {
+                                    ui.spinner();
+                                    ui.weak("reading…");
+                                });
                             }
                         }
                         ui.separator();
@@ -931,14 +956,14 @@ impl ViewerApp {
                         let size = tex.size_vec2();
                         let mut hovered = None;
                         let canvas = ui.available_rect_before_wrap();
-                        let grid = if self.show_grid {
-                            loaded
-                                .inspector
-                                .as_ref()
-                                .and_then(|i| i.chunks.map(|c| (c, i.shards)))
-                        } else {
-                            None
-                        };
+                        let show_grid = self.show_grid;
+                        // Without tiles: the inspector's level (the base) and its chunks.
+                        let base_grid = loaded
+                            .inspector
+                            .as_ref()
+                            .and_then(|i| i.chunks.map(|c| (c, i.shards, 1.0f32)));
+                        let mut shown_level = None;
+                        let mut hovered_rel = None;
                         // Keys: + / − zoom around the centre, 0 or F fits the product.
                         let (zoom_in, zoom_out, fit) = ui.ctx().input(|i| {
                             (
@@ -1042,7 +1067,7 @@ impl ViewerApp {
                                 }
                                 *view_window = visible_window(r.rect, size, shown);
                                 if let Some(tiles) = tiles.as_mut() {
-                                    draw_tiles(
+                                    shown_level = draw_tiles(
                                         ui,
                                         tiles,
                                         TileView {
@@ -1085,14 +1110,28 @@ impl ViewerApp {
                                         }
                                     }
                                 }
-                                if let Some(((ch, cw), shards)) = grid {
+                                // The chunk grid of the shown level (of a computed overview: of
+                                // the stored level it is read from), in base pixels.
+                                let grid = if show_grid {
+                                    match (&shown_level, tiles.as_ref()) {
+                                        (Some(l), Some(t)) => grid_of(l, &t.levels, &base_name),
+                                        _ => base_grid,
+                                    }
+                                } else {
+                                    None
+                                };
+                                if let Some(((ch, cw), shards, scale)) = grid {
                                     let px = r.rect.width() / size.x;
                                     let painter = ui.painter();
+                                    let steps = |step: u64, n: f32| {
+                                        let step = step.max(1) as f32 * scale;
+                                        (1..)
+                                            .map(move |k| k as f32 * step)
+                                            .take_while(move |&v| v < n)
+                                    };
                                     let lines = |step_r: u64, step_c: u64, stroke: egui::Stroke| {
-                                        for k in
-                                            (step_c..size.x as u64).step_by(step_c.max(1) as usize)
-                                        {
-                                            let x = r.rect.min.x + k as f32 * px;
+                                        for k in steps(step_c, size.x) {
+                                            let x = r.rect.min.x + k * px;
                                             painter.line_segment(
                                                 [
                                                     egui::pos2(x, r.rect.min.y),
@@ -1101,10 +1140,8 @@ impl ViewerApp {
                                                 stroke,
                                             );
                                         }
-                                        for k in
-                                            (step_r..size.y as u64).step_by(step_r.max(1) as usize)
-                                        {
-                                            let y = r.rect.min.y + k as f32 * px;
+                                        for k in steps(step_r, size.y) {
+                                            let y = r.rect.min.y + k * px;
                                             painter.line_segment(
                                                 [
                                                     egui::pos2(r.rect.min.x, y),
@@ -1133,6 +1170,7 @@ impl ViewerApp {
                                 if let Some(p) = r.hover_pos() {
                                     let rel = (p - r.rect.min) / r.rect.size();
                                     if (0.0..1.0).contains(&rel.x) && (0.0..1.0).contains(&rel.y) {
+                                        hovered_rel = Some((f64::from(rel.x), f64::from(rel.y)));
                                         hovered = Some((
                                             (rel.x * size.x) as usize,
                                             (rel.y * size.y) as usize,
@@ -1141,6 +1179,28 @@ impl ViewerApp {
                                 }
                             });
                         self.hovered = hovered;
+                        self.hovered_rel = hovered_rel;
+                        // Zoomed in past the inspector's level: the pixel at the shown level.
+                        let base_res = self.tiles.as_ref().and_then(|t| {
+                            t.levels
+                                .iter()
+                                .find(|l| l.name == loaded.resolution)
+                                .map(|l| l.res)
+                        });
+                        let probe_pixel = match (&shown_level, hovered_rel, base_res) {
+                            (Some(l), Some((fx, fy)), Some(b))
+                                if l.source.is_none() && l.res < b =>
+                            {
+                                Some((
+                                    l.name.clone(),
+                                    ((fx * l.width as f64) as u64).min(l.width - 1),
+                                    ((fy * l.height as f64) as u64).min(l.height - 1),
+                                ))
+                            }
+                            _ => None,
+                        };
+                        self.probe.want(&loaded.hierarchy, probe_pixel, ui.ctx());
+                        self.shown_level = shown_level;
                         // Scene units are image pixels of the shown level.
                         self.metres_per_px = loaded
                             .inspector
@@ -1312,7 +1372,7 @@ fn draw_tiles(
     tiles: &mut canvas::TileCache,
     v: TileView<'_>,
     level_label: &mut String,
-) {
+) -> Option<canvas::Level> {
     let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
     let base_image = |ui: &egui::Ui| {
         if let Some(t) = v.base_texture {
@@ -1323,7 +1383,7 @@ fn draw_tiles(
         tiles.update(ui.ctx(), &[], &[], v.preset, v.stretch);
         base_image(ui);
         *level_label = format!("Level {}", v.base);
-        return;
+        return None;
     };
     let chosen = canvas::choose_level(&tiles.levels, base.res, v.zoom).unwrap_or(0);
     let level = tiles.levels[chosen].clone();
@@ -1441,6 +1501,24 @@ fn draw_tiles(
             top.len()
         )
     };
+    Some(level)
+}
+
+/// The chunk grid drawn for level `l`: its chunk and shard shapes (of a computed overview, those
+/// of the stored level it is read from) and how many base pixels one of its pixels spans.
+fn grid_of(
+    l: &canvas::Level,
+    levels: &[canvas::Level],
+    base: &str,
+) -> Option<((u64, u64), Option<(u64, u64)>, f32)> {
+    let base_res = levels.iter().find(|x| x.name == base)?.res;
+    let stored = match &l.source {
+        Some((src, _)) => levels.iter().find(|x| &x.name == src)?,
+        None => l,
+    };
+    stored
+        .chunks
+        .map(|c| (c, stored.shards, (stored.res / base_res) as f32))
 }
 
 impl eframe::App for ViewerApp {
@@ -1493,6 +1571,42 @@ pub fn run_window(path: PathBuf, build_demo: bool) -> anyhow::Result<()> {
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::canvas::Level;
+
+    fn lv(name: &str, res: f64, chunks: Option<(u64, u64)>, source: Option<(&str, u64)>) -> Level {
+        Level {
+            name: name.into(),
+            res,
+            width: 100,
+            height: 100,
+            source: source.map(|(s, f)| (s.to_string(), f)),
+            chunks,
+            shards: chunks.map(|(a, b)| (a * 2, b * 2)),
+        }
+    }
+
+    #[test]
+    fn chunk_grid_of_the_shown_level() {
+        let l = vec![
+            lv("r10m", 10.0, Some((1830, 1830)), None),
+            lv("r60m", 60.0, Some((305, 305)), None),
+            lv("r120m", 120.0, None, Some(("r60m", 2))),
+        ];
+        // r10m chunks: 1830 of its pixels = 305 base (r60m) pixels.
+        let (c, s, scale) = super::grid_of(&l[0], &l, "r60m").unwrap();
+        assert_eq!((c, s), ((1830, 1830), Some((3660, 3660))));
+        assert!((scale - 1.0 / 6.0).abs() < 1e-6);
+        assert_eq!(super::grid_of(&l[1], &l, "r60m").unwrap().2, 1.0);
+        // A computed overview shows the chunks it is read from.
+        assert_eq!(
+            super::grid_of(&l[2], &l, "r60m"),
+            Some(((305, 305), Some((610, 610)), 1.0))
+        );
+    }
 }
 
 #[cfg(test)]
