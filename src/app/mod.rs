@@ -1504,13 +1504,12 @@ fn draw_tiles(
     Some(level)
 }
 
+/// Chunk shape, shard shape (rows, cols) and base pixels per level pixel.
+type Grid = ((u64, u64), Option<(u64, u64)>, f32);
+
 /// The chunk grid drawn for level `l`: its chunk and shard shapes (of a computed overview, those
 /// of the stored level it is read from) and how many base pixels one of its pixels spans.
-fn grid_of(
-    l: &canvas::Level,
-    levels: &[canvas::Level],
-    base: &str,
-) -> Option<((u64, u64), Option<(u64, u64)>, f32)> {
+fn grid_of(l: &canvas::Level, levels: &[canvas::Level], base: &str) -> Option<Grid> {
     let base_res = levels.iter().find(|x| x.name == base)?.res;
     let stored = match &l.source {
         Some((src, _)) => levels.iter().find(|x| &x.name == src)?,

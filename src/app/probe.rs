@@ -13,6 +13,9 @@ use crate::render::{Window, reflectance_group};
 /// A pixel of a level: level name, column, row.
 pub type Pixel = (String, u64, u64);
 
+/// A read of one pixel in flight: the pixel and where its lines arrive.
+type Job = (Pixel, Receiver<Result<Vec<String>, String>>);
+
 /// The probe's state.
 #[derive(Default)]
 pub struct Probe {
@@ -20,7 +23,7 @@ pub struct Probe {
     pub pixel: Option<Pixel>,
     /// The lines of the last finished read.
     pub lines: Vec<String>,
-    job: Option<(Pixel, Receiver<Result<Vec<String>, String>>)>,
+    job: Option<Job>,
     /// Asked for while a read runs.
     next: Option<Pixel>,
 }
