@@ -1,6 +1,7 @@
 //! Opening a full-size (10980²) GeoZarr pyramid: what the map's first frame needs (report,
 //! validation, the r60m true colour, the inspector, the histograms) reads chunks of the coarse
-//! level (and 1-D coordinates) only — no r10m or r20m chunk. The store is the real output layout
+//! level (and 1-D coordinates) only — no r10m or r20m chunk —, and the map's first tiles (fitted:
+//! r120m, with r720m underneath) read only those two levels. The store is the real output layout
 //! of a full tile (every `zarr.json` of the conversion plan of a metadata-only 10980² demo
 //! product, chunks absent, so reading a chunk returns its fill value); a counting store around
 //! the file system records every key read.
@@ -127,5 +128,59 @@ fn first_frame_of_a_full_size_pyramid_reads_only_the_coarse_level() {
         keys.len(),
         chunks.len(),
         chunks.iter().filter(|k| coordinate(k)).count()
+    );
+
+    // The map's first tiles, as the app asks for them fitted in its 1280×800 window (a map
+    // canvas of ~830 × 680 points: 0.37 screen pixels per r60m pixel): the chosen level and,
+    // underneath, the coarsest — GPU tiles, bands as stored.
+    use eopf_geozarr::app::canvas::{TileCache, choose_level};
+    store.keys.lock().unwrap().clear();
+    let ctx = egui::Context::default();
+    let mut tiles = TileCache::new(loaded.hierarchy.clone(), None, 2);
+    tiles.set_gpu(true, 8192);
+    let names: Vec<&str> = tiles.levels.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["r10m", "r20m", "r60m", "r120m", "r360m", "r720m"]);
+    assert!(
+        tiles.levels.iter().all(|l| l.source.is_none()),
+        "the pyramid's own overviews"
+    );
+    let chosen = choose_level(&tiles.levels, 60.0, 680.0 / 1830.0).unwrap();
+    assert_eq!(tiles.levels[chosen].name, "r120m");
+    let coarsest = tiles.levels.len() - 1;
+    let whole = |i: usize| {
+        let l = &tiles.levels[i];
+        tiles.tiles_for(i, [0.0, 0.0, l.width as f64, l.height as f64])
+    };
+    let mut wanted = whole(chosen);
+    wanted.extend(whole(coarsest));
+    assert_eq!(wanted.len(), 4 + 1, "915² in 512-pixel tiles, and 153²");
+    let preset = eopf_geozarr::render::Preset::TrueColour;
+    for _ in 0..600 {
+        tiles.update(&ctx, &wanted, &[], preset, None);
+        if wanted.iter().all(|k| tiles.get(k).is_some()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        wanted.iter().all(|k| tiles.get(k).is_some()),
+        "{:?}",
+        tiles.error
+    );
+    let keys = store.keys.lock().unwrap().clone();
+    let chunks: Vec<&String> = keys.iter().filter(|k| !k.ends_with("zarr.json")).collect();
+    let outside: Vec<&&String> = chunks
+        .iter()
+        .filter(|k| !(k.contains("/r120m/") || k.contains("/r720m/")))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "first tiles read other levels: {outside:?}"
+    );
+    assert!(!chunks.is_empty());
+    eprintln!(
+        "its first tiles (r120m, r720m underneath): {} reads, {} of them chunks",
+        keys.len(),
+        chunks.len()
     );
 }
