@@ -27,8 +27,6 @@ fn mask_paths(h: &mut Harness<'_, ViewerApp>, report_panel: bool) {
 
 use common::ui::{choose_preset, step_until, tiles_settled};
 
-/// Whether every tile the map asked for is drawn (the level indicator reads `n/n tiles`, or the
-/// view needs none).
 #[test]
 fn open_inspect_and_benchmark() {
     if common::gpu_kernels().is_none() {
