@@ -224,12 +224,10 @@ impl TileCache {
         let (tx, rx): (Sender<Done>, Receiver<Done>) = channel();
         let rendered = Arc::new(AtomicU64::new(0));
         let levels = levels(&h);
-        // Overviews are computed with the pyramid kernels (a real GPU when there is one).
-        let kernels = Arc::new(if levels.iter().any(|l| l.source.is_some()) {
-            Kernels::new(crate::kernels::Device::Auto).unwrap_or_else(|_| Kernels::cpu())
-        } else {
-            Kernels::cpu()
-        });
+        // Overviews are computed with the pyramid kernels (a real GPU when there is one),
+        // set up by the first worker that needs them (finding the adapter takes a while: never
+        // on the UI thread).
+        let kernels: Arc<std::sync::OnceLock<Kernels>> = Arc::default();
         for _ in 0..threads.max(1) {
             let (q, tx, h, ctx, rendered, kernels) = (
                 queue.clone(),
@@ -240,6 +238,7 @@ impl TileCache {
                 kernels.clone(),
             );
             std::thread::spawn(move || {
+                let cpu = Kernels::cpu();
                 loop {
                     let req = {
                         let (lock, cv) = &*q;
@@ -258,7 +257,15 @@ impl TileCache {
                             };
                         }
                     };
-                    let r = make_tile(&h, &kernels, &req).map_err(|e| e.to_string());
+                    let k = if req.level.source.is_some() {
+                        kernels.get_or_init(|| {
+                            Kernels::new(crate::kernels::Device::Auto)
+                                .unwrap_or_else(|_| Kernels::cpu())
+                        })
+                    } else {
+                        &cpu
+                    };
+                    let r = make_tile(&h, k, &req).map_err(|e| e.to_string());
                     rendered.fetch_add(1, Ordering::Relaxed);
                     if tx.send((req.key, r)).is_err() {
                         return;
