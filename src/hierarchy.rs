@@ -62,6 +62,38 @@ pub struct Hierarchy {
     zarr_format: u8,
     consolidated: bool,
     nodes: BTreeMap<String, Node>,
+    chunk_cache: Option<ChunkCaches>,
+}
+
+type DecodedCache = zarrs::array::chunk_cache::ChunkCacheDecodedLruSizeLimit;
+
+/// Decoded chunks of the most recently read unsharded arrays, kept for region reads smaller than
+/// a chunk (the map's 512-pixel tiles of an EOPF product whose chunks are 1830² to 5490²): the
+/// first read decodes a chunk, the next ones cut their region from it.
+struct ChunkCaches {
+    per_array: u64,
+    arrays: usize,
+    /// Most recently used last.
+    caches: std::sync::Mutex<Vec<(String, Arc<DecodedCache>)>>,
+}
+
+impl ChunkCaches {
+    fn get(&self, h: &Hierarchy, path: &str) -> Option<Arc<DecodedCache>> {
+        let mut g = self.caches.lock().ok()?;
+        if let Some(i) = g.iter().position(|(p, _)| p == path) {
+            let e = g.remove(i);
+            let c = e.1.clone();
+            g.push(e);
+            return Some(c);
+        }
+        let array = Arc::new(h.open_array(path).ok()?);
+        let c = Arc::new(DecodedCache::new(array, self.per_array));
+        g.push((path.to_string(), c.clone()));
+        if g.len() > self.arrays {
+            g.remove(0);
+        }
+        Some(c)
+    }
 }
 
 impl std::fmt::Debug for Hierarchy {
@@ -132,6 +164,7 @@ impl Hierarchy {
             zarr_format: 0,
             consolidated: false,
             nodes: BTreeMap::new(),
+            chunk_cache: None,
         };
         if let Some(root) = h.get_json("zarr.json")? {
             h.zarr_format = 3;
@@ -481,12 +514,40 @@ impl Hierarchy {
         )
     }
 
+    /// Keep the decoded chunks of the `arrays` most recently read unsharded arrays (at most
+    /// `bytes_per_array` each) for [`Hierarchy::read_region`]. Sharded arrays are left out: their
+    /// regions are decoded inner chunk by inner chunk already.
+    pub fn with_chunk_cache(mut self, bytes_per_array: u64, arrays: usize) -> Self {
+        self.chunk_cache = Some(ChunkCaches {
+            per_array: bytes_per_array,
+            arrays: arrays.max(1),
+            caches: std::sync::Mutex::new(Vec::new()),
+        });
+        self
+    }
+
     /// Read a region (`ranges` per dimension) of an array.
     pub fn read_region<T: ElementOwned + Clone + Default>(
         &self,
         path: &str,
         ranges: &[std::ops::Range<u64>],
     ) -> Result<ndarray::ArrayD<T>> {
+        if let Some(caches) = &self.chunk_cache
+            && self
+                .array_meta(path)
+                .is_ok_and(|m| m.shard_shape.is_none() && !m.shape.is_empty())
+            && let Some(cache) = caches.get(self, &normalize_node_path(path))
+        {
+            use zarrs::array::chunk_cache::ChunkCache;
+            let subset = ArraySubset::new_with_ranges(ranges);
+            // On an error the region is read again below, so that the error names the chunk.
+            if let Ok(a) = cache.retrieve_array_subset::<ndarray::ArrayD<T>>(
+                &subset,
+                &zarrs::array::CodecOptions::default(),
+            ) {
+                return Ok(a);
+            }
+        }
         let array = self.open_array(path)?;
         let subset = ArraySubset::new_with_ranges(ranges);
         read_subset(

@@ -184,3 +184,58 @@ fn first_frame_of_a_full_size_pyramid_reads_only_the_coarse_level() {
         chunks.len()
     );
 }
+
+/// The map's tiles are much smaller than EOPF chunks: with the chunk cache the app turns on, a
+/// second region of an already decoded chunk reads nothing from the store, and the values are
+/// those of an uncached read.
+#[test]
+fn regions_of_a_decoded_chunk_are_not_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.zarr");
+    let o = common::run(&["demo", input.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let open = || {
+        let store = Arc::new(Counting {
+            inner: zarrs::filesystem::FilesystemStore::new(&input).unwrap(),
+            keys: Mutex::new(Vec::new()),
+        });
+        let h = Hierarchy::open_store(store.clone(), input.display().to_string()).unwrap();
+        (store, h)
+    };
+    let (store, h) = open();
+    let h = h.with_chunk_cache(64 << 20, 8);
+    let path = "/measurements/reflectance/r20m/b05";
+    let meta = h.array_meta(path).unwrap().clone();
+    assert!(
+        meta.chunks[0] >= 128 && meta.chunks[1] >= 128,
+        "{:?}",
+        meta.chunks
+    );
+    let chunk_reads = |s: &Counting| {
+        s.keys
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| {
+                k.contains("r20m/b05/") && !k.ends_with(".zarray") && !k.ends_with(".zattrs")
+            })
+            .count()
+    };
+    let a = h.read_region::<u16>(path, &[0..64, 0..64]).unwrap();
+    let first = chunk_reads(&store);
+    assert_eq!(first, 1, "one chunk decoded");
+    let b = h.read_region::<u16>(path, &[64..128, 32..96]).unwrap();
+    assert_eq!(
+        chunk_reads(&store),
+        first,
+        "the second region came from the cache"
+    );
+    // The same values as reads without the cache (which read the chunk each time).
+    let (plain_store, plain) = open();
+    assert_eq!(plain.read_region::<u16>(path, &[0..64, 0..64]).unwrap(), a);
+    assert_eq!(
+        plain.read_region::<u16>(path, &[64..128, 32..96]).unwrap(),
+        b
+    );
+    assert_eq!(chunk_reads(&plain_store), 2);
+}

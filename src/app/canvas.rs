@@ -265,7 +265,15 @@ impl TileCache {
                     } else {
                         &cpu
                     };
+                    let t0 = std::time::Instant::now();
                     let r = make_tile(&h, k, &req).map_err(|e| e.to_string());
+                    tracing::debug!(
+                        "tile {} ({}, {}): {:.0} ms",
+                        req.level.name,
+                        req.key.tx,
+                        req.key.ty,
+                        t0.elapsed().as_secs_f64() * 1e3
+                    );
                     rendered.fetch_add(1, Ordering::Relaxed);
                     if tx.send((req.key, r)).is_err() {
                         return;

@@ -59,6 +59,14 @@ pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
 
 /// [`load`] of an opened hierarchy (any store: tests count its reads).
 pub fn load_hierarchy(h: Hierarchy) -> crate::Result<Loaded> {
+    // Map tiles are much smaller than EOPF chunks (up to 5490²): decoded chunks are kept for the
+    // next tiles, for the 8 most recently read bands (the shown level's and the one underneath),
+    // at most `EOPF_CHUNK_CACHE_MB` (256 MB by default) each.
+    let per_band = std::env::var("EOPF_CHUNK_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(256);
+    let h = h.with_chunk_cache(per_band << 20, 8);
     let info = inspect(&h)?;
     let resolution = "r60m".to_string();
     let (image, stretch, image_error) = match crate::render::render_preset_window(
@@ -601,31 +609,36 @@ impl ViewerApp {
                     .default_size(420.0)
                     .resizable(true)
                     .show(ui, |ui| {
-                        ui.strong("Cursor");
-                        match &cursor {
-                            Some(lines) => {
-                                for l in lines {
-                                    ui.label(egui::RichText::new(l).monospace().size(11.0));
+                        // Its own id scope: the lines come and go with the cursor, and the
+                        // widgets below must keep their ids (a click in flight is not lost).
+                        let probe = &self.probe;
+                        ui.push_id("cursor", |ui| {
+                            ui.strong("Cursor");
+                            match &cursor {
+                                Some(lines) => {
+                                    for l in lines {
+                                        ui.label(egui::RichText::new(l).monospace().size(11.0));
+                                    }
+                                }
+                                None => {
+                                    ui.weak("Hover the map to inspect a pixel.");
                                 }
                             }
-                            None => {
-                                ui.weak("Hover the map to inspect a pixel.");
-                            }
-                        }
-                        if cursor.is_some() && self.probe.pixel.is_some() {
-                            ui.add_space(4.0);
-                            ui.strong("At the shown level");
-                            if self.probe.settled() {
-                                for l in &self.probe.lines {
-                                    ui.label(egui::RichText::new(l).monospace().size(11.0));
+                            if cursor.is_some() && probe.pixel.is_some() {
+                                ui.add_space(4.0);
+                                ui.strong("At the shown level");
+                                if probe.settled() {
+                                    for l in &probe.lines {
+                                        ui.label(egui::RichText::new(l).monospace().size(11.0));
+                                    }
+                                } else {
+                                    ui.horizontal(|ui| {
+                                        ui.spinner();
+                                        ui.weak("reading…");
+                                    });
                                 }
-                            } else {
-                                ui.horizontal(|ui| {
-                                    ui.spinner();
-                                    ui.weak("reading…");
-                                });
                             }
-                        }
+                        });
                         ui.separator();
                         if self.preset.stretched()
                             && let Some(st) = self.stretch.as_mut()
