@@ -195,8 +195,8 @@ pub struct TileCache {
     cache: HashMap<TileKey, Cached>,
     in_flight: HashSet<TileKey>,
     budget: usize,
-    /// Frames drawn (the least-recently-drawn eviction of tiles and of their GPU textures).
-    pub frame: u64,
+    /// Frames drawn (the least-recently-drawn eviction of cached tiles).
+    frame: u64,
     /// Tiles made by the workers so far (each reads one window of the preset's bands).
     pub rendered: Arc<AtomicU64>,
     /// Settings generation: a preset change (and on the CPU path a stretch change) makes every

@@ -198,7 +198,8 @@ pub struct TileCallback {
     pub rect: egui::Rect,
     /// Bounds of the stretched presets (ignored by NDVI and SCL).
     pub stretch: Stretch,
-    /// The map's frame counter (for the least-recently-drawn eviction).
+    /// The application's frame number, which only grows (for the least-recently-drawn
+    /// eviction).
     pub frame: u64,
 }
 

@@ -1497,7 +1497,8 @@ fn draw_tiles(
                         preset: v.preset,
                         rect: to_screen * rect,
                         stretch,
-                        frame: tiles.frame,
+                        // Never restarts (a new product's tile cache starts at 0 again).
+                        frame: ui.ctx().cumulative_frame_nr() + 1,
                     },
                 ));
             }
