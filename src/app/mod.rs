@@ -231,6 +231,9 @@ pub struct ViewerApp {
     /// Compare with a second store (swipe or difference).
     pub compare: compare::Compare,
     pub show_compare: bool,
+    /// The stretch the base image was coloured with (on the GPU path it stands in for missing
+    /// tiles only while it matches the current stretch).
+    image_stretch: Option<crate::render::Stretch>,
     /// The level the map shows (the level indicator's).
     pub shown_level: Option<canvas::Level>,
     /// The cursor's position on the map as a fraction of the product's width and height.
@@ -312,6 +315,7 @@ impl ViewerApp {
             max_texture: u64::MAX,
             requested_preset: None,
             shown_level: None,
+            image_stretch: None,
             hovered_rel: None,
             probe: Default::default(),
             render_error: None,
@@ -349,6 +353,7 @@ impl ViewerApp {
         self.graticule = None;
         self.level_label.clear();
         self.stretch = None;
+        self.image_stretch = None;
         self.histograms = None;
         self.pending_render = None;
         self.compare.clear();
@@ -386,6 +391,7 @@ impl ViewerApp {
                 Ok(loaded) => {
                     recent::remember(&mut self.recent, &self.path.display().to_string());
                     self.stretch = loaded.stretch;
+                    self.image_stretch = loaded.stretch;
                     self.histograms = loaded.histograms.clone();
                     self.tiles = None;
                     State::Ready {
@@ -542,6 +548,7 @@ impl ViewerApp {
                             loaded.image = Some(img);
                             *texture = None;
                             self.stretch = stretch;
+                            self.image_stretch = stretch;
                             if hist.is_some() {
                                 self.histograms = hist;
                             }
@@ -1050,6 +1057,7 @@ impl ViewerApp {
                         }
                         let (preset, stretch) = (self.preset, self.stretch);
                         let gpu_tiles = self.gpu_colour;
+                        let base_current = self.image_stretch == self.stretch;
                         let tiles = &mut self.tiles;
                         let level_label = &mut self.level_label;
                         let view_window = &mut self.view_window;
@@ -1091,7 +1099,8 @@ impl ViewerApp {
                                             base: &base_name,
                                             preset,
                                             stretch,
-                                            base_texture: (!gpu_tiles).then(|| tex.id()),
+                                            base_texture: (!gpu_tiles || base_current)
+                                                .then(|| tex.id()),
                                         },
                                         level_label,
                                     );
@@ -1300,7 +1309,7 @@ struct TileView<'a> {
     base: &'a str,
     preset: crate::render::Preset,
     stretch: Option<crate::render::Stretch>,
-    /// The CPU-coloured base image (`None` on the GPU path).
+    /// The CPU-coloured base image (on the GPU path only while its stretch is current).
     base_texture: Option<egui::TextureId>,
 }
 
@@ -1438,7 +1447,9 @@ fn draw_tiles(
     let complete = (gpu || chosen != base_index) && top.iter().all(|k| tiles.get(k).is_some());
     let mut wanted = top.clone();
     let mut layers: Vec<Vec<canvas::TileKey>> = Vec::new();
-    let mut draw_base_image = !gpu;
+    // The base image: on the CPU path under missing tiles; on the GPU path (when its stretch is
+    // current) until the tiles underneath are there — the first image before any tile is read.
+    let mut draw_base_image = v.base_texture.is_some();
     if complete {
         draw_base_image = false;
     } else {
@@ -1453,6 +1464,13 @@ fn draw_tiles(
         }
     }
     layers.push(top.clone());
+    if gpu
+        && layers
+            .first()
+            .is_some_and(|u| !u.is_empty() && u.iter().all(|k| tiles.get(k).is_some()))
+    {
+        draw_base_image = false;
+    }
     let drawn: Vec<canvas::TileKey> = layers.iter().flatten().copied().collect();
     tiles.update(ui.ctx(), &wanted, &drawn, v.preset, v.stretch);
     if draw_base_image {
