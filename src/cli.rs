@@ -123,23 +123,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write the synthetic demo product (EOPF Zarr v2 layout) to OUT.
+    /// Write the synthetic demo product (an EOPF Sentinel-2 layout, Zarr v3 as EOPF writes it
+    /// since N0512, or Zarr v2 as up to N0511) to OUT.
     Demo {
         /// Output store (must not exist).
         output_path: PathBuf,
         /// Processing level of the built-in layout.
         #[arg(long, value_enum, default_value = "l2a")]
         level: Level,
-        /// Use this pydantic-zarr v2 GroupSpec JSON layout instead of the built-in one.
+        /// Use this pydantic-zarr GroupSpec JSON layout (Zarr v2 or v3) instead of the built-in one.
         #[arg(long)]
         layout: Option<PathBuf>,
+        /// Zarr version to write: v3 (N0512 and later) or v2 (N0511 and earlier). Default: v3 for
+        /// the built-in layout, the layout's own version with --layout.
+        #[arg(long, value_parser = ["v2", "v3"])]
+        format: Option<String>,
         /// r10m edge in pixels (10980 = full tile; r20m = N/2, r60m = N/6).
         #[arg(long, default_value_t = 1098)]
         size: u64,
         /// Random seed of the scene.
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// Write metadata only (no chunks: every array reads as its fill value).
+        /// Write metadata and the x/y coordinates only (every other array reads as its fill
+        /// value).
         #[arg(long)]
         empty: bool,
     },
@@ -179,6 +185,9 @@ enum Command {
         /// (e.g. conditions/gcp; required for Sentinel-1).
         #[arg(long)]
         gcp_group: Option<String>,
+        /// Run pipeline A even on Sentinel-2 input (eopf-geozarr 0.12's `--no-s2-optimized`).
+        #[arg(long)]
+        no_s2_optimized: bool,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -319,11 +328,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             output_path,
             level,
             layout,
+            format,
             size,
             seed,
             empty,
         }) => {
+            let format = format
+                .map(|f| f.parse::<crate::layout::ZarrFormat>())
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
             let opts = DemoOptions {
+                format,
                 level: match level {
                     Level::L2a => S2Level::L2A,
                     Level::L1c => S2Level::L1C,
@@ -355,6 +370,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             min_dimension,
             crs_groups,
             gcp_group,
+            no_s2_optimized,
             json,
             args,
         }) => {
@@ -364,6 +380,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 max_retries: cli.max_retries,
                 crs_groups,
                 gcp_group,
+                no_s2_optimized,
             };
             convert_command(
                 &input_path,
@@ -525,6 +542,7 @@ struct GenericArgs {
     max_retries: u32,
     crs_groups: Option<Vec<String>>,
     gcp_group: Option<String>,
+    no_s2_optimized: bool,
 }
 
 fn convert_command(
@@ -537,6 +555,10 @@ fn convert_command(
 ) -> anyhow::Result<()> {
     // `convert` runs pipeline B on Sentinel-2 input and pipeline A on anything else.
     let pipeline_a = match generic {
+        Some(g) if g.no_s2_optimized => {
+            tracing::info!("--no-s2-optimized: pipeline A");
+            Some(g)
+        }
         Some(g) => {
             let h = Hierarchy::open(input)?;
             match crate::product::check_sentinel2(&h) {
@@ -629,7 +651,7 @@ fn convert_command(
     } else {
         println!(
             "✅ {}: {} ({} arrays, {} groups, {:.1} s)",
-            if generic.is_some() {
+            if pipeline_a.is_some() {
                 "Successfully converted EOPF dataset to GeoZarr format"
             } else {
                 "S2 optimization completed"

@@ -647,6 +647,14 @@ pub fn v2_array<S: ?Sized>(storage: Arc<S>, path: &str, zarray: &Value) -> Resul
         .map_err(|e| classify_open_error(path, e))
 }
 
+/// A `zarrs` array over a Zarr v3 array document (`zarr.json`).
+pub fn v3_array<S: ?Sized>(storage: Arc<S>, path: &str, doc: &Value) -> Result<Array<S>> {
+    let meta: zarrs::array::ArrayMetadataV3 =
+        serde_json::from_value(doc.clone()).map_err(|e| Error::invalid(path, e))?;
+    Array::new_with_metadata(storage, path, zarrs::array::ArrayMetadata::V3(meta))
+        .map_err(|e| classify_open_error(path, e))
+}
+
 /// Reject consolidated-metadata keys that would name a node outside the store (`..`, `.`, empty
 /// or absolute segments, backslashes): a converter writing such a node would write outside its
 /// output.
@@ -839,11 +847,14 @@ fn array_meta_v3(doc: &Value, loc: &str) -> Result<ArrayMeta> {
     )?;
     let dtype = match doc.get("data_type") {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Object(o)) => o
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string(),
+        // Extension types with a configuration (`fixed_length_utf32`, `null_terminated_bytes`)
+        // have no plain name: they are spelt as the NumPy dtype EOPF writes beside them.
+        Some(v @ Value::Object(o)) => crate::zarr_ext::numpy_dtype(v, loc).unwrap_or_else(|_| {
+            o.get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string()
+        }),
         _ => return Err(Error::invalid(loc, "no \"data_type\"")),
     };
     let codec_list = doc

@@ -44,6 +44,19 @@ pub struct MultiscalesInfo {
     pub levels: Vec<LevelInfo>,
 }
 
+/// A native resolution group of a Sentinel-2 product (`/measurements/reflectance/r10m`, …).
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolutionInfo {
+    /// `r10m`, `r20m`, `r60m`.
+    pub group: String,
+    pub meters: u32,
+    /// `[height, width]` of its bands.
+    pub shape: Option<[u64; 2]>,
+    pub bands: Vec<String>,
+    /// GDAL order, pixel edges, from the float or integer pixel-centre coordinates.
+    pub geotransform: Option<[f64; 6]>,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProductInfo {
@@ -68,6 +81,51 @@ pub struct ProductInfo {
     pub lonlat_bbox: Option<[f64; 4]>,
     pub groups: Vec<GroupInfo>,
     pub multiscales: Vec<MultiscalesInfo>,
+    /// The reflectance resolution groups of a Sentinel-2 product (empty for other inputs).
+    pub resolutions: Vec<ResolutionInfo>,
+}
+
+fn resolutions(h: &Hierarchy) -> Result<Vec<ResolutionInfo>> {
+    let refl = "/measurements/reflectance";
+    let mut out = Vec::new();
+    for g in h.children(refl) {
+        let name = g.path.rsplit('/').next().unwrap_or("").to_string();
+        let Some(meters) = crate::product::resolution_meters(&name) else {
+            continue;
+        };
+        let mut bands = Vec::new();
+        let mut shape = None;
+        for c in h.children(&g.path) {
+            let n = c.path.rsplit('/').next().unwrap_or("");
+            if let NodeKind::Array(m) = &c.kind
+                && crate::product::band_info(n).is_some()
+                && m.shape.len() == 2
+            {
+                bands.push(n.to_string());
+                shape.get_or_insert([m.shape[0], m.shape[1]]);
+            }
+        }
+        let geotransform = match (
+            h.node(&format!("{}/x", g.path)),
+            h.node(&format!("{}/y", g.path)),
+        ) {
+            (Some(_), Some(_)) => {
+                let x = read_f64(h, &format!("{}/x", g.path))?;
+                let y = read_f64(h, &format!("{}/y", g.path))?;
+                GeoTransform::from_centres(&x, &y).map(|t| t.gdal())
+            }
+            _ => None,
+        };
+        out.push(ResolutionInfo {
+            group: name,
+            meters,
+            shape,
+            bands,
+            geotransform,
+        });
+    }
+    out.sort_by_key(|r| r.meters);
+    Ok(out)
 }
 
 fn find_tile(text: &str) -> Option<String> {
@@ -244,7 +302,10 @@ pub fn inspect(h: &Hierarchy) -> Result<ProductInfo> {
             h.root()
                 .attributes
                 .get("other_metadata")
-                .and_then(|o| o.get("UTM_zone_identification"))
+                .and_then(|o| {
+                    o.get("UTM_zone_identification")
+                        .or_else(|| o.get("utm_zone_identification"))
+                })
                 .and_then(Value::as_str)
                 .and_then(find_tile)
         })
@@ -252,6 +313,11 @@ pub fn inspect(h: &Hierarchy) -> Result<ProductInfo> {
     let resolved = resolve_crs(h, &epsg_exists);
     let ms = multiscales(h);
     let native = native_bbox(h, &ms)?;
+    let res = if kind_is_s2(h) {
+        resolutions(h)?
+    } else {
+        Vec::new()
+    };
     let lonlat = match (&resolved, native) {
         (Some((crs, _)), Some(b)) => ToLonLat::new(crs).and_then(|t| t.bbox(b, 21)).ok(),
         _ => None,
@@ -289,6 +355,7 @@ pub fn inspect(h: &Hierarchy) -> Result<ProductInfo> {
         }),
         crs_source: resolved.map(|(_, s)| match s {
             CrsSource::RootCpmCode => "other_metadata.horizontal_CRS_code".to_string(),
+            CrsSource::RootStac => "stac_discovery.properties.proj:code".to_string(),
             CrsSource::GridMapping(p) => format!("grid mapping {p}"),
             CrsSource::ProjEpsg(p) => format!("proj:epsg of {p}"),
             CrsSource::ProjCode(p) => format!("proj:code of {p}"),
@@ -297,7 +364,12 @@ pub fn inspect(h: &Hierarchy) -> Result<ProductInfo> {
         lonlat_bbox: lonlat,
         groups,
         multiscales: ms,
+        resolutions: res,
     })
+}
+
+fn kind_is_s2(h: &Hierarchy) -> bool {
+    matches!(detect(h), ProductKind::Sentinel2 { .. })
 }
 
 fn list(v: &[u64]) -> String {
@@ -360,6 +432,24 @@ impl ProductInfo {
                 "  lon/lat:     {:.5} {:.5} {:.5} {:.5} (W S E N)",
                 b[0], b[1], b[2], b[3]
             );
+        }
+        if !self.resolutions.is_empty() {
+            let _ = writeln!(s, "\nResolutions:");
+            for r in &self.resolutions {
+                let shape = r.shape.map(|s| list(&s)).unwrap_or_else(|| "?".into());
+                let t = r
+                    .geotransform
+                    .map(|t| format!("origin ({}, {}), pixel {}×{}", t[0], t[3], t[1], -t[5]))
+                    .unwrap_or_else(|| "no coordinates".into());
+                let _ = writeln!(
+                    s,
+                    "  {:<6} {:>11}  {t}  {} bands: {}",
+                    r.group,
+                    shape,
+                    r.bands.len(),
+                    r.bands.join(" ")
+                );
+            }
         }
         for m in &self.multiscales {
             let _ = writeln!(

@@ -4,6 +4,7 @@
 //! to GeoZarr multiscale pyramids. Modules, one concern each:
 //!
 //! * [`hierarchy`] — any Zarr v2/v3 hierarchy as a tree of groups and arrays; chunked reads.
+//! * [`zarr_ext`] — Zarr v3 extension data types EOPF uses (`null_terminated_bytes`).
 //! * [`layout`] — pydantic-zarr `GroupSpec` layouts, materialised as real Zarr v2 stores.
 //! * [`product`] — EOPF semantics: Sentinel-2 detection, band table, CRS resolution, CF decoding.
 //! * [`geo`] — transforms from pixel-centre coordinates, bboxes, PROJ lon/lat.
@@ -37,6 +38,7 @@ pub mod render;
 pub mod storage;
 pub mod validate;
 pub mod warp;
+pub mod zarr_ext;
 
 pub use error::{Error, Result};
 

@@ -188,9 +188,10 @@ fn res_groups_with(h: &Hierarchy, path: &str, arrays: &[&str]) -> Result<(), Str
 
 /// The reference's Sentinel-2 structural check (REFERENCE §1.8). `Err` says why it is not S2.
 pub fn check_sentinel2(h: &Hierarchy) -> Result<S2Level, String> {
-    if h.zarr_format() != 2 {
+    // N0511 and earlier: Zarr v2; N0512 and later: Zarr v3 (same tree, fewer groups).
+    if !matches!(h.zarr_format(), 2 | 3) {
         return Err(format!(
-            "it is Zarr v{}, EOPF products are Zarr v2",
+            "it is Zarr v{}, EOPF products are Zarr v2 (up to N0511) or v3 (N0512 on)",
             h.zarr_format()
         ));
     }
@@ -234,8 +235,13 @@ pub fn check_sentinel2(h: &Hierarchy) -> Result<S2Level, String> {
             res_groups_with(h, &format!("/quality/{ql}"), &["tci", "band", "x", "y"])?;
         }
     }
-    let cond = ["geometry", "mask", "meteorology"];
-    members_within(h, "/conditions", &cond, &cond)?;
+    // N0512 (Zarr v3) products have no `meteorology` group (nor quicklooks): not an error.
+    members_within(
+        h,
+        "/conditions",
+        &["geometry", "mask", "meteorology"],
+        &["geometry", "mask"],
+    )?;
     members_within(
         h,
         "/conditions/mask",
@@ -356,6 +362,8 @@ pub fn parse_crs_code(v: &Value) -> Option<u32> {
 pub enum CrsSource {
     /// Root `other_metadata.horizontal_CRS_code`.
     RootCpmCode,
+    /// Root `stac_discovery.properties.proj:code` (N0512 products).
+    RootStac,
     /// A group's grid-mapping variable (`spatial_ref` with `crs_wkt` / `spatial_ref` / EPSG).
     GridMapping(String),
     /// A data variable's `proj:epsg` attribute.
@@ -412,6 +420,20 @@ pub fn resolve_crs(h: &Hierarchy, is_known: &dyn Fn(u32) -> bool) -> Option<(Crs
                 tracing::warn!(
                     "unknown CRS code {code} in other_metadata.{key}; trying other sources"
                 );
+            }
+        }
+    }
+    // (1b) N0512 products give the CRS in their STAC properties (`proj:code`, no `proj:epsg`).
+    if let Some(props) = root
+        .get("stac_discovery")
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+    {
+        for key in ["proj:code", "proj:epsg"] {
+            if let Some(code) = props.get(key).and_then(parse_crs_code)
+                && is_known(code)
+            {
+                return Some((Crs::Epsg(code), CrsSource::RootStac));
             }
         }
     }
@@ -472,6 +494,8 @@ impl CfEncoding {
         };
         let fill = attrs
             .get("_FillValue")
+            .and_then(crate::zarr_ext::fill_attribute)
+            .as_ref()
             .and_then(num)
             .or_else(|| attrs.get("fill_value").and_then(num))
             .or_else(|| num(array_fill));

@@ -190,7 +190,204 @@ pub fn validate(h: &Hierarchy) -> Report {
             "no group carries `multiscales`".into(),
         );
     }
+    // Stores with the published declarations are held to today's readers' rules; stores with the
+    // draft-era ones (eopf-geozarr 0.10.1, `--profile reference`) get the same findings as
+    // warnings, like their other known defects.
+    let strict = !r.has("convention-draft");
+    check_minispec(h, strict, &mut r);
     r
+}
+
+/// The keys of the `spatial` convention (zarr-cm's `CONVENTION_KEYS`).
+const SPATIAL_KEYS: [&str; 6] = [
+    "spatial:bbox",
+    "spatial:dimensions",
+    "spatial:registration",
+    "spatial:shape",
+    "spatial:transform",
+    "spatial:transform_type",
+];
+/// The keys of the `proj` convention (legacy `proj:epsg` is not a use of it).
+const PROJ_KEYS: [&str; 3] = ["proj:code", "proj:wkt2", "proj:projjson"];
+
+/// What eopf-geozarr 0.12's `validate` (the GeoZarr minispec) and geozarr-toolkit 0.1.2 check on
+/// every node, so that passing here means passing there: a node using `spatial:`/`proj:` keys
+/// declares the convention (arrays inherit their group's declarations) and, for `spatial`,
+/// carries a non-empty `spatial:dimensions`; a dataset (a group using either convention, or a
+/// multiscale level) holds no scalar array but grid-mapping containers, every array has unique
+/// string `dimension_names`, and every dimension of a data variable has a 1-D coordinate of its
+/// length.
+fn check_minispec(h: &Hierarchy, strict: bool, r: &mut Report) {
+    let mut push = |r: &mut Report, path: &str, code: &'static str, message: String| {
+        if strict {
+            r.error(path, code, message);
+        } else {
+            r.warn(path, code, message);
+        }
+    };
+    let mut datasets: Vec<String> = Vec::new();
+    for n in h.nodes() {
+        let a = &n.attributes;
+        let mut conventions = declared(a);
+        let is_array = matches!(n.kind, NodeKind::Array(_));
+        if is_array
+            && let Some(parent) = n.path.rsplit_once('/').map(|(p, _)| p)
+            && let Some(pg) = h.node(if parent.is_empty() { "/" } else { parent })
+        {
+            conventions.extend(declared(&pg.attributes));
+        }
+        let uses_spatial = SPATIAL_KEYS.iter().any(|k| a.contains_key(*k));
+        let uses_proj = PROJ_KEYS.iter().any(|k| a.contains_key(*k));
+        if uses_spatial && !conventions.contains(&Convention::Spatial) {
+            push(
+                r,
+                &n.path,
+                "convention-undeclared",
+                "uses spatial:* attributes without declaring the spatial convention".into(),
+            );
+        }
+        if uses_proj && !conventions.contains(&Convention::Proj) {
+            push(
+                r,
+                &n.path,
+                "convention-undeclared",
+                "uses proj:* attributes without declaring the proj convention".into(),
+            );
+        }
+        if uses_spatial || declared(a).contains(&Convention::Spatial) {
+            let dims_ok = a
+                .get("spatial:dimensions")
+                .and_then(Value::as_array)
+                .is_some_and(|d| !d.is_empty() && d.iter().all(Value::is_string));
+            if !dims_ok {
+                push(
+                    r,
+                    &n.path,
+                    "spatial-dimensions",
+                    "a node that uses or declares the spatial convention must carry a non-empty \
+                     spatial:dimensions list of strings"
+                        .into(),
+                );
+            }
+        }
+        if !is_array && (uses_spatial || uses_proj) && n.path != "/" {
+            datasets.push(n.path.clone());
+        }
+        if let Some(ms) = a.get("multiscales").and_then(|m| m.get("layout")) {
+            for e in ms.as_array().into_iter().flatten() {
+                if let Some(asset) = e.get("asset").and_then(Value::as_str)
+                    && is_safe_asset(asset)
+                {
+                    let p = if asset == "." {
+                        n.path.clone()
+                    } else {
+                        format!("{}/{asset}", n.path.trim_end_matches('/'))
+                    };
+                    if h.node(&p)
+                        .is_some_and(|l| matches!(l.kind, NodeKind::Group))
+                    {
+                        datasets.push(p);
+                    }
+                }
+            }
+        }
+    }
+    datasets.sort();
+    datasets.dedup();
+    for d in datasets {
+        check_dataset_members(h, &d, &mut push, r);
+    }
+}
+
+fn check_dataset_members(
+    h: &Hierarchy,
+    path: &str,
+    push: &mut dyn FnMut(&mut Report, &str, &'static str, String),
+    r: &mut Report,
+) {
+    let arrays: Vec<_> = h
+        .children(path)
+        .into_iter()
+        .filter_map(|c| match &c.kind {
+            NodeKind::Array(m) => Some((c.path.rsplit('/').next().unwrap_or(""), c, m)),
+            NodeKind::Group => None,
+        })
+        .collect();
+    let mut grid_mappings: Vec<&str> = Vec::new();
+    if let Some(g) = h.node(path)
+        && let Some(gm) = g.attributes.get("grid_mapping").and_then(Value::as_str)
+    {
+        grid_mappings.push(gm);
+    }
+    for (_, c, _) in &arrays {
+        if let Some(gm) = c.attributes.get("grid_mapping").and_then(Value::as_str) {
+            grid_mappings.push(gm);
+        }
+    }
+    let mut data = Vec::new();
+    for (name, c, m) in &arrays {
+        if m.shape.is_empty() {
+            if !grid_mappings.contains(name) {
+                push(
+                    r,
+                    &c.path,
+                    "scalar-array",
+                    "scalar (0-d) arrays are not allowed in a GeoZarr dataset (only grid-mapping \
+                     containers)"
+                        .into(),
+                );
+            }
+            continue;
+        }
+        let Some(dims) = m
+            .dimension_names
+            .as_ref()
+            .filter(|d| d.len() == m.shape.len())
+        else {
+            push(
+                r,
+                &c.path,
+                "dimension-names",
+                "dimension_names must be set, one string per dimension".into(),
+            );
+            continue;
+        };
+        let mut unique = dims.clone();
+        unique.sort();
+        unique.dedup();
+        if unique.len() != dims.len() || dims.iter().any(String::is_empty) {
+            push(
+                r,
+                &c.path,
+                "dimension-names",
+                format!("dimension_names must be unique non-empty strings, got {dims:?}"),
+            );
+            continue;
+        }
+        data.push((c, m, dims));
+    }
+    for (c, m, dims) in data {
+        for (size, dim) in m.shape.iter().zip(dims) {
+            match arrays.iter().find(|(n, _, _)| n == dim) {
+                None => push(
+                    r,
+                    &c.path,
+                    "coordinate-missing",
+                    format!("dimension {dim:?} has no 1-D coordinate array in {path}"),
+                ),
+                Some((_, _, cm)) if cm.shape != [*size] => push(
+                    r,
+                    &c.path,
+                    "coordinate-shape",
+                    format!(
+                        "coordinate {dim:?} must be 1-D of length {size}, found shape {:?}",
+                        cm.shape
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
 }
 
 fn check_root(h: &Hierarchy, r: &mut Report) {

@@ -192,7 +192,8 @@ fn first_frame_of_a_full_size_pyramid_reads_only_the_coarse_level() {
 fn regions_of_a_decoded_chunk_are_not_read_again() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.zarr");
-    let o = common::run(&["demo", input.to_str().unwrap()]);
+    // N0511 (v2) chunks are large (one 549² chunk per r20m band here), the case the cache is for.
+    let o = common::run(&["demo", input.to_str().unwrap(), "--format", "v2"]);
     assert!(o.status.success(), "{}", common::stderr(&o));
     let open = || {
         let store = Arc::new(Counting {

@@ -54,7 +54,8 @@ fn open_inspect_and_benchmark() {
         h.query_by_label_contains("True colour B04/B03/B02 at r60m")
             .is_some()
     );
-    assert!(demo.join(".zmetadata").exists());
+    // Today's format: Zarr v3 with consolidated metadata inline in the root zarr.json.
+    assert!(demo.join("zarr.json").exists());
     // The ground scale in the status line.
     h.run_steps(2);
     assert!(h.query_by_label_contains("1 screen px ≈").is_some());

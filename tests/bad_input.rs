@@ -4,11 +4,93 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+/// A v2 (N0511) demo product: most tests below break its v2 files.
 fn demo(dir: &Path) -> PathBuf {
-    let p = dir.join("demo.zarr");
-    let o = common::run(&["demo", p.to_str().unwrap(), "--size", "366"]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
-    p
+    demo_as(dir, "v2")
+}
+
+fn demo_as(dir: &Path, format: &str) -> PathBuf {
+    common::demo_at(dir, "demo.zarr", format)
+}
+
+/// Drop the consolidated metadata of a v3 store, so that each `zarr.json` is read.
+fn unconsolidate_v3(p: &Path) {
+    let root = p.join("zarr.json");
+    let mut r: serde_json::Value = serde_json::from_slice(&std::fs::read(&root).unwrap()).unwrap();
+    r.as_object_mut().unwrap().remove("consolidated_metadata");
+    std::fs::write(&root, serde_json::to_vec(&r).unwrap()).unwrap();
+}
+
+#[test]
+fn bad_v3_input_gets_what_bad_v2_input_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = demo_as(dir.path(), "v3");
+    let png = dir.path().join("x.png");
+    let out = dir.path().join("out.zarr");
+    // A corrupt chunk (`/` chunk keys, `bytes` + `zstd`).
+    let chunk = p.join("measurements/reflectance/r60m/b04/c/0/0");
+    let good = std::fs::read(&chunk).unwrap();
+    let mut bytes = good.clone();
+    for b in bytes.iter_mut().skip(8).step_by(5) {
+        *b ^= 0xA5;
+    }
+    std::fs::write(&chunk, &bytes).unwrap();
+    fails_with(
+        &["preview", p.to_str().unwrap(), "-o", png.to_str().unwrap()],
+        &[
+            "measurements/reflectance/r60m/b04",
+            "chunk 0.0",
+            "could not be decoded",
+        ],
+    );
+    assert!(!png.exists());
+    // A truncated one.
+    std::fs::write(&chunk, &good[..good.len() / 2]).unwrap();
+    fails_with(
+        &["preview", p.to_str().unwrap(), "-o", png.to_str().unwrap()],
+        &["measurements/reflectance/r60m/b04", "could not be decoded"],
+    );
+    std::fs::write(&chunk, &good).unwrap();
+    // Missing float32 coordinates read as their NaN fill: not a pixel grid.
+    let x = p.join("measurements/reflectance/r20m/x/c/0");
+    let xb = std::fs::read(&x).unwrap();
+    std::fs::remove_file(&x).unwrap();
+    fails_with(
+        &[
+            "convert-s2-optimized",
+            p.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+        &["measurements/reflectance/r20m/x", "NaN", "must be finite"],
+    );
+    assert!(
+        !out.join("zarr.json").exists(),
+        "nothing that could pass for an output"
+    );
+    std::fs::write(&x, xb).unwrap();
+    // Invalid JSON in a node document (read by listing).
+    unconsolidate_v3(&p);
+    let doc = p.join("measurements/reflectance/r20m/b05/zarr.json");
+    let text = std::fs::read_to_string(&doc).unwrap();
+    std::fs::write(&doc, &text[..text.len() / 2]).unwrap();
+    fails_with(
+        &["info", p.to_str().unwrap()],
+        &[
+            "measurements/reflectance/r20m/b05/zarr.json",
+            "not valid JSON",
+        ],
+    );
+    // An unknown data type and an unknown codec name the array.
+    std::fs::write(&doc, text.replace("\"uint16\"", "\"uint12_magic\"")).unwrap();
+    fails_with(
+        &["info", p.to_str().unwrap()],
+        &["measurements/reflectance/r20m/b05", "data type"],
+    );
+    std::fs::write(&doc, text.replace("\"zstd\"", "\"lzma-magic\"")).unwrap();
+    fails_with(
+        &["info", p.to_str().unwrap()],
+        &["measurements/reflectance/r20m/b05", "unsupported codec"],
+    );
 }
 
 /// Runs `args`, expects exit 1 and a single `error:` line containing every `needles`.

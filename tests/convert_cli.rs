@@ -6,10 +6,16 @@ mod common;
 use std::path::{Path, PathBuf};
 
 fn demo(dir: &Path, name: &str) -> PathBuf {
-    let p = dir.join(name);
-    let o = common::run(&["demo", p.to_str().unwrap(), "--size", "366"]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
-    p
+    demo_as(dir, name, "v3")
+}
+
+/// A v2 (N0511) demo, for the tests that break its v2 files.
+fn demo_v2(dir: &Path, name: &str) -> PathBuf {
+    demo_as(dir, name, "v2")
+}
+
+fn demo_as(dir: &Path, name: &str, format: &str) -> PathBuf {
+    common::demo_at(dir, name, format)
 }
 
 fn error_line(o: &std::process::Output) -> String {
@@ -181,7 +187,7 @@ fn convert_runs_pipeline_a_on_other_products() {
 #[test]
 fn missing_r60m_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let input = demo(dir.path(), "in.zarr");
+    let input = demo_v2(dir.path(), "in.zarr");
     std::fs::remove_dir_all(input.join("measurements/reflectance/r60m")).unwrap();
     std::fs::remove_file(input.join(".zmetadata")).unwrap();
     let out = dir.path().join("out.zarr");
@@ -241,7 +247,7 @@ fn existing_and_unwritable_outputs() {
 #[test]
 fn corrupt_source_chunk_leaves_no_valid_output_and_resume_completes_it() {
     let dir = tempfile::tempdir().unwrap();
-    let input = demo(dir.path(), "in.zarr");
+    let input = demo_v2(dir.path(), "in.zarr");
     let chunk = input.join("measurements/reflectance/r20m/b05/0.0");
     let good = std::fs::read(&chunk).unwrap();
     let mut bad = good.clone();

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use eopf_geozarr::demo::{DemoContent, DemoOptions, demo_layout, write_demo};
 use eopf_geozarr::hierarchy::Hierarchy;
-use eopf_geozarr::layout::LayoutNode;
+use eopf_geozarr::layout::{LayoutNode, ZarrFormat};
 use eopf_geozarr::product::{ProductKind, S2Level, detect};
 
 const ARRAYS: [&str; 9] = [
@@ -31,13 +31,23 @@ const L2A_ONLY: [&str; 5] = [
 ];
 
 fn build(level: S2Level, seed: u64, dir: &Path) -> (std::path::PathBuf, DemoOptions) {
+    build_as(level, seed, dir, ZarrFormat::V3)
+}
+
+fn build_as(
+    level: S2Level,
+    seed: u64,
+    dir: &Path,
+    format: ZarrFormat,
+) -> (std::path::PathBuf, DemoOptions) {
     let opts = DemoOptions {
         level,
         size: 1098,
         seed,
+        format: Some(format),
         ..Default::default()
     };
-    let out = dir.join(format!("{level}-{seed}.zarr"));
+    let out = dir.join(format!("{level}-{seed}-{format:?}.zarr"));
     write_demo(&out, &opts, &|_, _| {}).unwrap();
     (out, opts)
 }
@@ -61,14 +71,27 @@ fn paths(level: S2Level) -> Vec<&'static str> {
 fn demo_values_round_trip_through_our_reader_and_zarr_python() {
     let dir = tempfile::tempdir().unwrap();
     let python = common::python();
-    for level in [S2Level::L2A, S2Level::L1C] {
-        let (out, opts) = build(level, 42, dir.path());
+    for (level, format) in [
+        (S2Level::L2A, ZarrFormat::V3),
+        (S2Level::L1C, ZarrFormat::V3),
+        (S2Level::L2A, ZarrFormat::V2),
+        (S2Level::L1C, ZarrFormat::V2),
+    ] {
+        let (out, opts) = build_as(level, 42, dir.path(), format);
         let h = Hierarchy::open(&out).unwrap();
         assert!(h.consolidated());
+        assert_eq!(h.zarr_format(), format.number());
         assert_eq!(detect(&h), ProductKind::Sentinel2 { level });
         let layout = demo_layout(&opts).unwrap();
         let content = DemoContent::new(&layout, opts.seed);
-        for p in paths(level) {
+        // N0512 (v3) products have no quicklooks and no meteorology.
+        let ps: Vec<&str> = paths(level)
+            .into_iter()
+            .filter(|p| {
+                format == ZarrFormat::V2 || !(p.contains("quicklook") || p.contains("meteorology"))
+            })
+            .collect();
+        for &p in &ps {
             let Some(LayoutNode::Array(spec)) = layout.get(p) else {
                 panic!("{p} not in layout")
             };
@@ -88,8 +111,7 @@ fn demo_values_round_trip_through_our_reader_and_zarr_python() {
             }
         }
         if let Some(py) = &python {
-            let dump = dir.path().join(format!("py-{level}"));
-            let ps = paths(level);
+            let dump = dir.path().join(format!("py-{level}-{format:?}"));
             let o = std::process::Command::new(py)
                 .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/read_arrays.py"))
                 .arg(&out)
@@ -102,12 +124,12 @@ fn demo_values_round_trip_through_our_reader_and_zarr_python() {
                 "zarr-python failed: {}",
                 common::stderr(&o)
             );
-            for p in ps {
+            for &p in &ps {
                 let name = p.trim_start_matches('/').replace('/', "__");
                 let py_bytes = std::fs::read(dump.join(format!("{name}.bin"))).unwrap();
                 assert!(
                     py_bytes == read_raw(&h, p),
-                    "{level} {p}: zarr-python reads other values"
+                    "{level} {format:?} {p}: zarr-python reads other values"
                 );
             }
         }
@@ -177,11 +199,15 @@ fn demo_content_is_a_plausible_scene() {
     assert_eq!(red[[0, 0]], 0);
     assert_ne!(red[[274, 274]], 0);
     // Coordinates are pixel centres of T32TQM at 200 m.
-    let x = h.read::<i64>("/measurements/reflectance/r20m/x").unwrap();
-    let y = h.read::<i64>("/measurements/reflectance/r20m/y").unwrap();
-    assert_eq!((x[0], x[548]), (699_960 + 100, 699_960 + 100 + 548 * 200));
+    // (float32 in today's v3 products, exact at these values)
+    let x = h.read::<f32>("/measurements/reflectance/r20m/x").unwrap();
+    let y = h.read::<f32>("/measurements/reflectance/r20m/y").unwrap();
+    assert_eq!(
+        (x[0], x[548]),
+        (699_960.0 + 100.0, 699_960.0 + 100.0 + 548.0 * 200.0)
+    );
     assert_eq!(
         (y[0], y[548]),
-        (4_700_040 - 100, 4_700_040 - 100 - 548 * 200)
+        (4_700_040.0 - 100.0, 4_700_040.0 - 100.0 - 548.0 * 200.0)
     );
 }

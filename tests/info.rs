@@ -107,12 +107,44 @@ fn info_json_on_the_golden_geozarr_output() {
 }
 
 #[test]
+fn info_text_on_a_v3_demo_product() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("d.zarr");
+    let o = common::run(&["demo", p.to_str().unwrap(), "--size", "366"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let o = common::run(&["info", p.to_str().unwrap()]);
+    assert!(o.status.success());
+    let text = common::stdout(&o);
+    for needle in [
+        "format:      Zarr v3 (consolidated metadata)",
+        "Sentinel-2 L2A (EOPF)",
+        "tile:        T32TQM",
+        "CRS:         EPSG:32632",
+        "bbox:        699960 4590240 809760 4700040",
+        "Resolutions:",
+        "r10m       366×366  origin (699960, 4700040), pixel 300×300  4 bands: b02 b03 b04 b08",
+        "band                                           13 |S3",
+        "angle                                           2 <U7",
+        "[bytes, zstd(level=0)]",
+        "[bytes(little), zstd(level=0)]",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    assert!(
+        !text.contains("meteorology"),
+        "N0512 has no meteorology group"
+    );
+}
+
+#[test]
 fn info_text_on_a_demo_product() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("d.zarr");
     let o = common::run(&[
         "demo",
         p.to_str().unwrap(),
+        "--format",
+        "v2",
         "--level",
         "l1c",
         "--size",

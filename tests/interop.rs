@@ -185,3 +185,96 @@ fn python_readers_open_pipeline_a_outputs() {
         }
     }
 }
+
+/// Today's clients with default options, on the default (geozarr) profile of a v2 (N0511) and a
+/// v3 (N0512) input: zarr-cm's `validate_all` passes on every node; `xr.open_datatree(store,
+/// engine="zarr")` with no other option makes `spatial_ref` a coordinate, so rioxarray finds the
+/// CRS and the edge transform of every level (equal to our `spatial:transform`); xarray's values
+/// equal our reader's.
+#[test]
+fn todays_python_clients_accept_the_default_output_of_v2_and_v3_inputs() {
+    let Some(py) = common::python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["v2", "v3"] {
+        let input = dir.path().join(format!("in-{format}.zarr"));
+        let o = common::run(&[
+            "demo",
+            input.to_str().unwrap(),
+            "--size",
+            "366",
+            "--format",
+            format,
+        ]);
+        assert!(o.status.success(), "{}", common::stderr(&o));
+        let out = dir.path().join(format!("out-{format}.zarr"));
+        let o = common::run(&[
+            "convert-s2-optimized",
+            input.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--enable-sharding",
+        ]);
+        assert!(o.status.success(), "{format}: {}", common::stderr(&o));
+        let o = std::process::Command::new(&py)
+            .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/clients.py"))
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{format}: clients.py failed (rioxarray and zarr-cm must be installed): {}",
+            common::stderr(&o)
+        );
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let nodes = v["zarr_cm"].as_object().unwrap();
+        assert!(nodes.len() > 100, "{format}: {} nodes checked", nodes.len());
+        for (path, err) in nodes {
+            assert!(err.is_null(), "{format} {path}: zarr-cm: {err}");
+        }
+        let h = Hierarchy::open(&out).unwrap();
+        let levels = v["levels"].as_object().unwrap();
+        assert_eq!(levels.len(), 6, "{format}");
+        for (name, level) in levels {
+            let group = format!("/measurements/reflectance/{name}");
+            assert_eq!(level["crs_epsg"], 32632, "{format} {name}: rioxarray CRS");
+            assert_eq!(level["grid_mapping_is_coordinate"], true, "{format} {name}");
+            let st: Vec<f64> = h.node(&group).unwrap().attributes["spatial:transform"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            // rioxarray's GDAL order (c, a, b, f, d, e) against ours (a, b, c, d, e, f).
+            let t: Vec<f64> = level["transform"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            let ours = [st[2], st[0], st[1], st[5], st[3], st[4]];
+            for (a, b) in t.iter().zip(ours) {
+                assert!(
+                    (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+                    "{format} {name}: {t:?} vs {ours:?}"
+                );
+            }
+            let data = h.read::<f32>(&format!("{group}/b04")).unwrap();
+            for (k, ij) in level["index"].as_array().unwrap().iter().enumerate() {
+                let (i, j) = (
+                    ij[0].as_u64().unwrap() as usize,
+                    ij[1].as_u64().unwrap() as usize,
+                );
+                let want = data[[i, j]];
+                let got = &level["values"][k];
+                if want.is_nan() {
+                    assert!(got.is_null(), "{format} {name}[{i},{j}]: {got} vs NaN");
+                } else {
+                    assert_eq!(
+                        got.as_f64().unwrap() as f32,
+                        want,
+                        "{format} {name}[{i},{j}]"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -149,13 +149,26 @@ fn broken_stores_get_errors_with_paths() {
 #[test]
 fn eopf_inputs_are_not_geozarr() {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("in.zarr");
-    assert!(
-        common::run(&["demo", p.to_str().unwrap(), "--size", "366"])
+    for (format, finding) in [("v2", "[not-zarr-v3]"), ("v3", "[no-multiscales]")] {
+        let p = dir.path().join(format!("in-{format}.zarr"));
+        assert!(
+            common::run(&[
+                "demo",
+                p.to_str().unwrap(),
+                "--size",
+                "366",
+                "--format",
+                format
+            ])
             .status
             .success()
-    );
-    let o = common::run(&["validate", p.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(common::stdout(&o).contains("[not-zarr-v3]"));
+        );
+        let o = common::run(&["validate", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{format}");
+        assert!(
+            common::stdout(&o).contains(finding),
+            "{format}: {}",
+            common::stdout(&o)
+        );
+    }
 }

@@ -343,13 +343,13 @@ fn decoding(node: &Node) -> Option<(Num, Num, Option<CfEncoding>)> {
     let num = Num::from_dtype(&m.dtype)?;
     let a = &node.attributes;
     let scaled = a.contains_key("scale_factor") || a.contains_key("add_offset");
-    let fill = a
+    let fill_attr = a
         .get("_FillValue")
-        .filter(|v| !v.is_null())
-        .or(match &m.fill_value {
-            Value::Null => None,
-            v => Some(v),
-        });
+        .and_then(crate::zarr_ext::fill_attribute);
+    let fill = fill_attr.as_ref().or(match &m.fill_value {
+        Value::Null => None,
+        v => Some(v),
+    });
     let masks = fill.is_some() && !num.is_float();
     if !(scaled || masks) {
         return Some((num, num, None));
@@ -722,13 +722,15 @@ pub fn plan_generic(h: &Hierarchy, opts: &GenericOptions) -> Result<OutputPlan> 
     ctx.plan.groups.entry("/".into()).or_default();
     if opts.profile == Profile::Geozarr {
         finalise_root(&mut ctx.plan)?;
+        super::s2::cf_coordinates(&mut ctx.plan);
     }
     ctx.plan.consolidate.push("/".into());
     Ok(ctx.plan)
 }
 
 /// Geozarr profile: the store root carries `zarr_conventions`, a lon/lat `spatial:bbox` (densified
-/// edges of every GeoZarr group) and `proj:code` (B-10).
+/// edges of every GeoZarr group), `spatial:dimensions` (a node declaring `spatial` carries it) and
+/// `proj:code` (B-10).
 fn finalise_root(plan: &mut OutputPlan) -> Result<()> {
     let mut bbox: Option<[f64; 4]> = None;
     for (path, attrs) in &plan.groups {
@@ -765,6 +767,7 @@ fn finalise_root(plan: &mut OutputPlan) -> Result<()> {
     if let Some(b) = bbox {
         let root = plan.groups.entry("/".into()).or_default();
         root.insert("spatial:bbox".into(), json!(b));
+        root.insert("spatial:dimensions".into(), json!(["y", "x"]));
         root.insert("proj:code".into(), json!("EPSG:4326"));
         root.insert(
             "zarr_conventions".into(),
@@ -1051,7 +1054,13 @@ fn plan_geozarr_group(
             match (profile, nodata) {
                 // B-8: the reference leaves the zarr fill at 0 for S1's 65535 nodata.
                 (Profile::Geozarr, Some(nd)) => json!(nd as i64),
-                _ => fill_value(&json!(out_num.v3()), v.attributes.get("_FillValue")),
+                _ => fill_value(
+                    &json!(out_num.v3()),
+                    v.attributes
+                        .get("_FillValue")
+                        .and_then(crate::zarr_ext::fill_attribute)
+                        .as_ref(),
+                ),
             }
         };
         let kernel = Kernel::for_variable(&g, &name);
@@ -1233,6 +1242,19 @@ fn plan_geozarr_group(
                 lonlat,
                 profile,
             ));
+        }
+        // Geozarr profile: the non-spatial 1-D coordinates (a quicklook's `band`) are copied to
+        // every level, so that each data variable's dimensions have their coordinate there too
+        // (the GeoZarr minispec's Dataset rule, eopf-geozarr 0.12's validator).
+        if profile == Profile::Geozarr && !ctx.s1 {
+            for c in &info.coords {
+                let cname = name_of(&c.path);
+                if !matches!(cname, "x" | "y") && array_meta(c).is_some_and(|m| m.shape.len() == 1)
+                {
+                    let a = ctx.coordinate(&join(&og, cname), c, Some(lonlat))?;
+                    ctx.plan.arrays.push(a);
+                }
+            }
         }
         if let Some(sr) = &spatial_ref_attrs {
             let mut sr = sr.clone();

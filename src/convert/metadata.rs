@@ -3,45 +3,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-/// Base64 of a little-endian float64 NaN: xarray's `_FillValue` attribute in Zarr v3.
-pub const NAN_FILL_B64: &str = "AAAAAAAA+H8=";
-
-/// A NumPy v2 dtype (`<u2`, `|u1`, `<U7`, …) as a Zarr v3 `data_type` and its item size.
-pub fn v3_data_type(v2: &str, at: &str) -> Result<(Value, usize)> {
-    let t = v2.trim_start_matches(['<', '>', '|', '=']);
-    let (name, size) = match t {
-        "u1" => ("uint8", 1),
-        "u2" => ("uint16", 2),
-        "u4" => ("uint32", 4),
-        "u8" => ("uint64", 8),
-        "i1" => ("int8", 1),
-        "i2" => ("int16", 2),
-        "i4" => ("int32", 4),
-        "i8" => ("int64", 8),
-        "f4" => ("float32", 4),
-        "f8" => ("float64", 8),
-        "b1" => ("bool", 1),
-        s if s.starts_with('U') => {
-            let n: usize = s[1..]
-                .parse()
-                .map_err(|_| Error::invalid(at, format!("unsupported dtype {v2}")))?;
-            return Ok((
-                json!({"name": "fixed_length_utf32", "configuration": {"length_bytes": 4 * n}}),
-                4 * n,
-            ));
-        }
-        _ => {
-            return Err(Error::Unsupported {
-                path: at.to_string(),
-                what: "data type",
-                reason: format!("cannot convert dtype {v2}"),
-            });
-        }
-    };
-    Ok((Value::String(name.into()), size))
-}
+pub use crate::zarr_ext::NAN_FILL_B64;
+pub use crate::zarr_ext::v3_data_type;
 
 /// Whether a v3 data type is a float.
 pub fn is_float(data_type: &Value) -> bool {

@@ -316,7 +316,11 @@ impl Ctx<'_> {
             array_meta(src).ok_or_else(|| Error::invalid(self.at(&src.path), "not an array"))?;
         let (dt, item) = v3_data_type(&m.dtype, &self.at(&src.path))?;
         let mut attrs = sanitize_attrs(&src.attributes, false);
-        let src_fill = src.attributes.get("_FillValue").or(match &m.fill_value {
+        let fill_attr = src
+            .attributes
+            .get("_FillValue")
+            .and_then(crate::zarr_ext::fill_attribute);
+        let src_fill = fill_attr.as_ref().or(match &m.fill_value {
             Value::Null => None,
             v => Some(v),
         });
@@ -407,6 +411,7 @@ impl Ctx<'_> {
             )
         };
 
+        // v2 sources name their dimensions in `_ARRAY_DIMENSIONS`, v3 ones in `dimension_names`.
         let dims = attrs_src
             .attributes
             .get("_ARRAY_DIMENSIONS")
@@ -416,7 +421,8 @@ impl Ctx<'_> {
                     .filter_map(Value::as_str)
                     .map(str::to_string)
                     .collect()
-            });
+            })
+            .or_else(|| array_meta(attrs_src).and_then(dims));
         OutArray {
             path: path.to_string(),
             doc: array_doc(shape, data_type, &grid, fill, codecs, attrs, dims),
@@ -892,8 +898,8 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
             || (opts.profile == Profile::Geozarr && path.starts_with("/conditions/mask/"));
         let (x, y) = match (h.node(&format!("{path}/x")), h.node(&format!("{path}/y"))) {
             (Some(_), Some(_)) if geo => (
-                read_f64(h, &format!("{path}/x"))?,
-                read_f64(h, &format!("{path}/y"))?,
+                finite_coordinate(h, &format!("{path}/x"))?,
+                finite_coordinate(h, &format!("{path}/y"))?,
             ),
             _ => (vec![], vec![]),
         };
@@ -1149,9 +1155,9 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
             let cached = plan.groups.get(&format!("{refl}/{name}")).and_then(|a| {
                 a.get("spatial:transform")
                     .and_then(Value::as_array)
-                    .map(|t| {
+                    .and_then(|t| {
                         let v: Vec<f64> = t.iter().filter_map(Value::as_f64).collect();
-                        [v[0], v[1], v[2], v[3], v[4], v[5]]
+                        <[f64; 6]>::try_from(v).ok()
                     })
             });
             if let Some(t) = cached.or_else(|| preferred_transform(x, y, None))
@@ -1234,8 +1240,157 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
             tracing::warn!("no spatial:bbox anywhere: the store root gets no bbox");
         }
         plan.consolidate = vec![refl.to_string(), "/".to_string()];
+        if opts.profile == Profile::Geozarr {
+            stac_root(h, &mut plan, &ctx.crs);
+        }
+    }
+    if opts.profile == Profile::Geozarr {
+        cf_coordinates(&mut plan);
     }
     Ok(plan)
+}
+
+/// A pixel-centre coordinate, whose values must all be finite: N0512 coordinates are float32
+/// with a NaN fill, so a product whose coordinate chunks are missing reads as NaN.
+fn finite_coordinate(h: &Hierarchy, path: &str) -> Result<Vec<f64>> {
+    let v = read_f64(h, path)?;
+    if let Some(i) = v.iter().position(|c| !c.is_finite()) {
+        return Err(Error::invalid(
+            format!("{}{path}", h.location()),
+            format!(
+                "coordinate value {i} is {} (missing chunk or fill value): pixel-centre coordinates \
+                 must be finite",
+                v[i]
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+/// Geozarr profile, store root: the source's `stac_discovery`, `other_metadata` and
+/// `processing_history` (STAC ingestion reads them from the root, as from eopf-geozarr 0.12's
+/// output), a `reflectance` asset pointing at the multiscale group, and `spatial:dimensions`
+/// (a node that declares `spatial` carries it: geozarr-toolkit).
+fn stac_root(h: &Hierarchy, plan: &mut OutputPlan, crs: &Option<Crs>) {
+    let refl = "/measurements/reflectance";
+    let base_shape = plan
+        .groups
+        .get(&format!("{refl}/r10m"))
+        .and_then(|g| g.get("spatial:shape"))
+        .cloned();
+    let has_refl = plan
+        .groups
+        .get(refl)
+        .is_some_and(|g| g.contains_key("multiscales"));
+    let root = plan.groups.entry("/".into()).or_default();
+    for key in ["stac_discovery", "other_metadata", "processing_history"] {
+        if let Some(v) = h.root().attributes.get(key) {
+            root.insert(key.into(), v.clone());
+        }
+    }
+    if root.contains_key("zarr_conventions") {
+        root.insert("spatial:dimensions".into(), json!(["y", "x"]));
+    }
+    if !has_refl {
+        return;
+    }
+    let mut asset = Map::new();
+    asset.insert("gsd".into(), json!(10));
+    asset.insert("href".into(), json!(refl));
+    if let Some(c) = crs {
+        asset.insert("proj:code".into(), json!(c.definition()));
+    }
+    if let Some(s) = base_shape {
+        asset.insert("proj:shape".into(), s);
+    }
+    asset.insert("roles".into(), json!(["data", "reflectance"]));
+    asset.insert("title".into(), json!("Surface Reflectance"));
+    asset.insert(
+        "type".into(),
+        json!("application/vnd.zarr; version=3; profile=multiscales"),
+    );
+    let stac = root.entry("stac_discovery").or_insert_with(|| json!({}));
+    if let Some(stac) = stac.as_object_mut() {
+        let assets = stac.entry("assets").or_insert_with(|| json!({}));
+        if let Some(a) = assets.as_object_mut() {
+            a.insert("reflectance".into(), Value::Object(asset));
+        }
+    }
+}
+
+/// Geozarr profile: what xarray and rioxarray need with default options. Scalar (0-d) arrays
+/// other than grid-mapping containers are dropped from georeferenced groups (eopf-geozarr 0.12's
+/// validator rejects them in a dataset: a source `band` label; elsewhere, e.g. the meteorology
+/// forecast times, they are kept), and every data variable that names a `grid_mapping` lists it in its CF
+/// `coordinates` attribute, as xarray writes non-index coordinates, so that `open_datatree` makes
+/// `spatial_ref` a coordinate and `rio.crs` / `rio.transform()` work.
+pub(crate) fn cf_coordinates(plan: &mut OutputPlan) {
+    use std::collections::BTreeSet;
+    let mut grid_mappings: BTreeSet<String> = BTreeSet::new();
+    for a in &plan.arrays {
+        if let Some(gm) = a.doc["attributes"]["grid_mapping"].as_str() {
+            grid_mappings.insert(format!("{}/{gm}", parent_of(&a.path)));
+        }
+    }
+    for (g, attrs) in &plan.groups {
+        if let Some(gm) = attrs.get("grid_mapping").and_then(Value::as_str) {
+            let base = if g == "/" { String::new() } else { g.clone() };
+            grid_mappings.insert(format!("{base}/{gm}"));
+        }
+    }
+    let datasets: BTreeSet<&String> = plan
+        .groups
+        .iter()
+        .filter(|(_, a)| {
+            a.keys()
+                .any(|k| k.starts_with("spatial:") || k.starts_with("proj:"))
+        })
+        .map(|(g, _)| g)
+        .collect();
+    let mut dropped: BTreeSet<String> = BTreeSet::new();
+    plan.arrays.retain(|a| {
+        let scalar = a.doc["shape"].as_array().is_some_and(Vec::is_empty);
+        if scalar && datasets.contains(&parent_of(&a.path)) && !grid_mappings.contains(&a.path) {
+            dropped.insert(a.path.clone());
+            return false;
+        }
+        true
+    });
+    for a in &mut plan.arrays {
+        let group = parent_of(&a.path);
+        let scalar = a.doc["shape"].as_array().is_none_or(Vec::is_empty);
+        let Some(attrs) = a.doc["attributes"].as_object_mut() else {
+            continue;
+        };
+        let join = |n: &str| {
+            if group == "/" {
+                format!("/{n}")
+            } else {
+                format!("{group}/{n}")
+            }
+        };
+        let mut names: Vec<String> = attrs
+            .get("coordinates")
+            .and_then(Value::as_str)
+            .map(|c| {
+                c.split_whitespace()
+                    .filter(|n| !dropped.contains(&join(n)))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !scalar
+            && let Some(gm) = attrs.get("grid_mapping").and_then(Value::as_str)
+            && !names.iter().any(|n| n == gm)
+        {
+            names.push(gm.to_string());
+        }
+        if names.is_empty() {
+            attrs.remove("coordinates");
+        } else {
+            attrs.insert("coordinates".into(), json!(names.join(" ")));
+        }
+    }
 }
 
 /// The reference's `write_store_root_bbox` (§2B.10): the union, in lon/lat, of every group's

@@ -707,6 +707,12 @@ impl RegionCtx<'_> {
                         let (o, ..) = self.kernels.block_mean_u16(&v, w, h, f, self.edge)?;
                         o.iter().flat_map(|x| x.to_le_bytes()).collect()
                     }
+                    // N0512 probabilities are float32 with NaN fill: the NaN-skipping mean.
+                    ("f4" | "float32", Kernel::Mean) => {
+                        let v: Vec<f32> = self.read::<f32>(from, &src)?;
+                        let (o, ..) = self.kernels.block_mean_f32(&v, w, h, f, self.edge, true)?;
+                        o.iter().flat_map(|x| x.to_le_bytes()).collect()
+                    }
                     (other, _) => {
                         return Err(Error::Unsupported {
                             path: path.to_string(),

@@ -678,3 +678,147 @@ pub fn builtin_layout(level: S2Level, lonlat: Option<[f64; 4]>) -> GroupSpec {
         members: members.into_iter().collect(),
     }
 }
+
+/// The N0512 (Zarr v3) form of an N0511 (Zarr v2) EOPF layout, with the changes CURRENT.md §1
+/// lists: no meteorology or quicklook groups and no scalar coordinates; float32 `x`/`y` and
+/// probabilities with NaN fill (`_FillValue` base64 NaN attribute); `|S3` band and detector
+/// labels; 6 × 6 chunks per raster; no `proj:*`, `_eopf_attrs` or `_ARRAY_DIMENSIONS` attributes
+/// on arrays (dimension names move to `dimension_names`) but `dtype` and `short_name`; lower-cased
+/// `other_metadata` keys, STAC `proj:code` instead of `proj:epsg`, and a `processing_history`.
+pub fn n0512_from_n0511(layout: &GroupSpec) -> GroupSpec {
+    let mut out = layout.clone();
+    for gone in [
+        "/conditions/meteorology",
+        "/quality/l2a_quicklook",
+        "/quality/l1c_quicklook",
+    ] {
+        remove_member(&mut out, gone);
+    }
+    let scalars: Vec<String> = out
+        .arrays()
+        .into_iter()
+        .filter(|(_, a)| a.shape.is_empty())
+        .map(|(p, _)| p)
+        .collect();
+    for p in &scalars {
+        remove_member(&mut out, p);
+    }
+    let paths: Vec<String> = out.arrays().into_iter().map(|(p, _)| p).collect();
+    for p in paths {
+        if let Some(LayoutNode::Array(a)) = out.get_mut(&p) {
+            n0512_array(&p, a);
+        }
+    }
+    n0512_root(&mut out.attributes);
+    out
+}
+
+fn remove_member(g: &mut GroupSpec, path: &str) {
+    let Some((parent, name)) = path.rsplit_once('/') else {
+        return;
+    };
+    let parent_group = if parent.is_empty() {
+        Some(g)
+    } else {
+        match g.get_mut(parent) {
+            Some(LayoutNode::Group(pg)) => Some(pg),
+            _ => None,
+        }
+    };
+    if let Some(pg) = parent_group {
+        pg.members.remove(name);
+    }
+}
+
+fn n0512_array(path: &str, a: &mut ArraySpec) {
+    let name = path.rsplit('/').next().unwrap_or("");
+    let dims = a
+        .attributes
+        .get("_ARRAY_DIMENSIONS")
+        .and_then(Value::as_array)
+        .map(|d| {
+            d.iter()
+                .map(|x| x.as_str().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        });
+    a.attributes
+        .retain(|k, _| !k.starts_with("proj:") && k != "_eopf_attrs" && k != "_ARRAY_DIMENSIONS");
+    // Scalar coordinates are gone, and so are the references to them.
+    if a.attributes.get("coordinates").and_then(Value::as_str) == Some("band") {
+        a.attributes.remove("coordinates");
+    }
+    let coordinate = a.shape.len() == 1 && (name == "x" || name == "y");
+    let probability = path.starts_with("/quality/probability/") && a.shape.len() == 2;
+    if coordinate || probability {
+        a.dtype = "<f4".into();
+        a.fill_value = json!("NaN");
+        a.attributes
+            .insert("_FillValue".into(), json!(crate::zarr_ext::NAN_FILL_B64));
+    } else if matches!(
+        (path.starts_with("/conditions/geometry/"), name),
+        (true, "band" | "detector")
+    ) {
+        a.dtype = "|S3".into();
+        a.fill_value = json!("");
+    } else if a.dtype.contains('f') && a.fill_value.is_null() {
+        a.fill_value = json!("NaN");
+    }
+    if coordinate {
+        a.chunks = a.shape.clone();
+    } else if a.shape.len() == 2 && a.shape.iter().all(|d| matches!(d, 10980 | 5490 | 1830)) {
+        // EOPF N0512: 6 × 6 chunks per raster (1830 at r10m, 915 at r20m, 305 at r60m).
+        a.chunks = a.shape.iter().map(|d| d.div_ceil(6)).collect();
+    }
+    if !coordinate && !a.attributes.contains_key("short_name") && a.shape.len() >= 2 {
+        a.attributes.insert("short_name".into(), json!(name));
+    }
+    a.attributes.insert("dtype".into(), json!(a.dtype));
+    a.compressor = Value::Null;
+    a.dimension_separator = "/".into();
+    a.v3_codecs = None;
+    a.dimension_names = dims;
+}
+
+fn n0512_root(attrs: &mut Map<String, Value>) {
+    if let Some(Value::Object(om)) = attrs.get_mut("other_metadata") {
+        let lowered: Map<String, Value> = std::mem::take(om)
+            .into_iter()
+            .map(|(k, v)| (k.to_lowercase(), v))
+            .collect();
+        *om = lowered;
+    }
+    if let Some(Value::Object(props)) = attrs
+        .get_mut("stac_discovery")
+        .and_then(|s| s.get_mut("properties"))
+        && let Some(epsg) = props.remove("proj:epsg")
+        && let Some(code) = crate::product::parse_crs_code(&epsg)
+    {
+        props.insert("proj:code".into(), json!(format!("EPSG:{code}")));
+    }
+    attrs.entry("processing_history").or_insert_with(|| {
+        json!({"Level-2A Product": [{"processor": "eopf-geozarr demo", "version": crate::VERSION,
+            "inputs": "synthetic scene", "outputs": "N0512 layout (Zarr v3)"}]})
+    });
+}
+
+/// A full-size layout written as Zarr v2 although it came as v3: the same tree and data types,
+/// dimension names back in `_ARRAY_DIMENSIONS`, EOPF's v2 compressor and `.` chunk keys.
+pub fn as_v2(layout: &GroupSpec) -> GroupSpec {
+    let mut out = layout.clone();
+    let paths: Vec<String> = out.arrays().into_iter().map(|(p, _)| p).collect();
+    for p in paths {
+        if let Some(LayoutNode::Array(a)) = out.get_mut(&p) {
+            if let Some(d) = a.dimension_names.take() {
+                a.attributes.insert("_ARRAY_DIMENSIONS".into(), json!(d));
+            }
+            a.v3_codecs = None;
+            a.dimension_separator = ".".into();
+            a.compressor = if a.shape.is_empty() {
+                Value::Null
+            } else {
+                crate::layout::eopf_compressor()
+            };
+        }
+    }
+    out
+}

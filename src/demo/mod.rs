@@ -1,8 +1,11 @@
-//! The built-in demo product: a realistic synthetic Sentinel-2 scene written as Zarr v2 exactly like
-//! EOPF (groups, arrays, attributes, chunking, Blosc zstd bit-shuffle, consolidated `.zmetadata`).
+//! The built-in demo product: a realistic synthetic Sentinel-2 scene written exactly like EOPF, in
+//! today's Zarr v3 form (N0512: `bytes` + `zstd`, 6 × 6 chunks per raster, float32 coordinates,
+//! consolidated metadata inline in the root `zarr.json`) or in last year's Zarr v2 form (N0511:
+//! Blosc zstd bit-shuffle, consolidated `.zmetadata`).
 //!
-//! The layout is either built in ([`layouts::builtin_layout`], L2A or L1C) or any pydantic-zarr v2
-//! `GroupSpec` JSON read at run time (`--layout`). `size` is the r10m edge: r20m = size/2,
+//! The layout is either built in ([`layouts::builtin_layout`], L2A or L1C, turned into its N0512
+//! form by [`layouts::n0512_from_n0511`] for v3) or any pydantic-zarr `GroupSpec` JSON of either
+//! version read at run time (`--layout`), written in its own version unless one is asked for. `size` is the r10m edge: r20m = size/2,
 //! r60m = size/6, chunks scaled by the same ratio (rounded up, so the chunk count per side is kept).
 //! The content is deterministic for a seed.
 
@@ -17,11 +20,10 @@ use rayon::prelude::*;
 use serde_json::{Value, json};
 use zarrs::array::ArrayBytes;
 
-use crate::hierarchy::v2_array;
 use zarrs::filesystem::FilesystemStore;
 
 use crate::error::{Error, Result, show};
-use crate::layout::{ArraySpec, GroupSpec, LayoutNode};
+use crate::layout::{ArraySpec, GroupSpec, LayoutNode, ZarrFormat};
 use crate::product::{S2Level, parse_crs_code};
 use layouts::{FULL, TILE_EXTENT, Tile};
 use scene::{BANDS, Scene};
@@ -30,12 +32,15 @@ use scene::{BANDS, Scene};
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
     pub level: S2Level,
-    /// A pydantic-zarr v2 GroupSpec JSON to use instead of the built-in layout.
+    /// A pydantic-zarr GroupSpec JSON (v2 or v3) to use instead of the built-in layout.
     pub layout: Option<PathBuf>,
+    /// Zarr version to write; `None`: the layout's own (v3 for the built-in layout).
+    pub format: Option<ZarrFormat>,
     /// r10m edge in pixels (10980 = a full tile).
     pub size: u64,
     pub seed: u64,
-    /// Write metadata only (every array reads as its fill value).
+    /// Write metadata and the `x`/`y` coordinates only (every other array reads as its fill
+    /// value), so that the product stays georeferenced.
     pub empty: bool,
 }
 
@@ -44,6 +49,7 @@ impl Default for DemoOptions {
         DemoOptions {
             level: S2Level::L2A,
             layout: None,
+            format: None,
             size: 1098,
             seed: 42,
             empty: false,
@@ -132,17 +138,32 @@ fn scale_array(a: &mut ArraySpec, size: u64) {
 
 /// The layout a demo run writes: built in or from `--layout`, scaled to `size`.
 pub fn demo_layout(opts: &DemoOptions) -> Result<GroupSpec> {
-    let full = match &opts.layout {
-        Some(p) => GroupSpec::from_file(p)?,
+    demo_layout_with_format(opts).map(|(l, _)| l)
+}
+
+/// The layout a demo run writes and the Zarr version it is written in. A v2 layout written as v3
+/// becomes its N0512 form; a v3 layout written as v2 keeps its tree and data types.
+pub fn demo_layout_with_format(opts: &DemoOptions) -> Result<(GroupSpec, ZarrFormat)> {
+    let (full, own) = match &opts.layout {
+        Some(p) => GroupSpec::from_file_with_format(p)?,
         None => {
             let tile = Tile::builtin(opts.level);
             let lonlat = crate::geo::ToLonLat::new(&crate::product::Crs::Epsg(tile.epsg))
                 .and_then(|t| t.bbox(tile.bbox(), 21))
                 .ok();
-            layouts::builtin_layout(opts.level, lonlat)
+            (layouts::builtin_layout(opts.level, lonlat), ZarrFormat::V2)
         }
     };
-    scale_layout(&full, opts.size)
+    let format = opts.format.unwrap_or(match opts.layout {
+        Some(_) => own,
+        None => ZarrFormat::V3,
+    });
+    let full = match (own, format) {
+        (ZarrFormat::V2, ZarrFormat::V3) => layouts::n0512_from_n0511(&full),
+        (ZarrFormat::V3, ZarrFormat::V2) => layouts::as_v2(&full),
+        _ => full,
+    };
+    Ok((scale_layout(&full, opts.size)?, format))
 }
 
 /// Everything the content generator needs about the product.
@@ -226,7 +247,6 @@ impl DemoContent {
             ""
         };
         let nd = spec.shape.len();
-        let is_float = spec.dtype.contains('f');
         let (w, h) = if nd >= 2 {
             (spec.shape[nd - 1] as f64, spec.shape[nd - 2] as f64)
         } else {
@@ -262,7 +282,7 @@ impl DemoContent {
                 Val::Num(f64::from(Scene::digital_number(r)))
             });
         }
-        if (name == "x" || name == "y") && nd == 1 && !is_float {
+        if (name == "x" || name == "y") && nd == 1 {
             let len = spec.shape[0];
             let step = if parent == "geometry" {
                 5000.0
@@ -448,6 +468,32 @@ fn tile_of(layout: &GroupSpec) -> Option<Tile> {
                 .or_else(|| o.get("horizontal_crs_code"))
         })
         .and_then(parse_crs_code);
+    // N0512 layouts carry no `proj:*` on arrays: the STAC properties give the bbox and CRS.
+    let props = layout
+        .attributes
+        .get("stac_discovery")
+        .and_then(|s| s.get("properties"));
+    if let Some(p) = props
+        && let Some(b) = p.get("proj:bbox").and_then(Value::as_array)
+        && b.len() == 4
+        && let Some(code) = epsg.or_else(|| {
+            p.get("proj:code")
+                .or_else(|| p.get("proj:epsg"))
+                .and_then(parse_crs_code)
+        })
+        && layout
+            .arrays()
+            .iter()
+            .all(|(_, a)| !a.attributes.contains_key("proj:bbox"))
+    {
+        return Some(Tile {
+            name: "layout",
+            epsg: code,
+            zone: code % 100,
+            x0: b[0].as_f64()?,
+            y_top: b[3].as_f64()?,
+        });
+    }
     for (_, a) in layout.arrays() {
         if let Some(b) = a.attributes.get("proj:bbox").and_then(Value::as_array)
             && b.len() == 4
@@ -545,7 +591,7 @@ pub fn write_demo(out: &Path, opts: &DemoOptions, progress: Progress<'_>) -> Res
         return write_demo_remote(out, opts, progress);
     }
     let at = show(out);
-    let layout = demo_layout(opts)?;
+    let (layout, format) = demo_layout_with_format(opts)?;
     if crate::storage::output_in_use(out)? {
         return Err(Error::Input(format!(
             "{at}: output already exists (remove it or choose another path)"
@@ -558,12 +604,11 @@ pub fn write_demo(out: &Path, opts: &DemoOptions, progress: Progress<'_>) -> Res
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(|e| Error::io(show(&partial), e))?;
     }
-    let store = layout.materialise(&partial)?;
+    let store = layout.materialise_as(&partial, format)?;
     let arrays = layout.arrays();
-    let mut chunks = 0;
-    if !opts.empty {
-        chunks = write_content(&store, &layout, opts.seed, &partial, progress)?;
-    }
+    let chunks = write_content(
+        &store, &layout, format, opts.seed, opts.empty, &partial, progress,
+    )?;
     std::fs::rename(&partial, out).map_err(|e| Error::io(&at, e))?;
     Ok(DemoReport {
         path: at,
@@ -602,16 +647,25 @@ fn write_demo_remote(out: &Path, opts: &DemoOptions, progress: Progress<'_>) -> 
 fn write_content(
     store: &Arc<FilesystemStore>,
     layout: &GroupSpec,
+    format: ZarrFormat,
     seed: u64,
+    coordinates_only: bool,
     root: &Path,
     progress: Progress<'_>,
 ) -> Result<u64> {
     let content = DemoContent::new(layout, seed);
-    let arrays = layout.arrays();
+    let arrays: Vec<(String, &ArraySpec)> = layout
+        .arrays()
+        .into_iter()
+        .filter(|(p, a)| {
+            !coordinates_only || (a.shape.len() == 1 && (p.ends_with("/x") || p.ends_with("/y")))
+        })
+        .collect();
     let mut jobs: Vec<(usize, Vec<u64>)> = Vec::new();
     let mut opened = Vec::with_capacity(arrays.len());
     for (i, (p, spec)) in arrays.iter().enumerate() {
-        let array = v2_array(store.clone(), p, &spec.zarray())
+        let array = spec
+            .open(store.clone(), p, format)
             .map_err(|e| Error::invalid(format!("{}{p}", show(root)), e))?;
         let grid: Vec<u64> = array.chunk_grid_shape().to_vec();
         if spec.shape.is_empty() {

@@ -14,6 +14,21 @@ pub fn bin() -> Command {
     c
 }
 
+/// `eopf-geozarr demo DIR/NAME --size 366 --format FORMAT` (v2 or v3), asserting success.
+pub fn demo_at(dir: &Path, name: &str, format: &str) -> PathBuf {
+    let p = dir.join(name);
+    let o = run(&[
+        "demo",
+        p.to_str().unwrap(),
+        "--size",
+        "366",
+        "--format",
+        format,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    p
+}
+
 /// Run the binary with `args`.
 pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the binary runs")
