@@ -763,7 +763,9 @@ fn strict_json(h: &Hierarchy, r: &mut Report) {
     // Read in parallel: on object storage each document is one request.
     let threads = 16.min(docs.len().max(1));
     let per = docs.len().div_ceil(threads).max(1);
-    let results: Vec<Vec<(String, &'static str, String)>> = std::thread::scope(|sc| {
+    // (path, code, message, is an error)
+    type Found = (String, &'static str, String, bool);
+    let results: Vec<Vec<Found>> = std::thread::scope(|sc| {
         let handles: Vec<_> = docs
             .chunks(per)
             .map(|part| {
@@ -772,17 +774,40 @@ fn strict_json(h: &Hierarchy, r: &mut Report) {
                     for k in part {
                         let s = k.as_str();
                         match store.get(k) {
-                            Ok(Some(bytes)) => {
-                                if let Err(e) = serde_json::from_slice::<Value>(&bytes) {
+                            Ok(Some(bytes)) => match serde_json::from_slice::<Value>(&bytes) {
+                                Err(e) => found.push((
+                                    format!("/{s}"),
+                                    "strict-json",
+                                    format!("not strict JSON: {e}"),
+                                    true,
+                                )),
+                                // OpenLayers' GeoZarr source and titiler-eopf open a multiscale
+                                // group by itself and read its own consolidated metadata.
+                                Ok(doc)
+                                    if s.ends_with("zarr.json")
+                                        && doc.pointer("/attributes/multiscales").is_some()
+                                        && doc
+                                            .get("consolidated_metadata")
+                                            .is_none_or(Value::is_null) =>
+                                {
                                     found.push((
-                                        format!("/{s}"),
-                                        "strict-json",
-                                        format!("not strict JSON: {e}"),
-                                    ));
+                                        format!(
+                                            "/{}",
+                                            s.trim_end_matches("zarr.json").trim_end_matches('/')
+                                        ),
+                                        "multiscales-not-consolidated",
+                                        "a multiscale group without inline consolidated metadata \
+                                         (OpenLayers' GeoZarr source reads the group's own)"
+                                            .into(),
+                                        false,
+                                    ))
                                 }
-                            }
+                                Ok(_) => {}
+                            },
                             Ok(None) => {}
-                            Err(e) => found.push((format!("/{s}"), "read-failed", e.to_string())),
+                            Err(e) => {
+                                found.push((format!("/{s}"), "read-failed", e.to_string(), true))
+                            }
                         }
                     }
                     found
@@ -794,8 +819,12 @@ fn strict_json(h: &Hierarchy, r: &mut Report) {
             .map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    for (path, code, msg) in results.into_iter().flatten() {
-        r.error(&path, code, msg);
+    for (path, code, msg, error) in results.into_iter().flatten() {
+        if error {
+            r.error(&path, code, msg);
+        } else {
+            r.warn(&path, code, msg);
+        }
     }
 }
 

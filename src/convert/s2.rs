@@ -1242,6 +1242,15 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
         plan.consolidate = vec![refl.to_string(), "/".to_string()];
         if opts.profile == Profile::Geozarr {
             stac_root(h, &mut plan, &ctx.crs);
+            // Every multiscale group carries its own consolidated metadata (OpenLayers'
+            // `ol/source/GeoZarr` and titiler-eopf open a group, not the store root).
+            let families: Vec<String> = plan
+                .groups
+                .iter()
+                .filter(|(g, a)| a.contains_key("multiscales") && g.as_str() != refl)
+                .map(|(g, _)| g.clone())
+                .collect();
+            plan.consolidate.extend(families);
         }
     }
     if opts.profile == Profile::Geozarr {

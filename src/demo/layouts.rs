@@ -763,20 +763,128 @@ fn n0512_array(path: &str, a: &mut ArraySpec) {
     } else if a.dtype.contains('f') && a.fill_value.is_null() {
         a.fill_value = json!("NaN");
     }
-    if coordinate {
-        a.chunks = a.shape.clone();
-    } else if a.shape.len() == 2 && a.shape.iter().all(|d| matches!(d, 10980 | 5490 | 1830)) {
+    if a.shape.len() == 2 && a.shape.iter().all(|d| matches!(d, 10980 | 5490 | 1830)) {
         // EOPF N0512: 6 × 6 chunks per raster (1830 at r10m, 915 at r20m, 305 at r60m).
         a.chunks = a.shape.iter().map(|d| d.div_ceil(6)).collect();
+    } else {
+        // Coordinates and the angle grids: one chunk.
+        a.chunks = a.shape.clone();
     }
-    if !coordinate && !a.attributes.contains_key("short_name") && a.shape.len() >= 2 {
-        a.attributes.insert("short_name".into(), json!(name));
-    }
+    n0512_attributes(path, name, coordinate, a);
     a.attributes.insert("dtype".into(), json!(a.dtype));
     a.compressor = Value::Null;
     a.dimension_separator = "/".into();
     a.v3_codecs = None;
     a.dimension_names = dims;
+}
+
+/// The attributes N0512 gives each kind of array (the keys of its mapping; our wording): CF
+/// `long_name`/`units`/`short_name`, flag tables of labels and masks, `valid_min`/`valid_max`.
+/// Attributes that would change decoded values (`scale_factor`, `add_offset`, `fill_value` of the
+/// aerosol and water-vapour maps) are not invented, so both formats decode to the same scene.
+fn n0512_attributes(path: &str, name: &str, coordinate: bool, a: &mut ArraySpec) {
+    let res = path
+        .split('/')
+        .find(|p| crate::product::resolution_meters(p).is_some())
+        .unwrap_or("");
+    let shape_len = a.shape.len();
+    let attrs = &mut a.attributes;
+    let set = |attrs: &mut Map<String, Value>, k: &str, v: Value| {
+        attrs.entry(k.to_string()).or_insert(v);
+    };
+    let geometry = path.starts_with("/conditions/geometry/");
+    if coordinate {
+        let axis = if name == "x" { "easting" } else { "northing" };
+        let what = if geometry {
+            "of the 5 km angle grid".to_string()
+        } else {
+            format!("of the {res} pixel centres")
+        };
+        set(attrs, "long_name", json!(format!("{axis} {what}")));
+        set(attrs, "units", json!("m"));
+        return;
+    }
+    if geometry {
+        match name {
+            "angle" => set(attrs, "long_name", json!("zenith and azimuth angles")),
+            "detector" => set(attrs, "long_name", json!("detector module number")),
+            "band" => {
+                let names: Vec<&str> = BAND_INFO.iter().map(|b| b.0).collect();
+                let mut ordered = names.clone();
+                ordered.sort_by_key(|b| wavelength(b) as u64);
+                set(attrs, "flag_meanings", json!(ordered));
+                set(
+                    attrs,
+                    "flag_values",
+                    json!((0..ordered.len()).collect::<Vec<_>>()),
+                );
+                set(attrs, "long_name", json!("spectral band number"));
+            }
+            _ => {
+                attrs.remove("unit");
+                attrs.insert("units".into(), json!("degrees"));
+                set(attrs, "_FillValue", json!(crate::zarr_ext::NAN_FILL_B64));
+                set(attrs, "long_name", json!(name.replace('_', " ")));
+                set(attrs, "short_name", json!(name));
+            }
+        }
+        return;
+    }
+    if shape_len < 2 {
+        return;
+    }
+    set(attrs, "short_name", json!(name));
+    if path.contains("/detector_footprint/") {
+        let mut meanings = vec!["no_detector".to_string()];
+        meanings.extend((1..=12).map(|d| format!("d{d:02}")));
+        set(attrs, "flag_meanings", json!(meanings));
+        set(attrs, "flag_values", json!((0..=12).collect::<Vec<u32>>()));
+        set(
+            attrs,
+            "long_name",
+            json!("detector footprint mask in ground geometry"),
+        );
+    } else if path.starts_with("/conditions/mask/l2a_classification/r20m/") {
+        set(
+            attrs,
+            "long_name",
+            json!(format!("scene classification at {res}")),
+        );
+        set(attrs, "scale_factor", json!(1));
+        set(attrs, "add_offset", json!(0));
+        set(attrs, "fill_value", json!(0));
+        set(attrs, "valid_min", json!(1));
+        set(attrs, "valid_max", json!(65535));
+    } else if path.starts_with("/conditions/mask/l2a_classification/") {
+        set(
+            attrs,
+            "long_name",
+            json!(format!("scene classification at {res}")),
+        );
+    } else if path.starts_with("/quality/atmosphere/") {
+        let long = if name == "aot" {
+            "aerosol optical thickness"
+        } else {
+            "water vapour"
+        };
+        set(attrs, "long_name", json!(format!("{long} at {res}")));
+        set(attrs, "valid_min", json!(1));
+        set(attrs, "valid_max", json!(65535));
+        if name == "wvp" {
+            set(attrs, "units", json!("cm"));
+        }
+    } else if path.starts_with("/quality/probability/") {
+        let long = if name == "cld" { "cloud" } else { "snow" };
+        set(
+            attrs,
+            "long_name",
+            json!(format!("{long} probability at {res}")),
+        );
+        set(attrs, "units", json!("percentage"));
+        set(attrs, "fill_value", json!(101));
+        set(attrs, "valid_min", json!(0));
+        set(attrs, "valid_max", json!(100));
+    }
 }
 
 fn n0512_root(attrs: &mut Map<String, Value>) {
