@@ -626,3 +626,36 @@ fn builtin_v3_demo_has_the_n0512_structure() {
             .is_none()
     );
 }
+
+/// The desktop app's loader opens a v3 product as it opens a v2 one: the same true-colour image
+/// (same scene), an inspector, the product tree; a validation report for GeoZarr outputs only.
+#[test]
+fn the_app_loads_v3_products_like_v2_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = dir.path().join("v2.zarr");
+    let v3 = dir.path().join("v3.zarr");
+    demo(&v2, &["--format", "v2", "--size", "366", "--seed", "5"]);
+    demo(&v3, &["--size", "366", "--seed", "5"]);
+    let (a, b) = (
+        eopf_geozarr::app::load(&v2).unwrap(),
+        eopf_geozarr::app::load(&v3).unwrap(),
+    );
+    let (ia, ib) = (a.image.as_ref().unwrap(), b.image.as_ref().unwrap());
+    assert_eq!((ia.width, ia.height), (ib.width, ib.height));
+    assert!(
+        ia.pixels == ib.pixels,
+        "the same scene gives the same image"
+    );
+    assert!(a.inspector.is_some() && b.inspector.is_some());
+    assert!(b.tree.len() > 10);
+    assert!(
+        a.validation.is_none() && b.validation.is_none(),
+        "inputs are not validated as GeoZarr"
+    );
+    assert_eq!(b.info.zarr_format, 3);
+    let out = dir.path().join("out.zarr");
+    convert(&v3, &out, Profile::Geozarr);
+    let c = eopf_geozarr::app::load(&out).unwrap();
+    assert!(c.validation.as_ref().is_some_and(|r| r.is_valid()));
+    assert!(c.image.is_some());
+}

@@ -80,7 +80,10 @@ pub fn load_hierarchy(h: Hierarchy) -> crate::Result<Loaded> {
         Err(e) => (None, None, Some(e.to_string())),
     };
     let report = info.to_text();
-    let validation = (h.zarr_format() == 3).then(|| crate::validate::validate(&h));
+    // GeoZarr stores get their validation report; EOPF products (Zarr v3 since N0512 too) are
+    // inputs, not GeoZarr, and get none.
+    let validation =
+        (h.zarr_format() == 3 && info.product == "geozarr").then(|| crate::validate::validate(&h));
     let crs = crate::product::resolve_crs(&h, &crate::geo::epsg_exists).map(|c| c.0);
     let inspector = match (&image, crate::render::reflectance_group(&h, &resolution)) {
         (Some(_), Ok(g)) => inspector::Inspector::build(&h, &g, crs).ok(),
