@@ -631,6 +631,23 @@ fn convert_command(
     bar.finish_and_clear();
     let (plan, report) = result?;
     let elapsed = start.elapsed().as_secs_f64();
+    if report.up_to_date {
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "output": output.display().to_string(),
+                    "up_to_date": true,
+                }))?
+            );
+        } else {
+            println!(
+                "✅ {}: already the complete output of this input and these options: nothing to do",
+                output.display()
+            );
+        }
+        return Ok(());
+    }
     let validation = if args.skip_validation {
         None
     } else {

@@ -178,6 +178,12 @@ impl Hierarchy {
             h.nodes.insert("/".into(), node);
             match consolidated {
                 Some(meta) if is_group => {
+                    if meta.len() > limits::NODES {
+                        return Err(Error::invalid(
+                            format!("{}/zarr.json", h.location),
+                            format!("consolidated metadata of more than {} nodes", limits::NODES),
+                        ));
+                    }
                     h.consolidated = true;
                     for (k, v) in &meta {
                         check_node_key(k, &h.location)?;
@@ -218,6 +224,18 @@ impl Hierarchy {
     fn get_json(&self, k: &str) -> Result<Option<Value>> {
         let sk = key(k, &self.location)?;
         let full = format!("{}/{}", self.location, k);
+        // The size first: a metadata document is never read whole past the limit.
+        if let Some(size) = self.store.size_key(&sk).map_err(|e| Error::io(&full, e))?
+            && size > limits::METADATA_BYTES
+        {
+            return Err(Error::invalid(
+                &full,
+                format!(
+                    "metadata document of {size} bytes, above the limit of {} bytes",
+                    limits::METADATA_BYTES
+                ),
+            ));
+        }
         let Some(bytes) = self.store.get(&sk).map_err(|e| Error::io(&full, e))? else {
             return Ok(None);
         };
@@ -230,6 +248,12 @@ impl Hierarchy {
             .get("metadata")
             .and_then(Value::as_object)
             .ok_or_else(|| Error::invalid(&loc, "no \"metadata\" object"))?;
+        if meta.len() > 3 * limits::NODES {
+            return Err(Error::invalid(
+                &loc,
+                format!("consolidated metadata of more than {} nodes", limits::NODES),
+            ));
+        }
         // Collect documents per node.
         // Per node: (.zgroup, .zarray, .zattrs).
         type Docs<'a> = (Option<&'a Value>, Option<&'a Value>, Option<&'a Value>);
@@ -260,7 +284,11 @@ impl Hierarchy {
                 None => Map::new(),
             };
             let kind = match (g, a) {
-                (_, Some(arr)) => NodeKind::Array(Box::new(array_meta_v2(arr, &attributes, &loc)?)),
+                (_, Some(arr)) => NodeKind::Array(Box::new(array_meta_v2(
+                    arr,
+                    &attributes,
+                    &format!("{}{p}/.zarray (in .zmetadata)", self.location),
+                )?)),
                 (Some(_), None) => NodeKind::Group,
                 (None, None) => continue,
             };
@@ -279,7 +307,19 @@ impl Hierarchy {
         Ok(())
     }
 
+    fn check_node_count(&self) -> Result<()> {
+        if self.nodes.len() > limits::NODES {
+            return Err(Error::invalid(
+                &self.location,
+                format!("more than {} nodes", limits::NODES),
+            ));
+        }
+        Ok(())
+    }
+
     fn read_v2_node(&mut self, path: &str) -> Result<()> {
+        check_depth(path, &self.location)?;
+        self.check_node_count()?;
         let attrs_key = store_key_for(path, ".zattrs");
         let attributes = match self.get_json(&attrs_key)? {
             Some(Value::Object(m)) => m,
@@ -357,6 +397,8 @@ impl Hierarchy {
     }
 
     fn list_v3(&mut self, path: &str) -> Result<()> {
+        check_depth(path, &self.location)?;
+        self.check_node_count()?;
         for name in self.child_dirs(path)? {
             let child = child_path(path, &name);
             let k = store_key_for(&child, "zarr.json");
@@ -659,6 +701,7 @@ pub fn v3_array<S: ?Sized>(storage: Arc<S>, path: &str, doc: &Value) -> Result<A
 /// or absolute segments, backslashes): a converter writing such a node would write outside its
 /// output.
 fn check_node_key(key: &str, location: &str) -> Result<()> {
+    check_depth(key, location)?;
     let bad = key.starts_with('/')
         || key.contains('\\')
         || key
@@ -669,6 +712,22 @@ fn check_node_key(key: &str, location: &str) -> Result<()> {
             location,
             format!(
                 "unsafe node name {key:?} in consolidated metadata (absolute, empty, `.` or `..` segment)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A node path deeper than [`limits::DEPTH`] is an error (no recursion or allocation follows it).
+fn check_depth(path: &str, location: &str) -> Result<()> {
+    let depth = path.split('/').filter(|s| !s.is_empty()).count();
+    if depth > limits::DEPTH {
+        return Err(Error::invalid(
+            location,
+            format!(
+                "node {:?}… is {depth} levels deep, above the limit of {}",
+                path.chars().take(80).collect::<String>(),
+                limits::DEPTH
             ),
         ));
     }
@@ -739,6 +798,80 @@ fn patch_nonstandard_floats(text: &str) -> String {
     out
 }
 
+/// Limits on what metadata may declare, far above any real product (an EOPF tile: 10980² pixels,
+/// chunks of at most 3 × 10980², a few hundred nodes, metadata of a few MB), so that nothing is
+/// allocated in proportion to a declared size before it is known to be sane.
+pub mod limits {
+    /// Bytes of one metadata document (`zarr.json`, `.zmetadata`, …).
+    pub const METADATA_BYTES: u64 = 128 << 20;
+    /// Dimensions of an array.
+    pub const DIMENSIONS: usize = 32;
+    /// Elements of an array.
+    pub const ELEMENTS: u64 = 1 << 40;
+    /// Elements of one chunk (or inner chunk of a shard): 4 GiB of float32.
+    pub const CHUNK_ELEMENTS: u64 = 1 << 30;
+    /// Chunks (or shards) of an array.
+    pub const CHUNKS: u64 = 1 << 31;
+    /// Nodes of a hierarchy.
+    pub const NODES: usize = 1 << 20;
+    /// Depth of a node path (`/a/b/c` is 3).
+    pub const DEPTH: usize = 64;
+}
+
+/// Check an array's declared shape and chunk shape against [`limits`]: a clear error naming the
+/// array instead of an allocation of the declared size.
+fn check_declared(shape: &[u64], chunks: &[u64], what: &str, loc: &str) -> Result<()> {
+    let bad = |msg: String| Err(Error::invalid(loc, msg));
+    if shape.len() > limits::DIMENSIONS {
+        return bad(format!(
+            "{} dimensions, above the limit of {}",
+            shape.len(),
+            limits::DIMENSIONS
+        ));
+    }
+    if chunks.len() != shape.len() {
+        return bad(format!(
+            "{what} has {} dimensions but the shape {}",
+            chunks.len(),
+            shape.len()
+        ));
+    }
+    let product = |v: &[u64]| v.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+    match product(shape) {
+        Some(n) if n <= limits::ELEMENTS => {}
+        _ => {
+            return bad(format!(
+                "declared shape {shape:?} holds more than {} elements",
+                limits::ELEMENTS
+            ));
+        }
+    }
+    if let Some(i) = chunks.iter().position(|&c| c == 0) {
+        return bad(format!("{what} {chunks:?} is 0 along dimension {i}"));
+    }
+    match product(chunks) {
+        Some(n) if n <= limits::CHUNK_ELEMENTS => {}
+        _ => {
+            return bad(format!(
+                "{what} {chunks:?} holds more than {} elements",
+                limits::CHUNK_ELEMENTS
+            ));
+        }
+    }
+    let grid: Vec<u64> = shape
+        .iter()
+        .zip(chunks)
+        .map(|(s, c)| s.div_ceil(*c))
+        .collect();
+    match product(&grid) {
+        Some(n) if n <= limits::CHUNKS => Ok(()),
+        _ => bad(format!(
+            "{what} {chunks:?} of shape {shape:?} makes more than {} chunks",
+            limits::CHUNKS
+        )),
+    }
+}
+
 fn u64_list(v: Option<&Value>, what: &str, loc: &str) -> Result<Vec<u64>> {
     let arr = v
         .and_then(Value::as_array)
@@ -791,6 +924,7 @@ fn array_meta_v2(doc: &Value, attributes: &Map<String, Value>, loc: &str) -> Res
     if shape.len() != chunks.len() {
         return Err(Error::invalid(loc, "shape and chunks differ in length"));
     }
+    check_declared(&shape, &chunks, "chunk shape", loc)?;
     let dtype = match doc.get("dtype") {
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
@@ -895,6 +1029,13 @@ fn array_meta_v3(doc: &Value, loc: &str) -> Result<ArrayMeta> {
             codec_list.iter().map(describe_v3_codec).collect(),
         ),
     };
+    match &shard_shape {
+        Some(shards) => {
+            check_declared(&shape, shards, "shard shape", loc)?;
+            check_declared(shards, &chunks, "inner chunk shape", loc)?;
+        }
+        None => check_declared(&shape, &chunks, "chunk shape", loc)?,
+    }
     Ok(ArrayMeta {
         shape,
         dtype,

@@ -265,6 +265,8 @@ pub fn read_f64(h: &Hierarchy, path: &str) -> Result<Vec<f64>> {
 /// coordinate chunk that cannot be decoded.
 pub fn inspect(h: &Hierarchy) -> Result<ProductInfo> {
     h.check_decodable()?;
+    // Declared shapes that disagree with the coordinates are reported, not summarised.
+    crate::product::check_shapes(h)?;
     let kind = detect(h);
     let (product, level, reason) = match &kind {
         ProductKind::Sentinel2 { level } => ("sentinel-2", Some(level.to_string()), None),

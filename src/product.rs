@@ -315,6 +315,91 @@ pub fn detect(h: &Hierarchy) -> ProductKind {
     }
 }
 
+/// Declared array shapes against the product's own coordinates, before anything is allocated in
+/// proportion to them: every array's dimension named after a 1-D coordinate of its group (`x`,
+/// `y`, `band`, `angle`, …) has that coordinate's length, and in a Sentinel-2 product the
+/// reflectance grids of r20m and r60m are r10m's divided by 2 and 6. The first disagreement is an
+/// error naming the array.
+pub fn check_shapes(h: &Hierarchy) -> crate::Result<()> {
+    let at = |p: &str| format!("{}{p}", h.location());
+    for g in h.nodes().filter(|n| is_group(n)) {
+        let children = h.children(&g.path);
+        let coords: Vec<(&str, u64)> = children
+            .iter()
+            .filter_map(|c| {
+                let name = c.path.rsplit('/').next()?;
+                match &c.kind {
+                    NodeKind::Array(m)
+                        if m.shape.len() == 1
+                            && m.dimension_names
+                                .as_ref()
+                                .is_none_or(|d| d.len() == 1 && d[0] == name) =>
+                    {
+                        Some((name, m.shape[0]))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        for c in &children {
+            let NodeKind::Array(m) = &c.kind else {
+                continue;
+            };
+            let Some(dims) = &m.dimension_names else {
+                continue;
+            };
+            if dims.len() != m.shape.len() {
+                return Err(crate::Error::invalid(
+                    at(&c.path),
+                    format!(
+                        "{} dimension names {dims:?} for a shape of {} dimensions {:?}",
+                        dims.len(),
+                        m.shape.len(),
+                        m.shape
+                    ),
+                ));
+            }
+            for (i, d) in dims.iter().enumerate() {
+                if let Some((_, n)) = coords.iter().find(|(name, _)| name == d)
+                    && m.shape[i] != *n
+                {
+                    return Err(crate::Error::invalid(
+                        at(&c.path),
+                        format!(
+                            "declared shape {:?} does not match its coordinates: dimension {d:?} is {} long, its coordinate {}/{d} has {n} values",
+                            m.shape,
+                            m.shape[i],
+                            g.path.trim_end_matches('/')
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    // Sentinel-2 reflectance: r20m and r60m are the r10m grid divided by 2 and 6.
+    let len = |p: &str| match h.node(p).map(|n| &n.kind) {
+        Some(NodeKind::Array(m)) if m.shape.len() == 1 => Some(m.shape[0]),
+        _ => None,
+    };
+    let refl = "/measurements/reflectance";
+    if check_sentinel2(h).is_ok() {
+        for (res, f) in [("r20m", 2u64), ("r60m", 6)] {
+            for axis in ["x", "y"] {
+                let p = format!("{refl}/{res}/{axis}");
+                if let (Some(n), Some(b)) = (len(&p), len(&format!("{refl}/r10m/{axis}")))
+                    && n.checked_mul(f) != Some(b)
+                {
+                    return Err(crate::Error::invalid(
+                        at(&p),
+                        format!("{n} values, but r10m has {b}: {res} must be r10m / {f}"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A coordinate reference system as found in a product.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum Crs {

@@ -169,9 +169,15 @@ pub fn validate(h: &Hierarchy) -> Report {
             "not-zarr-v3",
             format!("Zarr v{}: GeoZarr stores are Zarr v3", h.zarr_format()),
         );
+        if let Err(e) = crate::product::check_shapes(h) {
+            r.error("/", "shape-mismatch", e.to_string());
+        }
         return r;
     }
     strict_json(h, &mut r);
+    if let Err(e) = crate::product::check_shapes(h) {
+        r.error("/", "shape-mismatch", e.to_string());
+    }
     check_root(h, &mut r);
     let mut any_multiscales = false;
     for n in h.nodes() {

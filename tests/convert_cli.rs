@@ -316,7 +316,11 @@ fn corrupt_source_chunk_leaves_no_valid_output_and_resume_completes_it() {
         before,
         "completed arrays are kept"
     );
-    assert!(!out.join(".eopf-geozarr-journal.json").exists());
+    // The journal now records the conversion as complete (what --resume and --overwrite read).
+    let j: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join(".eopf-geozarr-journal.json")).unwrap())
+            .unwrap();
+    assert_eq!(j["complete"], true);
     assert!(
         common::run(&["validate", out.to_str().unwrap()])
             .status

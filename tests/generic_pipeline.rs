@@ -678,10 +678,12 @@ fn plans_write_into_any_zarrs_store() {
         let doc: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(doc, a.doc, "{key}");
     }
-    // No journal is left behind.
-    assert!(
-        mem.get(&StoreKey::new(".eopf-geozarr-journal.json").unwrap())
+    // The journal records the conversion as complete.
+    let j: Value = serde_json::from_slice(
+        &mem.get(&StoreKey::new(".eopf-geozarr-journal.json").unwrap())
             .unwrap()
-            .is_none()
-    );
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(j["complete"], true);
 }

@@ -63,6 +63,19 @@ pub struct GenericOptions {
     pub cancel: super::writer::CancelFlag,
 }
 
+impl GenericOptions {
+    /// The options with everything that does not change the output reset (`max_retries`,
+    /// `device`, `cancel`): what a resumable conversion's fingerprint is made of.
+    pub fn output_choices(&self) -> Self {
+        GenericOptions {
+            max_retries: 0,
+            device: crate::kernels::Device::Auto,
+            cancel: Default::default(),
+            ..self.clone()
+        }
+    }
+}
+
 impl Default for GenericOptions {
     fn default() -> Self {
         GenericOptions {

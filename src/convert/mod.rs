@@ -20,51 +20,67 @@ use crate::geo::epsg_exists;
 use crate::hierarchy::Hierarchy;
 use crate::product::{check_sentinel2, resolve_crs};
 
-/// Apply the existing-output policy before a conversion writes anything: an existing output is an
-/// error, is removed (`Overwrite`), or — with a journal of the same input and options — kept for
-/// `Resume`, which returns the arrays already complete. Local folders and S3 prefixes alike.
-pub fn prepare_output(
-    output: &Path,
-    existing: Existing,
-    fingerprint: &str,
-) -> Result<std::collections::HashSet<String>> {
+/// What a conversion does with its output, decided before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prepared {
+    /// Write it, keeping the arrays of an interrupted run of the same conversion (`--resume`).
+    Write(std::collections::HashSet<String>),
+    /// It already holds the complete output of the same input and options (`--resume`).
+    UpToDate,
+}
+
+/// Apply the existing-output policy before a conversion writes anything (PRODUCT §9): an existing
+/// output is an error; `Overwrite` erases it only when it is a Zarr store or an output of ours
+/// (never a folder or prefix holding anything else, never a bucket root, never through a
+/// symbolic link); `Resume` finishes an interrupted conversion of ours with the same input and
+/// options, does nothing on a complete one, and refuses anything else. Local folders and S3
+/// prefixes alike.
+pub fn prepare_output(output: &Path, existing: Existing, fingerprint: &str) -> Result<Prepared> {
+    let loc = crate::storage::Location::from_path(output)?;
     let (store, at) = crate::storage::open_write(output)?;
-    prepare_store(&store, &at, existing, fingerprint)
+    prepare_store(&loc, &store, &at, existing, fingerprint)
 }
 
 /// [`prepare_output`] on an opened output store.
 fn prepare_store(
+    loc: &crate::storage::Location,
     store: &crate::storage::OutStore,
     at: &str,
     existing: Existing,
     fingerprint: &str,
-) -> Result<std::collections::HashSet<String>> {
-    let mut done = std::collections::HashSet::new();
-    if crate::storage::store_in_use(store, at)? {
-        match existing {
-            Existing::Error => {
-                return Err(Error::Input(format!(
-                    "{at}: output already exists (use --overwrite to replace it or --resume to finish an interrupted conversion)"
-                )));
+) -> Result<Prepared> {
+    use crate::storage::safety::{Contents, check_erasable, contents};
+    let found = contents(loc, store, at)?;
+    let fresh = Prepared::Write(Default::default());
+    match (existing, &found) {
+        (_, Contents::Empty) => Ok(fresh),
+        (Existing::Error, _) => Err(Error::Input(format!(
+            "{at}: output already exists (use --overwrite to replace it or --resume to finish an interrupted conversion)"
+        ))),
+        (Existing::Overwrite, _) => {
+            check_erasable(loc, &found, at, "overwrite it")?;
+            crate::storage::erase_all(store, at)?;
+            Ok(fresh)
+        }
+        (Existing::Resume, Contents::Foreign(_)) => {
+            check_erasable(loc, &found, at, "resume into it").map(|_| fresh)
+        }
+        (Existing::Resume, Contents::Zarr { journal: false }) => Err(Error::Input(format!(
+            "{at}: refusing to resume: it is a Zarr store that no conversion of ours wrote (no journal); nothing was touched (use --overwrite to replace it)"
+        ))),
+        (Existing::Resume, Contents::Zarr { journal: true }) => {
+            check_erasable(loc, &found, at, "resume into it")?;
+            match writer::read_journal_from(&**store, at)? {
+                Some(j) if j.fingerprint == fingerprint && j.complete => Ok(Prepared::UpToDate),
+                Some(j) if j.fingerprint == fingerprint => {
+                    Ok(Prepared::Write(j.done.into_iter().collect()))
+                }
+                _ => Err(Error::Input(format!(
+                    "{at}: refusing to resume: it holds a conversion of another input or with other options; nothing was touched (use --overwrite)"
+                ))),
             }
-            Existing::Overwrite => crate::storage::erase_all(store, at)?,
-            Existing::Resume => match writer::read_journal_from(store, at)? {
-                Some(j) if j.fingerprint == fingerprint => done = j.done.into_iter().collect(),
-                Some(_) => {
-                    return Err(Error::Input(format!(
-                        "{at}: the interrupted conversion used another input or other options; use --overwrite"
-                    )));
-                }
-                None => {
-                    tracing::warn!(
-                        "{at}: no journal of an interrupted conversion: converting again"
-                    );
-                    crate::storage::erase_all(store, at)?;
-                }
-            },
         }
     }
-    Ok(done)
 }
 
 /// Pipeline A (`create_geozarr_dataset`, REFERENCE §2A) end to end on local paths: open `input`,
@@ -79,13 +95,14 @@ pub fn create_geozarr_dataset(
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<(OutputPlan, WriteReport)> {
     let h = Hierarchy::open(input)?;
+    crate::product::check_shapes(&h)?;
     let plan = plan_generic(&h, opts)?;
     let job = Job {
         profile: opts.profile,
         max_retries: opts.max_retries,
         device: opts.device,
         cancel: opts.cancel.clone(),
-        fingerprint: format!("{} | {opts:?}", h.location()),
+        fingerprint: format!("{} | {:?}", h.location(), opts.output_choices()),
     };
     let report = run_plan(&h, &plan, output, &job, existing, progress)?;
     Ok((plan, report))
@@ -97,11 +114,11 @@ pub enum Existing {
     /// An existing, non-empty output is an error.
     #[default]
     Error,
-    /// Remove it and convert again.
+    /// Remove it and convert again — only a Zarr store or an output of ours.
     Overwrite,
     /// Finish an interrupted conversion of the same input with the same options: arrays the
     /// journal lists as complete are kept, everything else (and all metadata) is written again.
-    /// An output without a journal is converted again from scratch.
+    /// A complete output of the same conversion is left as it is; anything else is refused.
     Resume,
 }
 
@@ -121,6 +138,7 @@ pub fn convert_s2_optimized(
             h.location()
         ))
     })?;
+    crate::product::check_shapes(&h)?;
     let crs = resolve_crs(&h, &epsg_exists).map(|c| c.0);
     if crs.is_none() {
         tracing::warn!(
@@ -134,7 +152,7 @@ pub fn convert_s2_optimized(
         max_retries: opts.max_retries,
         device: opts.device,
         cancel: opts.cancel.clone(),
-        fingerprint: format!("{} | {opts:?}", h.location()),
+        fingerprint: format!("{} | {:?}", h.location(), opts.output_choices()),
     };
     let report = run_plan(&h, &plan, output, &job, existing, progress)?;
     Ok((plan, report))
@@ -166,9 +184,23 @@ fn run_plan(
         kernels: &kernels,
         cancel: &job.cancel,
     };
+    let loc = crate::storage::Location::from_path(output)?;
     let (store, at) = crate::storage::open_write(output)?;
-    let done = prepare_store(&store, &at, existing, &job.fingerprint)?;
-    writer::write_plan_to(h, plan, store, &at, &settings, &done, progress)
+    match prepare_store(&loc, &store, &at, existing, &job.fingerprint)? {
+        Prepared::Write(done) => {
+            writer::write_plan_to(h, plan, store, &at, &settings, &done, progress)
+        }
+        Prepared::UpToDate => {
+            tracing::info!(
+                "{at}: already the complete output of this input and these options: nothing to do"
+            );
+            Ok(WriteReport {
+                up_to_date: true,
+                kernels: kernels.note.clone(),
+                ..WriteReport::default()
+            })
+        }
+    }
 }
 
 /// The reference's `write_geozarr_group` (§2A.2–2A.3): one group of `input` converted to a GeoZarr
@@ -182,13 +214,14 @@ pub fn write_geozarr_group(
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<(OutputPlan, WriteReport)> {
     let h = Hierarchy::open(input)?;
+    crate::product::check_shapes(&h)?;
     let plan = generic::plan_geozarr_group_only(&h, group, opts)?;
     let job = Job {
         profile: opts.profile,
         max_retries: opts.max_retries,
         device: opts.device,
         cancel: opts.cancel.clone(),
-        fingerprint: format!("{} | {group} | {opts:?}", h.location()),
+        fingerprint: format!("{} | {group} | {:?}", h.location(), opts.output_choices()),
     };
     let report = run_plan(&h, &plan, output, &job, existing, progress)?;
     Ok((plan, report))

@@ -75,6 +75,19 @@ fn rewrite_proj_attrs(attrs: &mut Map<String, Value>, shape: &[u64], grid: &Edge
     }
 }
 
+impl S2Options {
+    /// The options with everything that does not change the output reset (`max_retries`,
+    /// `device`, `cancel`): what a resumable conversion's fingerprint is made of.
+    pub fn output_choices(&self) -> Self {
+        S2Options {
+            max_retries: 0,
+            device: crate::kernels::Device::Auto,
+            cancel: Default::default(),
+            ..self.clone()
+        }
+    }
+}
+
 impl Default for S2Options {
     fn default() -> Self {
         S2Options {

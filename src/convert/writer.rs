@@ -33,6 +33,8 @@ pub struct WriteReport {
     pub bytes_in: u64,
     /// Where the kernels ran (`CPU (rayon, 2 threads)`, `GPU: <adapter> (<backend>, <type>)`).
     pub kernels: String,
+    /// `--resume` found the complete output of the same conversion: nothing was written.
+    pub up_to_date: bool,
 }
 
 /// A flag that stops a conversion between two chunk writes (the desktop app's Cancel). Its
@@ -144,6 +146,13 @@ pub fn write_plan_to(
         kernels: kernels.note.clone(),
         ..WriteReport::default()
     };
+    // The journal first, before any data: an output interrupted at any moment is recognisably
+    // ours (and resumable), never an anonymous folder of chunks.
+    {
+        let mut kept: Vec<String> = done.iter().cloned().collect();
+        kept.sort();
+        write_journal(&store, fingerprint, &kept, &at, false)?;
+    }
     // On an error or a cancel, the arrays completed so far go into the journal for --resume.
     let arrays = (|| -> Result<()> {
         for (i, out) in plan.arrays.iter().enumerate() {
@@ -307,7 +316,7 @@ pub fn write_plan_to(
             // The journal (what `--resume` keeps) at most every two seconds: on object storage each
             // write waits for the uploads before it.
             if last_journal.elapsed() >= std::time::Duration::from_secs(2) {
-                write_journal(&store, fingerprint, &journal, &at)?;
+                write_journal(&store, fingerprint, &journal, &at, false)?;
                 last_journal = std::time::Instant::now();
             }
             report.arrays += 1;
@@ -316,7 +325,7 @@ pub fn write_plan_to(
     })();
     if let Err(e) = arrays {
         if !journal.is_empty() {
-            let _ = write_journal(&store, fingerprint, &journal, &at);
+            let _ = write_journal(&store, fingerprint, &journal, &at, false);
         }
         return Err(e);
     }
@@ -339,19 +348,22 @@ pub fn write_plan_to(
         put_json(&*store, &meta_key(path), &doc, &at)?;
         report.groups += 1;
     }
-    // Complete: the journal goes.
-    crate::storage::erase_key(&*store, JOURNAL, &at)?;
+    // Complete: the journal says so (what `--resume` and `--overwrite` recognise as ours).
+    let all: Vec<String> = plan.arrays.iter().map(|a| a.path.clone()).collect();
+    write_journal(&store, fingerprint, &all, &at, true)?;
     Ok(report)
 }
 
-/// The journal of a conversion in progress, at the output's root.
-pub const JOURNAL: &str = ".eopf-geozarr-journal.json";
+pub use crate::storage::JOURNAL;
 
-/// A journal: which input and options, and the arrays whose data is completely written.
+/// A journal: which input and options, the arrays whose data is completely written, and whether
+/// the whole conversion (metadata included) is complete.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Journal {
     pub fingerprint: String,
     pub done: Vec<String>,
+    #[serde(default)]
+    pub complete: bool,
 }
 
 /// Read the journal of an interrupted conversion, if any (local folder or remote store).
@@ -377,10 +389,17 @@ pub fn read_journal_from<S: zarrs::storage::ReadableStorageTraits + ?Sized>(
         .map_err(|e| Error::invalid(format!("{at}/{JOURNAL}"), e))
 }
 
-fn write_journal(store: &OutStore, fingerprint: &str, done: &[String], at: &str) -> Result<()> {
+fn write_journal(
+    store: &OutStore,
+    fingerprint: &str,
+    done: &[String],
+    at: &str,
+    complete: bool,
+) -> Result<()> {
     let j = Journal {
         fingerprint: fingerprint.to_string(),
         done: done.to_vec(),
+        complete,
     };
     let v = serde_json::to_value(&j).map_err(|e| Error::invalid(at, e))?;
     put_json(&**store, JOURNAL, &v, at)

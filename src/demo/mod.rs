@@ -602,7 +602,22 @@ pub fn write_demo(out: &Path, opts: &DemoOptions, progress: Progress<'_>) -> Res
     }
     let partial = PathBuf::from(format!("{}.partial", out.display()));
     if partial.exists() {
-        std::fs::remove_dir_all(&partial).map_err(|e| Error::io(show(&partial), e))?;
+        // The leftover of an interrupted demo run is a Zarr store: removed. Anything else by that
+        // name is not ours and stays.
+        use crate::storage::safety::{Contents, contents};
+        let (store, pat) = crate::storage::open_write(&partial)?;
+        let loc = crate::storage::Location::Local(partial.clone());
+        match contents(&loc, &store, &pat)? {
+            Contents::Empty | Contents::Zarr { .. } => {
+                std::fs::remove_dir_all(&partial).map_err(|e| Error::io(show(&partial), e))?
+            }
+            Contents::Foreign(entry) => {
+                return Err(Error::Input(format!(
+                    "{pat}: refusing to replace it: it holds {entry}, which is not part of an \
+                     interrupted demo product (remove it or choose another output)"
+                )));
+            }
+        }
     }
     let store = layout.materialise_as(&partial, format)?;
     let arrays = layout.arrays();

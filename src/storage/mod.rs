@@ -6,6 +6,9 @@
 
 pub mod config;
 pub mod object;
+pub mod safety;
+
+pub use safety::JOURNAL;
 
 pub use config::{S3Config, mask_secrets, s3_config, set_s3_config};
 pub use object::{ObjectStorage, RequestCounts, request_counts};

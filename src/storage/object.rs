@@ -205,7 +205,7 @@ where
 /// Whether a key holds a metadata document (written last, cached on read).
 pub(crate) fn is_metadata(key: &str) -> bool {
     let name = key.rsplit('/').next().unwrap_or(key);
-    name == "zarr.json" || name.starts_with(".z") || name == crate::convert::writer::JOURNAL
+    name == "zarr.json" || name.starts_with(".z") || name == super::JOURNAL
 }
 
 /// Ranges closer than this are fetched in one request.

@@ -224,9 +224,20 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// Assert two stores hold the same keys with the same bytes.
+/// Assert two stores hold the same keys with the same bytes (the journal, which names the input
+/// location, aside: it must be there and complete in both).
 pub fn assert_same_tree(a: &Path, b: &Path) {
-    let (ta, tb) = (tree(a), tree(b));
+    let (mut ta, mut tb) = (tree(a), tree(b));
+    let ja = ta.remove(".eopf-geozarr-journal.json");
+    let jb = tb.remove(".eopf-geozarr-journal.json");
+    assert_eq!(ja.is_some(), jb.is_some(), "a journal in one store only");
+    for j in [ja, jb].into_iter().flatten() {
+        let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        assert_eq!(
+            v["complete"], true,
+            "journal of an unfinished conversion: {v}"
+        );
+    }
     let ka: Vec<&String> = ta.keys().collect();
     let kb: Vec<&String> = tb.keys().collect();
     assert_eq!(
