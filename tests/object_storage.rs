@@ -334,51 +334,59 @@ fn faults_are_retried_and_killed_uploads_resume() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
 
-    // Killed mid-upload (slow answers stretch the upload), then --resume: identical output.
-    s3.reset();
-    s3.faults(0.3, "slow");
-    let mut child = convert("killed.zarr", &[])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    loop {
-        let puts = n(&s3.stats(), "put");
-        if puts >= 120 || t.elapsed() > Duration::from_secs(120) {
-            eprintln!("killing after {puts} PUTs");
-            break;
+    // Killed with SIGKILL at three moments (slow answers stretch the upload) — just started
+    // (the journal only), mid-upload, during the metadata — then --resume: identical output.
+    type Moment<'a> = Box<dyn Fn(u64, &[String]) -> bool + 'a>;
+    let moments: Vec<(&str, Moment)> = vec![
+        (
+            "early",
+            Box::new(|_, keys: &[String]| {
+                keys.iter()
+                    .any(|k| k.ends_with(".eopf-geozarr-journal.json"))
+            }),
+        ),
+        ("mid-upload", Box::new(|puts, _: &[String]| puts >= 120)),
+        (
+            "during the metadata",
+            Box::new(|_, keys: &[String]| keys.iter().any(|k| k.ends_with("/b02/zarr.json"))),
+        ),
+    ];
+    for (what, moment) in &moments {
+        let key = format!("killed-{}.zarr", what.replace(' ', "-"));
+        s3.reset();
+        s3.faults(0.3, "slow");
+        let mut child = convert(&key, &[])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        loop {
+            let puts = n(&s3.stats(), "put");
+            let keys = s3.keys(&format!("{key}/"));
+            if moment(puts, &keys) || t.elapsed() > Duration::from_secs(120) {
+                eprintln!("{what}: killing after {puts} PUTs, {} keys", keys.len());
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                panic!("{what}: the conversion finished before it could be killed");
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        if child.try_wait().unwrap().is_some() {
-            panic!("the conversion finished before it could be killed");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        s3.faults(0.0, "slow");
+        // Interrupted: not a finished store.
+        let o = s3.cmd().args(["validate", &s3.url(&key)]).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{what}: {}", stdout(&o));
+        s3.reset();
+        let o = convert(&key, &["--resume"]).output().unwrap();
+        ok(&o, "resumed conversion");
+        eprintln!("{what}: resumed: {} — {}", s3.stats(), stderr(&o).trim());
+        let dl = dir.path().join(format!("dl_{key}"));
+        s3.download(&key, &dl);
+        assert_same_tree(&local_out, &dl);
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    s3.faults(0.0, "slow");
-    // Interrupted: not a finished store.
-    let o = s3
-        .cmd()
-        .args(["validate", &s3.url("killed.zarr")])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    let journal = s3
-        .keys("killed.zarr/")
-        .iter()
-        .any(|k| k.ends_with(".eopf-geozarr-journal.json"));
-    s3.reset();
-    let o = convert("killed.zarr", &["--resume"]).output().unwrap();
-    ok(&o, "resumed conversion");
-    eprintln!(
-        "resume (journal present: {journal}): {} — {}",
-        s3.stats(),
-        stderr(&o).trim()
-    );
-    let dl = dir.path().join("dl_killed");
-    s3.download("killed.zarr", &dl);
-    assert_same_tree(&local_out, &dl);
 }
 
 /// The object-store layer itself: multipart uploads, merged byte ranges, the shard-index and
