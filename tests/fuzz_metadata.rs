@@ -108,7 +108,7 @@ fn mutate(doc: &mut Value, mut seed: u64, with: Value) {
             _ => 0,
         };
         // Stop here with probability 1/4 (or at a leaf).
-        if children == 0 || seed % 4 == 0 {
+        if children == 0 || seed.is_multiple_of(4) {
             *cur = with;
             return;
         }
