@@ -241,3 +241,29 @@ fn zoomed_in_the_cursor_reads_the_shown_level() {
     assert!(h.query_by_label("At the shown level").is_some());
     assert!(h.query_by_label(line).is_some());
 }
+
+/// A background job that dies (here the product loader panics) ends with its message on screen,
+/// not an endless spinner; the app stays usable (a product opens afterwards).
+#[test]
+fn a_dead_background_job_is_reported_in_the_ui() {
+    if common::gpu_kernels().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = common::demo_at(dir.path(), "in.zarr", "v3");
+    let mut app = ViewerApp::new(input.clone(), None);
+    app.open_with(input.clone(), |_| panic!("the loader crashed on purpose"));
+    let mut h = harness(app);
+    step_until(&mut h, |h| {
+        h.query_by_label_contains("the loader crashed on purpose")
+            .is_some()
+    });
+    let shown = h
+        .query_by_label_contains("Cannot open the product: loading the product failed")
+        .is_some();
+    assert!(shown, "the failure is named in the UI");
+    assert!(!h.state().is_ready());
+    // The next product opens normally.
+    h.state_mut().open(input);
+    step_until(&mut h, |h| h.state().is_ready());
+}

@@ -2,8 +2,6 @@
 //! background, shows the table and a bar chart of CPU vs GPU (upload / compute / readback), the
 //! adapter, and exports the JSON.
 
-use std::sync::mpsc::{Receiver, channel};
-
 use egui_plot::{Bar, BarChart, Legend, Plot};
 
 use crate::bench::KernelRow;
@@ -21,7 +19,7 @@ pub struct BenchResult {
 /// The panel's state.
 pub struct BenchPanel {
     pub size: usize,
-    running: Option<Receiver<Result<BenchResult, String>>>,
+    running: Option<super::job::Job<BenchResult>>,
     pub result: Option<BenchResult>,
     pub error: Option<String>,
     pub export_path: String,
@@ -63,19 +61,18 @@ impl BenchPanel {
     }
 
     fn start(&mut self, ctx: &egui::Context) {
-        let (tx, rx) = channel();
-        let (size, ctx) = (self.size, ctx.clone());
-        std::thread::spawn(move || {
-            let _ = tx.send(run(size));
-            ctx.request_repaint();
-        });
-        self.running = Some(rx);
+        let size = self.size;
+        self.running = Some(super::job::Job::spawn(
+            "the benchmark",
+            Some(ctx.clone()),
+            move || run(size),
+        ));
         self.error = None;
     }
 
     fn poll(&mut self) {
-        if let Some(rx) = &self.running
-            && let Ok(r) = rx.try_recv()
+        if let Some(job) = &self.running
+            && let Some(r) = job.poll()
         {
             self.running = None;
             match r {

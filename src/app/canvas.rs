@@ -266,7 +266,10 @@ impl TileCache {
                         &cpu
                     };
                     let t0 = std::time::Instant::now();
-                    let r = make_tile(&h, k, &req).map_err(|e| e.to_string());
+                    // A panic is this tile's error, not a dead worker and a tile that never comes.
+                    let r = super::job::catch("drawing a map tile", || {
+                        make_tile(&h, k, &req).map_err(|e| e.to_string())
+                    });
                     tracing::debug!(
                         "tile {} ({}, {}): {:.0} ms",
                         req.level.name,

@@ -8,7 +8,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 
 use crate::hierarchy::Hierarchy;
 use crate::render::{Band, Preset, Rgba, Stretch, Window, colour_raw};
@@ -53,7 +52,7 @@ pub struct Compare {
     pub swipe: f32,
     pub data: Option<CompareData>,
     pub error: Option<String>,
-    job: Option<Receiver<Result<CompareData, String>>>,
+    job: Option<super::job::Job<CompareData>>,
     pub textures: Option<(egui::TextureHandle, Option<egui::TextureHandle>)>,
 }
 
@@ -247,16 +246,15 @@ impl Compare {
         stretch: Option<Stretch>,
         ctx: egui::Context,
     ) {
-        let (tx, rx) = channel();
         let b = self.path_input.trim().to_string();
         let against = self.against.clone();
-        std::thread::spawn(move || {
-            let r =
-                compute(&a, &against, &b, &resolution, preset, stretch).map_err(|e| e.to_string());
-            let _ = tx.send(r);
-            ctx.request_repaint();
-        });
-        self.job = Some(rx);
+        self.job = Some(super::job::Job::spawn(
+            "the comparison",
+            Some(ctx),
+            move || {
+                compute(&a, &against, &b, &resolution, preset, stretch).map_err(|e| e.to_string())
+            },
+        ));
         self.error = None;
     }
 
@@ -267,8 +265,8 @@ impl Compare {
 
     /// Take a finished comparison.
     pub fn poll(&mut self) {
-        if let Some(rx) = &self.job
-            && let Ok(r) = rx.try_recv()
+        if let Some(job) = &self.job
+            && let Some(r) = job.poll()
         {
             self.job = None;
             self.textures = None;

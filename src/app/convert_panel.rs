@@ -3,7 +3,6 @@
 //! validates). When a conversion finishes, the app opens the result with its validation report.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -51,7 +50,7 @@ pub struct ConvertPanel {
     progress: Arc<Mutex<Progress>>,
     cancel: CancelFlag,
     started: Option<Instant>,
-    running: Option<Receiver<Result<String, String>>>,
+    running: Option<super::job::Job<String>>,
     /// The last outcome: `Ok(summary)` or `Err(message)`.
     pub outcome: Option<Result<String, String>>,
 }
@@ -129,7 +128,6 @@ impl ConvertPanel {
             PathBuf::from(self.input.trim()),
             PathBuf::from(self.output.trim()),
         );
-        let (tx, rx) = channel();
         let progress = self.progress.clone();
         if let Ok(mut p) = progress.lock() {
             *p = Progress::default();
@@ -163,7 +161,8 @@ impl ConvertPanel {
             ..GenericOptions::default()
         };
         let pipeline = self.pipeline;
-        std::thread::spawn(move || {
+        let repaint = ctx.clone();
+        let job = super::job::Job::spawn("the conversion", Some(repaint), move || {
             let report = |done: usize, total: usize, what: &str| {
                 if let Ok(mut p) = progress.lock() {
                     *p = Progress {
@@ -182,30 +181,35 @@ impl ConvertPanel {
                     &input, &output, &generic, existing, &report,
                 ),
             };
-            let msg = result
+            result
                 .map(|(_, r)| {
-                    format!(
-                        "wrote {} ({} arrays, {} groups; kernels: {})",
-                        output.display(),
-                        r.arrays,
-                        r.groups,
-                        r.kernels
-                    )
+                    if r.up_to_date {
+                        format!(
+                            "{} already holds the complete output of this input and these options: nothing to do",
+                            output.display()
+                        )
+                    } else {
+                        format!(
+                            "wrote {} ({} arrays, {} groups; kernels: {})",
+                            output.display(),
+                            r.arrays,
+                            r.groups,
+                            r.kernels
+                        )
+                    }
                 })
-                .map_err(|e| e.to_string());
-            let _ = tx.send(msg);
-            ctx.request_repaint();
+                .map_err(|e| e.to_string())
         });
         self.started = Some(Instant::now());
-        self.running = Some(rx);
+        self.running = Some(job);
         self.outcome = None;
     }
 
     /// Draw the panel; returns the output path when a conversion has just finished.
     pub fn show(&mut self, ui: &mut egui::Ui) -> Option<PathBuf> {
         let mut finished = None;
-        if let Some(rx) = &self.running
-            && let Ok(r) = rx.try_recv()
+        if let Some(job) = &self.running
+            && let Some(r) = job.poll()
         {
             self.running = None;
             if r.is_ok() {

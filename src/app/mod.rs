@@ -13,13 +13,13 @@ pub mod convert_panel;
 pub mod gpu_colour;
 pub mod graticule;
 pub mod inspector;
+pub mod job;
 pub mod probe;
 pub mod product;
 pub mod recent;
 pub mod stretch_panel;
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 
 use crate::hierarchy::Hierarchy;
@@ -110,14 +110,12 @@ pub fn load_hierarchy(h: Hierarchy) -> crate::Result<Loaded> {
     })
 }
 
-type RenderResult = Result<
-    (
-        crate::render::Rgba,
-        Option<crate::render::Stretch>,
-        Option<crate::render::Histograms>,
-    ),
-    String,
->;
+/// A rendering of the whole base level: the image, the stretch it used, its histograms.
+type Rendered = (
+    crate::render::Rgba,
+    Option<crate::render::Stretch>,
+    Option<crate::render::Histograms>,
+);
 
 /// A background rendering of the whole base level.
 #[derive(Debug, Clone)]
@@ -136,10 +134,9 @@ fn start_render(
     res: String,
     job: RenderJob,
     ctx: egui::Context,
-) -> Receiver<RenderResult> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let r = (|| -> crate::Result<_> {
+) -> job::Job<Rendered> {
+    job::Job::spawn("rendering the map", Some(ctx), move || {
+        (|| -> crate::Result<_> {
             let stretch = match (job.stretch, &job.window) {
                 (Some(s), _) => Some(s),
                 (None, Some(w)) => {
@@ -156,11 +153,8 @@ fn start_render(
             };
             Ok((img, used, hist))
         })()
-        .map_err(|e| e.to_string());
-        let _ = tx.send(r);
-        ctx.request_repaint();
-    });
-    rx
+        .map_err(|e| e.to_string())
+    })
 }
 
 /// The tabs of the main area.
@@ -173,9 +167,9 @@ pub enum Tab {
 }
 
 enum State {
-    Loading(Receiver<crate::Result<Loaded>>),
+    Loading(job::Job<Loaded>),
     /// Building the demo product first (chunks written, total).
-    Building(Receiver<crate::Result<Loaded>>, Arc<Mutex<(u64, u64)>>),
+    Building(job::Job<Loaded>, Arc<Mutex<(u64, u64)>>),
     Ready {
         loaded: Box<Loaded>,
         texture: Option<egui::TextureHandle>,
@@ -200,7 +194,7 @@ pub struct ViewerApp {
     /// What the map shows.
     pub preset: crate::render::Preset,
     /// A preset being rendered in the background (image and the stretch it used).
-    rendering: Option<Receiver<RenderResult>>,
+    rendering: Option<job::Job<Rendered>>,
     /// Finer levels of the map, in tiles.
     pub tiles: Option<canvas::TileCache>,
     /// What the level indicator says (`Level r20m (20 m) · 4/4 tiles`).
@@ -260,10 +254,11 @@ impl ViewerApp {
     /// Build the demo product at `path` in the background (with progress), then open it.
     pub fn new_demo(path: PathBuf, ctx: Option<egui::Context>) -> Self {
         let mut app = Self::new_idle(path.clone(), ctx.clone());
-        let (tx, rx) = channel();
         let progress = Arc::new(Mutex::new((0u64, 0u64)));
         let shared = progress.clone();
-        std::thread::spawn(move || {
+        let repaint = ctx.clone();
+        let job = job::Job::spawn("building the demo product", ctx, move || {
+            let ctx = repaint;
             let report = |done: u64, total: u64| {
                 if let Ok(mut p) = shared.lock() {
                     *p = (done, total);
@@ -284,12 +279,9 @@ impl ViewerApp {
                 }
                 load(&path)
             })();
-            let _ = tx.send(result);
-            if let Some(c) = ctx {
-                c.request_repaint();
-            }
+            result.map_err(|e| e.to_string())
         });
-        app.state = State::Building(rx, progress);
+        app.state = State::Building(job, progress);
         app
     }
 
@@ -336,19 +328,20 @@ impl ViewerApp {
 
     /// Open another product (loaded in the background; the UI stays responsive).
     pub fn open(&mut self, path: PathBuf) {
-        let (tx, rx) = channel();
+        self.open_with(path, |p| load(p).map_err(|e| e.to_string()));
+    }
+
+    /// [`ViewerApp::open`] with another loader (the UI tests use one that fails or panics).
+    pub fn open_with(
+        &mut self,
+        path: PathBuf,
+        loader: impl FnOnce(&std::path::Path) -> Result<Loaded, String> + Send + 'static,
+    ) {
         let p = path.clone();
-        let ctx = self.ctx.clone();
-        std::thread::spawn(move || {
-            let result = load(&p);
-            let _ = tx.send(result);
-            if let Some(ctx) = ctx {
-                ctx.request_repaint();
-            }
-        });
+        let job = job::Job::spawn("loading the product", self.ctx.clone(), move || loader(&p));
         self.path_input = path.display().to_string();
         self.path = path;
-        self.state = State::Loading(rx);
+        self.state = State::Loading(job);
         self.selected = None;
         self.preset = crate::render::Preset::TrueColour;
         self.rendering = None;
@@ -385,11 +378,11 @@ impl ViewerApp {
     }
 
     fn poll(&mut self) {
-        let rx = match &self.state {
-            State::Loading(rx) | State::Building(rx, _) => rx,
+        let job = match &self.state {
+            State::Loading(job) | State::Building(job, _) => job,
             _ => return,
         };
-        if let Ok(result) = rx.try_recv() {
+        if let Some(result) = job.poll() {
             self.state = match result {
                 Ok(loaded) => {
                     recent::remember(&mut self.recent, &self.path.display().to_string());
@@ -402,7 +395,7 @@ impl ViewerApp {
                         texture: None,
                     }
                 }
-                Err(e) => State::Failed(e.to_string()),
+                Err(e) => State::Failed(e),
             };
         }
     }
@@ -542,8 +535,8 @@ impl ViewerApp {
                     return;
                 }
                 // A preset rendered in the background replaces the image.
-                if let Some(rx) = &self.rendering
-                    && let Ok(r) = rx.try_recv()
+                if let Some(job) = &self.rendering
+                    && let Some(r) = job.poll()
                 {
                     self.rendering = None;
                     match r {

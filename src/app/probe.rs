@@ -4,7 +4,6 @@
 //! wins), so hovering never blocks a frame.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 
 use crate::hierarchy::{Hierarchy, NodeKind};
 use crate::render::raw::{RawData, read_band_raw};
@@ -13,8 +12,8 @@ use crate::render::{Window, reflectance_group};
 /// A pixel of a level: level name, column, row.
 pub type Pixel = (String, u64, u64);
 
-/// A read of one pixel in flight: the pixel and where its lines arrive.
-type Job = (Pixel, Receiver<Result<Vec<String>, String>>);
+/// A read of one pixel in flight: the pixel and the job reading its lines.
+type Job = (Pixel, super::job::Job<Vec<String>>);
 
 /// The probe's state.
 #[derive(Default)]
@@ -91,20 +90,18 @@ impl Probe {
 
     fn start(&mut self, h: &Arc<Hierarchy>, pixel: Option<Pixel>, ctx: &egui::Context) {
         let Some(p) = pixel else { return };
-        let (tx, rx) = channel();
-        let (h, q, ctx) = (h.clone(), p.clone(), ctx.clone());
-        std::thread::spawn(move || {
-            let _ = tx.send(read_pixel(&h, &q).map_err(|e| e.to_string()));
-            ctx.request_repaint();
+        let (h, q) = (h.clone(), p.clone());
+        let job = super::job::Job::spawn("reading the pixel", Some(ctx.clone()), move || {
+            read_pixel(&h, &q).map_err(|e| e.to_string())
         });
         self.pixel = Some(p.clone());
-        self.job = Some((p, rx));
+        self.job = Some((p, job));
     }
 
     /// Take a finished read; start the newest one asked for meanwhile.
     pub fn poll(&mut self, h: &Arc<Hierarchy>, ctx: &egui::Context) {
-        let Some((p, rx)) = &self.job else { return };
-        let Ok(r) = rx.try_recv() else { return };
+        let Some((p, job)) = &self.job else { return };
+        let Some(r) = job.poll() else { return };
         if Some(p) == self.pixel.as_ref() {
             self.lines = r.unwrap_or_else(|e| vec![format!("cannot read the pixel: {e}")]);
         }
