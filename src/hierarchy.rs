@@ -212,6 +212,11 @@ impl Hierarchy {
         Ok(h)
     }
 
+    /// Whether the store is a local folder (not `s3://` or `http(s)://`).
+    fn location_is_local(&self) -> bool {
+        !crate::storage::is_remote(Path::new(&self.location))
+    }
+
     fn has(&self, node: &str, file: &str) -> Result<bool> {
         let k = key(&store_key_for(node, file), &self.location)?;
         let size = self
@@ -224,8 +229,11 @@ impl Hierarchy {
     fn get_json(&self, k: &str) -> Result<Option<Value>> {
         let sk = key(k, &self.location)?;
         let full = format!("{}/{}", self.location, k);
-        // The size first: a metadata document is never read whole past the limit.
-        if let Some(size) = self.store.size_key(&sk).map_err(|e| Error::io(&full, e))?
+        // The size first: a metadata document is never read whole past the limit. (A local
+        // file's size is one stat; object stores check it from the answer's headers themselves,
+        // without an extra request.)
+        if self.location_is_local()
+            && let Some(size) = self.store.size_key(&sk).map_err(|e| Error::io(&full, e))?
             && size > limits::METADATA_BYTES
         {
             return Err(Error::invalid(
@@ -803,7 +811,7 @@ fn patch_nonstandard_floats(text: &str) -> String {
 /// allocated in proportion to a declared size before it is known to be sane.
 pub mod limits {
     /// Bytes of one metadata document (`zarr.json`, `.zmetadata`, …).
-    pub const METADATA_BYTES: u64 = 128 << 20;
+    pub const METADATA_BYTES: u64 = crate::storage::METADATA_BYTES;
     /// Dimensions of an array.
     pub const DIMENSIONS: usize = 32;
     /// Elements of an array.

@@ -251,6 +251,15 @@ fn native_bbox(h: &Hierarchy, ms: &[MultiscalesInfo]) -> Result<Option<[f64; 4]>
 /// Read a 1-D numeric array as f64 (integer or float storage).
 pub fn read_f64(h: &Hierarchy, path: &str) -> Result<Vec<f64>> {
     let meta = h.array_meta(path)?;
+    // Coordinates are read whole: their declared length is checked first (a tile has 10980).
+    const MAX_VALUES: u64 = 1 << 24;
+    let n: u64 = meta.shape.iter().product();
+    if n > MAX_VALUES {
+        return Err(crate::Error::invalid(
+            format!("{}{path}", h.location()),
+            format!("{n} values, above the limit of {MAX_VALUES} for a coordinate read whole"),
+        ));
+    }
     let dt = meta.dtype.trim_start_matches(['<', '>', '|', '=']);
     Ok(match dt {
         "i8" | "int64" => h.read::<i64>(path)?.iter().map(|&v| v as f64).collect(),

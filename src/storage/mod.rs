@@ -10,6 +10,10 @@ pub mod safety;
 
 pub use safety::JOURNAL;
 
+/// Bytes of one metadata document (`zarr.json`, `.zmetadata`, …) a reader accepts: far above any
+/// real product's (a few MB), so that a hostile one is never read whole.
+pub const METADATA_BYTES: u64 = 128 << 20;
+
 pub use config::{S3Config, mask_secrets, s3_config, set_s3_config};
 pub use object::{ObjectStorage, RequestCounts, request_counts};
 

@@ -490,7 +490,20 @@ impl ReadableStorageTraits for ObjectStorage {
         let path = self.path(k);
         let what = format!("{}/{k}", self.location);
         let r = self.block_on(retry(self.max_retries, Kind::Get, &what, || async {
-            self.store.get(&path).await?.bytes().await
+            let res = self.store.get(&path).await?;
+            // A metadata document is never downloaded past the limit (its size comes with the
+            // answer's headers, before the body).
+            if meta && res.meta.size > super::METADATA_BYTES {
+                return Err(object_store::Error::NotSupported {
+                    source: format!(
+                        "metadata document of {} bytes, above the limit of {} bytes",
+                        res.meta.size,
+                        super::METADATA_BYTES
+                    )
+                    .into(),
+                });
+            }
+            res.bytes().await
         }));
         let v = match r {
             Ok(b) => Some(b),
