@@ -24,6 +24,18 @@ status=0
 cargo test --all-targets --no-fail-fast 2>&1 || status=$?
 # --all-targets leaves out the documentation examples (the rustdoc of `plan` holds exact numbers).
 cargo test --doc 2>&1 || status=$?
+# The engine without the desktop application (servers, containers, the Python package): no
+# windowing or GUI crate in its dependency tree, and the library and CLI tests pass on it.
+gui_crates="$(cargo tree --no-default-features -e normal --prefix none 2>/dev/null \
+  | grep -E '^(eframe|egui|egui_plot|egui-wgpu|egui-winit|egui_glow|winit|rfd|egui_kittest) ' | sort -u || true)"
+if [ -n "$gui_crates" ]; then
+  echo "FAIL: GUI crates in the --no-default-features dependency tree: $gui_crates"
+  status=1
+else
+  echo "no-default-features: no GUI or windowing crate in the dependency tree"
+fi
+cargo test --no-default-features --no-fail-fast --lib --bins \
+  --test convert_cli --test bad_input --test info --test validate --test safety 2>&1 || status=$?
 if [ ! -d "$fixtures" ]; then
   echo "WARNING: the fixture suite did not run ($fixtures is missing)."
 fi

@@ -17,7 +17,7 @@ use crate::product::S2Level;
     name = "eopf-geozarr",
     version,
     about = "Inspect ESA EOPF Sentinel-2 products and convert them to GeoZarr",
-    long_about = "Inspect ESA EOPF Sentinel-2 products (Zarr v2) and convert them to GeoZarr.\n\
+    long_about = "Inspect ESA EOPF Sentinel-2 products (Zarr v3 since N0512, Zarr v2 before) and convert them to GeoZarr.\n\
                   Without a command, opens the desktop application on the built-in demo product."
 )]
 pub struct Cli {
@@ -232,6 +232,7 @@ enum Command {
         resolution: String,
     },
     /// Open the desktop application (the demo product when no path is given).
+    #[cfg(feature = "gui")]
     Gui {
         input_path: Option<PathBuf>,
         /// Do not open a window: write the preview PNG and print the report.
@@ -290,7 +291,13 @@ fn init_tracing(verbose: u8) {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        #[cfg(feature = "gui")]
         None => gui(None, false, Path::new("eopf-geozarr-preview.png")),
+        #[cfg(not(feature = "gui"))]
+        None => anyhow::bail!(
+            "this eopf-geozarr is built without the desktop application (feature `gui`): name a command (see --help)"
+        ),
+        #[cfg(feature = "gui")]
         Some(Command::Gui {
             input_path,
             headless,
@@ -489,14 +496,16 @@ pub fn default_demo_path() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/eopf-geozarr")))
         .unwrap_or_else(|| std::env::temp_dir().join("eopf-geozarr"));
     let opts = DemoOptions::default();
+    // (`-n0512`: today's Zarr v3 format; demos of earlier versions were Zarr v2.)
     base.join(format!(
-        "demo-l2a-{}-seed{}-v{}.zarr",
+        "demo-l2a-{}-seed{}-n0512-v{}.zarr",
         opts.size,
         opts.seed,
         crate::VERSION
     ))
 }
 
+#[cfg(feature = "gui")]
 fn gui(input: Option<PathBuf>, headless: bool, png: &Path) -> anyhow::Result<()> {
     let windowed = !headless && crate::app::has_display();
     let path = match input {

@@ -17,9 +17,10 @@
 //! * [`render`] — composites for display (true colour).
 //! * [`warp`] — Sentinel-1 GCP polynomial georeferencing and bilinear warping.
 //! * [`validate`] — the GeoZarr validator (errors and warnings with node paths).
-//! * [`app`] — the eframe desktop application.
+//! * `app` — the eframe desktop application (feature `gui`, the default).
 //! * [`cli`] — the command-line front end.
 
+#[cfg(feature = "gui")]
 pub mod app;
 pub mod bench;
 pub mod cli;

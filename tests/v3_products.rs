@@ -627,6 +627,7 @@ fn builtin_v3_demo_has_the_n0512_structure() {
     );
 }
 
+#[cfg(feature = "gui")]
 /// The desktop app's loader opens a v3 product as it opens a v2 one: the same true-colour image
 /// (same scene), an inspector, the product tree; a validation report for GeoZarr outputs only.
 #[test]

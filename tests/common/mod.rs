@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod s3;
+#[cfg(feature = "gui")]
 pub mod ui;
 
 use std::path::{Path, PathBuf};
