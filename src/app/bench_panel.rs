@@ -187,8 +187,19 @@ impl BenchPanel {
         let readback = BarChart::new("GPU readback", split(|g| g.readback_ms))
             .color(egui::Color32::from_rgb(160, 60, 160))
             .stack_on(&[&upload, &compute]);
+        let names: Vec<String> = r.rows.iter().map(|row| row.kernel.clone()).collect();
         Plot::new("bench-plot")
             .legend(Legend::default())
+            // The x axis names the kernels (one per integer position), not 0, 1, 2, 3.
+            .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 1.0, 1.0]))
+            .x_axis_formatter(move |mark, _| {
+                let i = mark.value.round();
+                if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                    names.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
             .height(260.0)
             .include_x(-0.6)
             .include_x(n as f64 - 0.4)
