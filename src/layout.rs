@@ -187,16 +187,7 @@ impl ArraySpec {
 
     /// A v3 array of a pydantic-zarr v3 `ArraySpec` document.
     fn from_json_v3(v: &Map<String, Value>, at: &str) -> Result<Self> {
-        let list = |k: &str, x: Option<&Value>| -> Result<Vec<u64>> {
-            x.and_then(Value::as_array)
-                .ok_or_else(|| Error::invalid(at, format!("array without a \"{k}\" list")))?
-                .iter()
-                .map(|x| {
-                    x.as_u64()
-                        .ok_or_else(|| Error::invalid(at, format!("\"{k}\" must hold integers")))
-                })
-                .collect()
-        };
+        let list = |k: &str, x: Option<&Value>| int_list(k, x, at);
         let shape = list("shape", v.get("shape"))?;
         let chunks = list(
             "chunk_grid.configuration.chunk_shape",
@@ -265,17 +256,7 @@ impl ArraySpec {
         if v.contains_key("data_type") || v.get("zarr_format").and_then(Value::as_u64) == Some(3) {
             return Self::from_json_v3(v, at);
         }
-        let list = |k: &str| -> Result<Vec<u64>> {
-            v.get(k)
-                .and_then(Value::as_array)
-                .ok_or_else(|| Error::invalid(at, format!("array without a \"{k}\" list")))?
-                .iter()
-                .map(|x| {
-                    x.as_u64()
-                        .ok_or_else(|| Error::invalid(at, format!("\"{k}\" must hold integers")))
-                })
-                .collect()
-        };
+        let list = |k: &str| int_list(k, v.get(k), at);
         let shape = list("shape")?;
         let chunks = list("chunks")?;
         if chunks.len() != shape.len() {
@@ -550,6 +531,18 @@ impl GroupSpec {
         put_json(&*store, ".zmetadata", &zmeta, &at)?;
         Ok(store)
     }
+}
+
+/// A list of non-negative integers named `k` (`shape`, `chunks`, …) of the array at `at`.
+fn int_list(k: &str, x: Option<&Value>, at: &str) -> Result<Vec<u64>> {
+    x.and_then(Value::as_array)
+        .ok_or_else(|| Error::invalid(at, format!("array without a \"{k}\" list")))?
+        .iter()
+        .map(|x| {
+            x.as_u64()
+                .ok_or_else(|| Error::invalid(at, format!("\"{k}\" must hold integers")))
+        })
+        .collect()
 }
 
 /// A filesystem store at `path`, which must not exist or be empty.
