@@ -687,3 +687,26 @@ fn plans_write_into_any_zarrs_store() {
     .unwrap();
     assert_eq!(j["complete"], true);
 }
+
+/// The Sentinel-1 mock's conversions in both profiles, byte for byte (see
+/// `tests/output_digests.rs`).
+#[test]
+fn s1_conversions_write_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = s1_mock(dir.path());
+    for (name, profile) in [
+        ("reference", Profile::Reference),
+        ("geozarr", Profile::Geozarr),
+    ] {
+        let out = dir.path().join(format!("digest-{name}.zarr"));
+        let opts = GenericOptions {
+            device: eopf_geozarr::kernels::Device::Cpu,
+            ..s1_opts(profile)
+        };
+        create_geozarr_dataset(&input, &out, &opts, Existing::Error, &|_, _, _| {}).unwrap();
+        common::digests::check(
+            &format!("s1-mock.a-{name}"),
+            &common::digests::of_tree(&out),
+        );
+    }
+}

@@ -331,22 +331,13 @@ pub fn write_plan_to(
     }
     report.bytes_in = bytes_in.load(Ordering::Relaxed);
     progress(total, total, "metadata");
-    // Metadata last: arrays, then groups, then consolidated metadata.
-    for out in &plan.arrays {
-        put_json(&*store, &meta_key(&out.path), &out.doc, &at)?;
-    }
-    let docs = all_docs(plan);
-    // Groups from the deepest up: the root's document (which holds the consolidated metadata)
-    // is the last one written.
-    let mut groups: Vec<(&String, &Map<String, Value>)> = plan.groups.iter().collect();
-    groups.sort_by_key(|(p, _)| std::cmp::Reverse(p.matches('/').count() - usize::from(*p == "/")));
-    for (path, attrs) in groups {
-        let mut doc = json!({"zarr_format": 3, "node_type": "group", "attributes": attrs});
-        if plan.consolidate.iter().any(|c| c == path) {
-            doc["consolidated_metadata"] = consolidated(path, plan, &docs);
+    // Metadata last: arrays, then groups from the deepest up: the root's document (which holds
+    // the consolidated metadata) is the last one written.
+    for (key, doc) in metadata_documents(plan) {
+        put_json(&*store, &key, &doc, &at)?;
+        if doc["node_type"] == "group" {
+            report.groups += 1;
         }
-        put_json(&*store, &meta_key(path), &doc, &at)?;
-        report.groups += 1;
     }
     // Complete: the journal says so (what `--resume` and `--overwrite` recognise as ours).
     let all: Vec<String> = plan.arrays.iter().map(|a| a.path.clone()).collect();
@@ -1034,6 +1025,28 @@ fn meta_key(path: &str) -> String {
     } else {
         format!("{r}/zarr.json")
     }
+}
+
+/// Every `zarr.json` of the output by store key, in the order the writer puts them: arrays, then
+/// groups from the deepest up (each consolidated group with its inline consolidated metadata), so
+/// the root's document comes last. What a dry run, a digest or a metadata-only copy needs.
+pub fn metadata_documents(plan: &OutputPlan) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = plan
+        .arrays
+        .iter()
+        .map(|a| (meta_key(&a.path), a.doc.clone()))
+        .collect();
+    let docs = all_docs(plan);
+    let mut groups: Vec<(&String, &Map<String, Value>)> = plan.groups.iter().collect();
+    groups.sort_by_key(|(p, _)| std::cmp::Reverse(p.matches('/').count() - usize::from(*p == "/")));
+    for (path, attrs) in groups {
+        let mut doc = json!({"zarr_format": 3, "node_type": "group", "attributes": attrs});
+        if plan.consolidate.iter().any(|c| c == path) {
+            doc["consolidated_metadata"] = consolidated(path, plan, &docs);
+        }
+        out.push((meta_key(path), doc));
+    }
+    out
 }
 
 /// Every node's full document by path.

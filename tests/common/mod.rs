@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod digests;
 pub mod s3;
 #[cfg(feature = "gui")]
 pub mod ui;
