@@ -14,10 +14,12 @@ use super::metadata::{
     spatial_ref_attrs_with, v3_data_type,
 };
 use super::num::Num;
-use super::s2::{
-    Codec, Kernel, OutArray, OutputPlan, Source, array_meta, coordinate_names, dims,
-    geotransform_string, insert_crs, name_of, parent_of, py_float,
+use super::ir::{Down, S1Warp};
+use super::attrs::{
+    ProjGrid, array_meta, cf_coordinates, coordinate_attrs, coordinate_names, copied_attrs, dims,
+    geotransform_string, insert_crs, py_float, rewrite_proj, value_coordinate, whole_coordinate,
 };
+use super::ir::{Codec, Kernel, OutArray, OutputPlan, Source, name_of, parent_of};
 use crate::conventions::Convention;
 use crate::error::{Error, Result};
 use crate::hierarchy::{Hierarchy, Node, NodeKind};
@@ -94,31 +96,6 @@ impl Default for GenericOptions {
             cancel: Default::default(),
         }
     }
-}
-
-/// How a level of pipeline A is reduced from the previous one.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Down {
-    /// The reference's `downsample_2d_array` without nodata: block sizes `src div dst` per axis,
-    /// cropped from the top-left, plain mean (NaN propagates).
-    Reference,
-    /// Factor 2 with partial edge blocks, mean over the pixels that are neither NaN nor `nodata`
-    /// (rounded for integer types; no valid pixel → `nodata` or NaN).
-    Mean { nodata: Option<f64> },
-    /// Factor 2 with partial edge blocks: mode (classes) or bitwise OR (bit masks) of u8.
-    Classes(Kernel),
-}
-
-/// Everything the writer needs to warp one Sentinel-1 variable.
-#[derive(Debug, Clone, PartialEq)]
-pub struct S1Warp {
-    pub transformer: GcpTransformer,
-    pub grid: WarpGrid,
-    pub src_width: u64,
-    pub src_height: u64,
-    /// Destination fill and source nodata (the reference's rule by attribute, then by type).
-    pub nodata: f64,
-    pub src_nodata: Option<f64>,
 }
 
 /// `normalize_path`-like clean-up of a group path: leading `/`, no trailing or doubled `/`.
@@ -303,50 +280,6 @@ pub fn dask_auto_chunks(shape: &[u64], previous: &[u64], itemsize: u64) -> Vec<u
         }
     }
     first
-}
-
-/// The GeoZarr coordinate attributes of pipeline A (§2A.1 table), merged into `attrs`.
-fn coordinate_attrs(attrs: &mut Map<String, Value>, name: &str, lonlat: bool) {
-    attrs.insert("_ARRAY_DIMENSIONS".into(), json!([name]));
-    let set = |a: &mut Map<String, Value>, k: &str, v: &str| {
-        a.insert(k.into(), json!(v));
-    };
-    match (name, lonlat) {
-        ("x", false) => {
-            set(attrs, "standard_name", "projection_x_coordinate");
-            set(attrs, "units", "m");
-            set(attrs, "long_name", "x coordinate of projection");
-        }
-        ("y", false) => {
-            set(attrs, "standard_name", "projection_y_coordinate");
-            set(attrs, "units", "m");
-            set(attrs, "long_name", "y coordinate of projection");
-        }
-        ("x", true) => {
-            set(attrs, "standard_name", "longitude");
-            set(attrs, "units", "degrees_east");
-            set(attrs, "long_name", "longitude");
-        }
-        ("y", true) => {
-            set(attrs, "standard_name", "latitude");
-            set(attrs, "units", "degrees_north");
-            set(attrs, "long_name", "latitude");
-        }
-        ("time", _) => set(attrs, "standard_name", "time"),
-        ("angle", _) => {
-            set(attrs, "standard_name", "angle");
-            set(attrs, "long_name", "angle coordinate");
-        }
-        ("band", _) => {
-            set(attrs, "standard_name", "band");
-            set(attrs, "long_name", "spectral band identifier");
-        }
-        ("detector", _) => {
-            set(attrs, "standard_name", "detector");
-            set(attrs, "long_name", "detector identifier");
-        }
-        _ => {}
-    }
 }
 
 /// How xarray (mask_and_scale) reads an array: `(stored type, decoded type, CF encoding)` —
@@ -561,7 +494,7 @@ impl Ctx<'_> {
         if let Some(lonlat) = geo_attrs {
             coordinate_attrs(&mut attrs, name_of(&src.path), lonlat);
         }
-        super::s2::whole_coordinate(path, src, attrs, &self.at(&src.path))
+        whole_coordinate(path, src, attrs, &self.at(&src.path))
     }
 
     /// The CRS of a group: `proj:epsg` of its first data variable that has one, else the
@@ -585,15 +518,6 @@ impl Ctx<'_> {
         let num = Num::from_dtype(&m.dtype).unwrap_or(Num::F64);
         Ok(Some((read_f64(self.h, &n.path)?, num)))
     }
-}
-
-/// Attributes of a copied array as the reference writes them: everything the source has except
-/// `_FillValue` and `_ARRAY_DIMENSIONS` (xarray's own), `_eopf_attrs` included.
-fn copied_attrs(src: &Map<String, Value>) -> Map<String, Value> {
-    src.iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "_FillValue" | "_ARRAY_DIMENSIONS"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
 
 /// Plan pipeline A for an opened product.
@@ -735,7 +659,7 @@ pub fn plan_generic(h: &Hierarchy, opts: &GenericOptions) -> Result<OutputPlan> 
     ctx.plan.groups.entry("/".into()).or_default();
     if opts.profile == Profile::Geozarr {
         finalise_root(&mut ctx.plan)?;
-        super::s2::cf_coordinates(&mut ctx.plan);
+        cf_coordinates(&mut ctx.plan);
     }
     ctx.plan.consolidate.push("/".into());
     Ok(ctx.plan)
@@ -946,7 +870,6 @@ fn plan_geozarr_group(
                 values.clone(),
                 Num::F64,
                 lonlat,
-                profile,
             ));
         }
     } else {
@@ -1245,7 +1168,6 @@ fn plan_geozarr_group(
                 xs,
                 cnum,
                 lonlat,
-                profile,
             ));
             ctx.plan.arrays.push(value_coordinate(
                 &join(&og, "y"),
@@ -1253,7 +1175,6 @@ fn plan_geozarr_group(
                 ys,
                 cnum,
                 lonlat,
-                profile,
             ));
         }
         // Geozarr profile: the non-spatial 1-D coordinates (a quicklook's `band`) are copied to
@@ -1440,80 +1361,11 @@ fn grid_at(grid: &Grid, k: u32) -> crate::geo::EdgeGrid {
     }
 }
 
-/// Geozarr profile: per-array `proj:shape/transform/bbox` rewritten for the level (B-9).
-fn rewrite_proj(attrs: &mut Map<String, Value>, shape: &[u64], grid: &impl ProjGrid) {
-    let n = shape.len();
-    if n < 2 {
-        return;
-    }
-    let (h, w) = (shape[n - 2], shape[n - 1]);
-    let Some((t, b)) = grid.proj(h, w) else {
-        return;
-    };
-    if attrs.contains_key("proj:shape") {
-        attrs.insert("proj:shape".into(), json!([h, w]));
-    }
-    if attrs.contains_key("proj:transform") {
-        attrs.insert(
-            "proj:transform".into(),
-            json!([t[0], t[1], t[2], t[3], t[4], t[5], 0.0, 0.0, 1.0]),
-        );
-    }
-    if attrs.contains_key("proj:bbox") {
-        attrs.insert("proj:bbox".into(), json!(b));
-    }
-}
-
-/// A grid that can state its transform and bbox for a `h × w` raster.
-trait ProjGrid {
-    fn proj(&self, h: u64, w: u64) -> Option<([f64; 6], [f64; 4])>;
-}
-
 impl ProjGrid for Grid {
     fn proj(&self, h: u64, w: u64) -> Option<([f64; 6], [f64; 4])> {
         self.bounds?;
         let g = grid_at(self, 0);
         g.proj(h, w)
-    }
-}
-
-impl ProjGrid for crate::geo::EdgeGrid {
-    fn proj(&self, h: u64, w: u64) -> Option<([f64; 6], [f64; 4])> {
-        Some((self.transform(), self.bbox(h, w)))
-    }
-}
-
-/// A computed coordinate array (overview levels, Sentinel-1 grids).
-fn value_coordinate(
-    path: &str,
-    axis: &str,
-    values: Vec<f64>,
-    num: Num,
-    lonlat: bool,
-    _profile: Profile,
-) -> OutArray {
-    let mut attrs = Map::new();
-    coordinate_attrs(&mut attrs, axis, lonlat);
-    if num.is_float() {
-        attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
-    }
-    let n = values.len() as u64;
-    OutArray {
-        path: path.to_string(),
-        doc: array_doc(
-            &[n],
-            json!(num.v3()),
-            &[n],
-            if num.is_float() {
-                json!("NaN")
-            } else {
-                json!(0)
-            },
-            vec![bytes_codec(num.size())],
-            attrs,
-            Some(vec![axis.to_string()]),
-        ),
-        source: Source::ValuesAs { values, out: num },
     }
 }
 

@@ -3,14 +3,17 @@
 //! metadata and the source of its values; [`metadata`] holds the Zarr v3 documents the reference
 //! writes; [`writer`] executes a plan.
 
+pub mod attrs;
 pub mod generic;
+pub mod ir;
 pub mod metadata;
 pub mod num;
 pub mod s2;
 pub mod writer;
 
 pub use generic::{GenericOptions, plan_generic};
-pub use s2::{OutputPlan, S2Options, Source, plan_s2};
+pub use ir::{OutArray, OutputPlan, Source};
+pub use s2::{S2Options, plan_s2};
 pub use writer::{WriteReport, WriteSettings, write_plan};
 
 use std::path::Path;

@@ -13,6 +13,13 @@ use super::metadata::{
 use crate::conventions::Convention;
 use crate::error::{Error, Result};
 pub use crate::geo::EdgeGrid;
+pub use super::attrs::{centre_bbox, geotransform_string, preferred_transform, py_float};
+use super::attrs::{
+    array_meta, cf_coordinates, computed_coordinate, coordinate_names, dims, doc_shape, insert_crs,
+    rewrite_proj, whole_coordinate,
+};
+pub use super::ir::{Codec, Kernel, OutArray, OutputPlan, Source};
+use super::ir::{name_of, parent_of};
 use crate::hierarchy::{Hierarchy, Node, NodeKind};
 use crate::inspect::read_f64;
 use crate::plan::{
@@ -46,34 +53,7 @@ pub struct S2Options {
     pub cancel: super::writer::CancelFlag,
 }
 
-/// Compression codec of data arrays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Codec {
-    /// Plain zstd (the geozarr profile's default: 2.13:1 at 161 MB/s per core on reflectance).
-    #[default]
-    Zstd,
-    /// Blosc zstd with byte shuffle (what the reference writes).
-    BloscZstd,
-}
-
 /// Rewrite a band's per-array `proj:shape/transform/bbox` for the level it is written at (B-9).
-fn rewrite_proj_attrs(attrs: &mut Map<String, Value>, shape: &[u64], grid: &EdgeGrid) {
-    let n = shape.len();
-    let (h, w) = (shape[n - 2], shape[n - 1]);
-    if attrs.contains_key("proj:shape") {
-        attrs.insert("proj:shape".into(), json!([h, w]));
-    }
-    if attrs.contains_key("proj:transform") {
-        let t = grid.transform();
-        attrs.insert(
-            "proj:transform".into(),
-            json!([t[0], t[1], t[2], t[3], t[4], t[5], 0.0, 0.0, 1.0]),
-        );
-    }
-    if attrs.contains_key("proj:bbox") {
-        attrs.insert("proj:bbox".into(), json!(grid.bbox(h, w)));
-    }
-}
 
 impl S2Options {
     /// The options with everything that does not change the output reset (`max_retries`,
@@ -104,154 +84,6 @@ impl Default for S2Options {
             cancel: Default::default(),
         }
     }
-}
-
-/// Where an output array's values come from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Source {
-    /// The source array's values, unchanged (same dtype).
-    Copy { from: String },
-    /// CF-decoded u16 → f32 (fill → NaN, `v·scale + offset` in f64, then f32).
-    Decode { from: String, cf: CfEncoding },
-    /// NaN-mean blocks of the decoded f64 source, then f32 (b08 injection).
-    InjectMean {
-        from: String,
-        cf: CfEncoding,
-        factor: u64,
-    },
-    /// NaN-mean blocks of an already written output array (derived pyramid levels).
-    Coarsen { from: String, factor: u64 },
-    /// Given values (coordinates of computed levels).
-    Values(Vec<f64>),
-    /// Float values of `inner` packed back to u16 with CF (`--keep-scale-offset`):
-    /// `round_half_even((v − offset) / scale)` in f32, NaN → the fill.
-    Pack { inner: Box<Source>, cf: CfEncoding },
-    /// The 0-d grid-mapping variable (value 0).
-    Zero,
-    /// Blocks of `factor`×`factor` pixels of an integer input raster reduced with a type-correct
-    /// kernel (geozarr profile pyramids of classes, masks and probabilities).
-    Reduce {
-        from: String,
-        factor: u64,
-        kernel: Kernel,
-    },
-    /// Any numeric input decoded like xarray (fill → NaN, `v·scale + offset` in f64), written as
-    /// the float type `out` (pipeline A).
-    DecodeAs {
-        from: String,
-        cf: CfEncoding,
-        src: super::num::Num,
-        out: super::num::Num,
-    },
-    /// Given values cast to `out` (pipeline A's overview coordinates, int64 parents truncate).
-    ValuesAs {
-        values: Vec<f64>,
-        out: super::num::Num,
-    },
-    /// The next overview level of an already written output array (pipeline A).
-    Downsample {
-        from: String,
-        from_shape: Vec<u64>,
-        from_num: super::num::Num,
-        down: super::generic::Down,
-        out: super::num::Num,
-    },
-    /// A Sentinel-1 variable warped from its GCPs to the output grid (bilinear).
-    Warp {
-        from: String,
-        warp: std::sync::Arc<super::generic::S1Warp>,
-        src: super::num::Num,
-    },
-}
-
-/// The reduction of a derived level of a non-reflectance raster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kernel {
-    /// Most frequent value (classes: SCL, detector ids).
-    Mode,
-    /// Bitwise OR (bit masks).
-    Or,
-    /// Rounded mean (probabilities, AOT, WVP).
-    Mean,
-}
-
-impl Kernel {
-    /// The kernel for a variable (by name and group).
-    pub fn for_variable(group: &str, name: &str) -> Kernel {
-        if name == "scl" || group.contains("detector_footprint") {
-            Kernel::Mode
-        } else if group.contains("/quality/mask") || group.contains("l1c_classification") {
-            Kernel::Or
-        } else {
-            Kernel::Mean
-        }
-    }
-
-    /// The `resampling_method` written in the multiscales layout.
-    pub fn resampling_method(self) -> &'static str {
-        match self {
-            Kernel::Mode => "mode",
-            Kernel::Or => "bitwise_or",
-            Kernel::Mean => "average",
-        }
-    }
-}
-
-/// One output array.
-#[derive(Debug, Clone)]
-pub struct OutArray {
-    pub path: String,
-    pub doc: Value,
-    pub source: Source,
-}
-
-/// The whole output.
-#[derive(Debug, Clone, Default)]
-pub struct OutputPlan {
-    /// Group path → attributes (`/` is the store root).
-    pub groups: BTreeMap<String, Map<String, Value>>,
-    /// Arrays in dependency order (a `Coarsen` source comes before its users).
-    pub arrays: Vec<OutArray>,
-    /// Groups that get inline consolidated metadata.
-    pub consolidate: Vec<String>,
-}
-
-pub(crate) fn name_of(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-pub(crate) fn parent_of(path: &str) -> String {
-    match path.rsplit_once('/') {
-        Some(("", _)) | None => "/".into(),
-        Some((p, _)) => p.into(),
-    }
-}
-
-pub(crate) fn array_meta(n: &Node) -> Option<&crate::hierarchy::ArrayMeta> {
-    match &n.kind {
-        NodeKind::Array(m) => Some(m),
-        NodeKind::Group => None,
-    }
-}
-
-/// Coordinates of a group: 1-D arrays named after their own dimension, and arrays listed in a
-/// `coordinates` attribute of the group's arrays.
-pub(crate) fn coordinate_names(arrays: &[&Node]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for a in arrays {
-        let name = name_of(&a.path);
-        if let Some(m) = array_meta(a)
-            && m.dimension_names.as_deref() == Some(&[name.to_string()][..])
-        {
-            out.push(name.to_string());
-        }
-        if let Some(c) = a.attributes.get("coordinates").and_then(Value::as_str) {
-            out.extend(c.split_whitespace().map(str::to_string));
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
 }
 
 struct Ctx<'a> {
@@ -413,7 +245,7 @@ impl Ctx<'_> {
             && shape.len() >= 2
             && let Some(g) = grid
         {
-            rewrite_proj_attrs(&mut attrs, shape, g);
+            rewrite_proj(&mut attrs, shape, g);
         }
         let (grid, codecs) = if shape.len() >= 2 {
             self.raster_layout(shape, item)
@@ -624,7 +456,7 @@ fn plan_raster_pyramids(ctx: &Ctx<'_>, h: &Hierarchy, plan: &mut OutputPlan) -> 
                     .ok_or_else(|| Error::invalid(ctx.at(src), "vanished"))?;
                 let mut attrs = sanitize_attrs(&node.attributes, false);
                 attrs.insert("grid_mapping".into(), json!("spatial_ref"));
-                rewrite_proj_attrs(&mut attrs, &[oh, ow], &grid);
+                rewrite_proj(&mut attrs, &[oh, ow], &grid);
                 let (chunks, codecs) = ctx.raster_layout(&[oh, ow], item);
                 let fill = fill_value(
                     &dt,
@@ -706,137 +538,10 @@ fn plan_raster_pyramids(ctx: &Ctx<'_>, h: &Hierarchy, plan: &mut OutputPlan) -> 
     Ok(())
 }
 
-/// A float64 coordinate of a computed level (`fill_value` NaN, `_FillValue` attribute, `bytes`).
-fn computed_coordinate(group: &str, axis: &str, values: Vec<f64>) -> OutArray {
-    let mut attrs = Map::new();
-    attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
-    let n = values.len() as u64;
-    OutArray {
-        path: format!("{group}/{axis}"),
-        doc: array_doc(
-            &[n],
-            json!("float64"),
-            &[n],
-            json!("NaN"),
-            vec![bytes_codec(8)],
-            attrs,
-            Some(vec![axis.to_string()]),
-        ),
-        source: Source::Values(values),
-    }
-}
-
-/// A coordinate copied whole (one chunk, `bytes` only) with `attrs` (plus the NaN `_FillValue`
-/// attribute of float coordinates).
-pub(crate) fn whole_coordinate(
-    path: &str,
-    src: &Node,
-    mut attrs: Map<String, Value>,
-    at: &str,
-) -> Result<OutArray> {
-    let m = array_meta(src).ok_or_else(|| Error::invalid(at, "not an array"))?;
-    let (dt, item) = v3_data_type(&m.dtype, at)?;
-    if is_float(&dt) {
-        attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
-    }
-    Ok(OutArray {
-        path: path.to_string(),
-        doc: array_doc(
-            &m.shape,
-            dt.clone(),
-            &m.shape,
-            fill_value(&dt, None),
-            vec![bytes_codec(item)],
-            attrs,
-            dims(m),
-        ),
-        source: Source::Copy {
-            from: src.path.clone(),
-        },
-    })
-}
-
-/// The `shape` of an array document.
-pub(crate) fn doc_shape(doc: &Value) -> Vec<u64> {
-    doc["shape"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_u64).collect())
-        .unwrap_or_default()
-}
-
 /// The `[height, width]` (last two dimensions) of a shape with at least two.
 fn yx(shape: &[u64]) -> Option<[u64; 2]> {
     let n = shape.len();
     (n >= 2).then(|| [shape[n - 2], shape[n - 1]])
-}
-
-pub(crate) fn insert_crs(a: &mut Map<String, Value>, crs: &Crs) {
-    match crs {
-        Crs::Epsg(c) => a.insert("proj:code".into(), json!(format!("EPSG:{c}"))),
-        Crs::Wkt(w) => a.insert("proj:wkt2".into(), json!(w)),
-    };
-}
-
-pub(crate) fn dims(m: &crate::hierarchy::ArrayMeta) -> Option<Vec<String>> {
-    if m.shape.is_empty() {
-        None
-    } else {
-        m.dimension_names.clone()
-    }
-}
-
-/// `[min x, min y, max x, max y]` of coordinate values (pixel centres in the reference).
-pub fn centre_bbox(x: &[f64], y: &[f64]) -> [f64; 4] {
-    let mm = |v: &[f64]| {
-        v.iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &a| {
-                (lo.min(a), hi.max(a))
-            })
-    };
-    let ((x0, x1), (y0, y1)) = (mm(x), mm(y));
-    if x.is_empty() || y.is_empty() {
-        return [0.0; 4];
-    }
-    [x0, y0, x1, y1]
-}
-
-/// The reference's `_preferred_spatial_transform`: R (cached GeoTransform, else edge-based from the
-/// coordinates) when it agrees with the centre-origin C within `1e-8 + 1e-5·|C|`, else C.
-pub fn preferred_transform(x: &[f64], y: &[f64], cached: Option<[f64; 6]>) -> Option<[f64; 6]> {
-    if x.len() < 2 || y.len() < 2 {
-        return None;
-    }
-    let (dx, dy) = (x[1] - x[0], y[1] - y[0]);
-    let r = cached.unwrap_or([dx, 0.0, x[0] - dx / 2.0, 0.0, dy, y[0] - dy / 2.0]);
-    let bb = centre_bbox(x, y);
-    let c = [dx.abs(), 0.0, bb[0], 0.0, -dy.abs(), bb[3]];
-    let close = r
-        .iter()
-        .zip(c.iter())
-        .all(|(ri, ci)| (ri - ci).abs() <= 1e-8 + 1e-5 * ci.abs());
-    if r.iter().any(|v| *v != 0.0) && close {
-        Some(r)
-    } else {
-        Some(c)
-    }
-}
-
-/// Python's shortest round-trip repr of a float (`699960.0`, `-60.0`, `0.002865161344583498`).
-pub fn py_float(v: f64) -> String {
-    if v.is_finite() && v == v.trunc() && v.abs() < 1e16 {
-        format!("{v:.1}")
-    } else {
-        format!("{v}")
-    }
-}
-
-/// The `GeoTransform` string (GDAL order) of a Rasterio-order transform.
-pub fn geotransform_string(t: &[f64; 6]) -> String {
-    [t[2], t[0], t[1], t[5], t[3], t[4]]
-        .iter()
-        .map(|v| py_float(*v))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn is_measurement_group(path: &str) -> bool {
@@ -1336,81 +1041,6 @@ fn stac_root(h: &Hierarchy, plan: &mut OutputPlan, crs: &Option<Crs>) {
         let assets = stac.entry("assets").or_insert_with(|| json!({}));
         if let Some(a) = assets.as_object_mut() {
             a.insert("reflectance".into(), Value::Object(asset));
-        }
-    }
-}
-
-/// Geozarr profile: what xarray and rioxarray need with default options. Scalar (0-d) arrays
-/// other than grid-mapping containers are dropped from georeferenced groups (eopf-geozarr 0.12's
-/// validator rejects them in a dataset: a source `band` label; elsewhere, e.g. the meteorology
-/// forecast times, they are kept), and every data variable that names a `grid_mapping` lists it in its CF
-/// `coordinates` attribute, as xarray writes non-index coordinates, so that `open_datatree` makes
-/// `spatial_ref` a coordinate and `rio.crs` / `rio.transform()` work.
-pub(crate) fn cf_coordinates(plan: &mut OutputPlan) {
-    use std::collections::BTreeSet;
-    let mut grid_mappings: BTreeSet<String> = BTreeSet::new();
-    for a in &plan.arrays {
-        if let Some(gm) = a.doc["attributes"]["grid_mapping"].as_str() {
-            grid_mappings.insert(format!("{}/{gm}", parent_of(&a.path)));
-        }
-    }
-    for (g, attrs) in &plan.groups {
-        if let Some(gm) = attrs.get("grid_mapping").and_then(Value::as_str) {
-            let base = if g == "/" { String::new() } else { g.clone() };
-            grid_mappings.insert(format!("{base}/{gm}"));
-        }
-    }
-    let datasets: BTreeSet<&String> = plan
-        .groups
-        .iter()
-        .filter(|(_, a)| {
-            a.keys()
-                .any(|k| k.starts_with("spatial:") || k.starts_with("proj:"))
-        })
-        .map(|(g, _)| g)
-        .collect();
-    let mut dropped: BTreeSet<String> = BTreeSet::new();
-    plan.arrays.retain(|a| {
-        let scalar = a.doc["shape"].as_array().is_some_and(Vec::is_empty);
-        if scalar && datasets.contains(&parent_of(&a.path)) && !grid_mappings.contains(&a.path) {
-            dropped.insert(a.path.clone());
-            return false;
-        }
-        true
-    });
-    for a in &mut plan.arrays {
-        let group = parent_of(&a.path);
-        let scalar = a.doc["shape"].as_array().is_none_or(Vec::is_empty);
-        let Some(attrs) = a.doc["attributes"].as_object_mut() else {
-            continue;
-        };
-        let join = |n: &str| {
-            if group == "/" {
-                format!("/{n}")
-            } else {
-                format!("{group}/{n}")
-            }
-        };
-        let mut names: Vec<String> = attrs
-            .get("coordinates")
-            .and_then(Value::as_str)
-            .map(|c| {
-                c.split_whitespace()
-                    .filter(|n| !dropped.contains(&join(n)))
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !scalar
-            && let Some(gm) = attrs.get("grid_mapping").and_then(Value::as_str)
-            && !names.iter().any(|n| n == gm)
-        {
-            names.push(gm.to_string());
-        }
-        if names.is_empty() {
-            attrs.remove("coordinates");
-        } else {
-            attrs.insert("coordinates".into(), json!(names.join(" ")));
         }
     }
 }

@@ -16,9 +16,8 @@ use zarrs::array::{Array, ArrayBytes, ArrayMetadata, ArrayMetadataV3};
 
 use crate::storage::OutStore;
 
-use super::generic::Down;
 use super::num::Num;
-use super::s2::{OutArray, OutputPlan, Source};
+use super::ir::{Down, Kernel, OutArray, OutputPlan, Source};
 use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
 use crate::kernels::cpu::Edge;
@@ -162,7 +161,7 @@ pub fn write_plan_to(
             progress(i, total, &out.path);
             tracing::info!("writing {} ({}/{total})", out.path, i + 1);
             let array = open_out(&store, out, &at)?;
-            let shape = super::s2::doc_shape(&out.doc);
+            let shape = super::attrs::doc_shape(&out.doc);
             let keep = needed.contains(out.path.as_str()) && shape.len() == 2;
             if done.contains(&out.path) {
                 // Resumed: written by the interrupted run; read back what later levels need.
@@ -691,7 +690,6 @@ impl RegionCtx<'_> {
                 factor,
                 kernel,
             } => {
-                use crate::convert::s2::Kernel;
                 use crate::kernels::IntOp;
                 let meta = self.input.array_meta(from)?;
                 let dims = meta.shape.clone();
@@ -842,8 +840,7 @@ impl RegionCtx<'_> {
                 for s in src.chunks((w * h).max(1)) {
                     match down {
                         Down::Classes(k) => {
-                            use crate::convert::s2::Kernel;
-                            use crate::kernels::IntOp;
+                                        use crate::kernels::IntOp;
                             let u: Vec<u8> = s.iter().map(|&v| v as u8).collect();
                             let op = match k {
                                 Kernel::Or => IntOp::Or,
@@ -874,7 +871,7 @@ impl RegionCtx<'_> {
     fn warp(
         &self,
         from: &str,
-        warp: &super::generic::S1Warp,
+        warp: &super::ir::S1Warp,
         src: Num,
         ranges: &[Range<u64>],
     ) -> Result<Region> {
