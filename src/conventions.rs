@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::plan::Profile;
+use crate::profile::{ConventionVersions, Profile};
 
 /// UUID of the `multiscales` convention.
 pub const MULTISCALES_UUID: &str = "d35379db-88df-4056-af3a-620245f8e347";
@@ -76,8 +76,8 @@ impl Convention {
                 "Spatial coordinate information",
             ),
         };
-        match profile {
-            Profile::Geozarr => Declaration {
+        match profile.choices().convention_versions {
+            ConventionVersions::V01 => Declaration {
                 uuid: self.uuid().into(),
                 schema_url: format!(
                     "https://raw.githubusercontent.com/{repo_v01}/refs/tags/v0.1/schema.json"
@@ -86,7 +86,7 @@ impl Convention {
                 name: name.into(),
                 description: desc.into(),
             },
-            Profile::Reference => Declaration {
+            ConventionVersions::ReferenceV1 => Declaration {
                 uuid: self.uuid().into(),
                 schema_url: format!(
                     "https://raw.githubusercontent.com/{repo_ref}/refs/tags/v1/schema.json"

@@ -35,6 +35,7 @@ pub mod kernels;
 pub mod layout;
 pub mod plan;
 pub mod product;
+pub mod profile;
 pub mod render;
 pub mod storage;
 pub mod validate;

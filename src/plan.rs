@@ -2,15 +2,8 @@
 //! levels (pipeline A), the Sentinel-2 level table and its derivation chain (pipeline B), and the
 //! geozarr profile's sharding policy. Every number of REFERENCE §2A.6, §2B.5 and §2B.11 is a test.
 
-/// Output profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub enum Profile {
-    /// eopf-geozarr 0.10.1 structure and metadata (reproduces the reference's fixtures).
-    Reference,
-    /// The published GeoZarr conventions with the fixes of PRODUCT.md §3 (default).
-    #[default]
-    Geozarr,
-}
+pub use crate::profile::Profile;
+use crate::profile::{Transforms, Trimming};
 
 /// Pipeline A's `calculate_aligned_chunk_size` (utils variant): the largest divisor of `dim` in
 /// `[floor(0.51·target) + 1, target]`, `dim` when `target ≥ dim`, else `target` (partial chunks).
@@ -268,9 +261,9 @@ pub const S2_LEVELS: [S2Level; 6] = [
 /// The edge of a derived level: the reference drops trailing pixels (`floor`, 305 → 152); the
 /// geozarr profile keeps the partial block (`ceil`, 305 → 153, B-20).
 pub fn derived_edge(source_edge: u64, factor: u64, profile: Profile) -> u64 {
-    match profile {
-        Profile::Reference => source_edge / factor,
-        Profile::Geozarr => source_edge.div_ceil(factor),
+    match profile.choices().trimming {
+        Trimming::DropPartialBlocks => source_edge / factor,
+        Trimming::KeepPartialBlocks => source_edge.div_ceil(factor),
     }
 }
 
@@ -295,9 +288,9 @@ pub fn s2_level_edges(native: [u64; 3], profile: Profile) -> [u64; 6] {
 /// reference divides the edges in metres by pixel counts of trimmed grids (`r120m` from 183 →
 /// 91 px: 183/91 = 2.0109…); the geozarr profile states the exact factor.
 pub fn derived_scale(source_edge: u64, level_edge: u64, factor: u64, profile: Profile) -> f64 {
-    match profile {
-        Profile::Reference => source_edge as f64 / level_edge as f64,
-        Profile::Geozarr => factor as f64,
+    match profile.choices().transforms {
+        Transforms::FromCentres => source_edge as f64 / level_edge as f64,
+        Transforms::FromEdges => factor as f64,
     }
 }
 

@@ -356,10 +356,8 @@ pub(crate) fn copied_attrs(src: &Map<String, Value>) -> Map<String, Value> {
         .collect()
 }
 
-
 impl ProjGrid for EdgeGrid {
     fn proj(&self, h: u64, w: u64) -> Option<([f64; 6], [f64; 4])> {
         Some((self.transform(), self.bbox(h, w)))
     }
 }
-

@@ -9,17 +9,17 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::metadata::{
-    NAN_FILL_B64, array_doc, bytes_codec, data_codecs, fill_value, sanitize_attrs, sharding_codec,
-    spatial_ref_attrs_with, v3_data_type,
-};
-use super::num::Num;
-use super::ir::{Down, S1Warp};
 use super::attrs::{
     ProjGrid, array_meta, cf_coordinates, coordinate_attrs, coordinate_names, copied_attrs, dims,
     geotransform_string, insert_crs, py_float, rewrite_proj, value_coordinate, whole_coordinate,
 };
 use super::ir::{Codec, Kernel, OutArray, OutputPlan, Source, name_of, parent_of};
+use super::ir::{Down, S1Warp};
+use super::metadata::{
+    NAN_FILL_B64, array_doc, bytes_codec, data_codecs, fill_value, sanitize_attrs, sharding_codec,
+    spatial_ref_attrs_with, v3_data_type,
+};
+use super::num::Num;
 use crate::conventions::Convention;
 use crate::error::{Error, Result};
 use crate::hierarchy::{Hierarchy, Node, NodeKind};
@@ -29,6 +29,7 @@ use crate::plan::{
     spatial_chunk,
 };
 use crate::product::{CfEncoding, Crs, ProductKind, detect, parse_crs_code};
+use crate::profile::{Encodings, Georeferencing, LevelLayout, Resampling, Transforms, Trimming};
 use crate::warp::{Gcp, GcpTransformer, WarpGrid, suggested_warp_output};
 
 /// The reference CLI's default `--groups` (stale EOPF paths, kept for compatibility).
@@ -409,15 +410,15 @@ impl Ctx<'_> {
     fn encoding(&self, shape: &[u64], item: usize) -> (Vec<u64>, Vec<Value>) {
         let n = shape.len();
         let sc = self.opts.spatial_chunk;
-        let geozarr = self.opts.profile == Profile::Geozarr;
+        let policy = self.opts.profile.choices().encodings == Encodings::Policy;
         let chunks: Vec<u64> = match n {
             0 => vec![],
             // B-22: the reference does not clip 1-D chunks to the length.
-            1 if geozarr => vec![sc.min(shape[0]).max(1)],
+            1 if policy => vec![sc.min(shape[0]).max(1)],
             1 => vec![sc],
             _ => {
                 let (h, w) = (shape[n - 2], shape[n - 1]);
-                let c = if geozarr && self.opts.enable_sharding {
+                let c = if policy && self.opts.enable_sharding {
                     geozarr_raster_encoding(h, w, self.opts.shard_size).0
                 } else {
                     spatial_chunk(w, h, sc, AlignVariant::Utils)
@@ -433,7 +434,7 @@ impl Ctx<'_> {
         }
         let shards: Vec<u64> = if n == 1 {
             vec![shape[0]]
-        } else if geozarr {
+        } else if policy {
             let (_, [sy, sx]) =
                 geozarr_raster_encoding(shape[n - 2], shape[n - 1], self.opts.shard_size);
             let mut v = shape[..n - 2].to_vec();
@@ -488,7 +489,7 @@ impl Ctx<'_> {
     /// A coordinate copied whole (bytes only), with extra attributes.
     fn coordinate(&self, path: &str, src: &Node, geo_attrs: Option<bool>) -> Result<OutArray> {
         let mut attrs = sanitize_attrs(&src.attributes, false);
-        if self.opts.profile == Profile::Reference && geo_attrs.is_none() {
+        if !self.opts.profile.choices().sanitized_attributes && geo_attrs.is_none() {
             attrs = copied_attrs(&src.attributes);
         }
         if let Some(lonlat) = geo_attrs {
@@ -636,10 +637,12 @@ pub fn plan_generic(h: &Hierarchy, opts: &GenericOptions) -> Result<OutputPlan> 
             continue;
         }
         let crs_treatment = crs_groups.contains(&g);
-        let geo = match ctx.opts.profile {
-            Profile::Reference => crs_treatment.then(|| reference_crs.clone()).flatten(),
+        let geo = match ctx.opts.profile.choices().georeferencing {
+            Georeferencing::ReferenceGroups => {
+                crs_treatment.then(|| reference_crs.clone()).flatten()
+            }
             // Fix B-11: every copied raster group with x/y coordinates is georeferenced.
-            Profile::Geozarr => reference_crs.clone().or_else(|| product_crs.clone()),
+            Georeferencing::EveryGrid => reference_crs.clone().or_else(|| product_crs.clone()),
         };
         plan_copied_group(&mut ctx, &info, crs_treatment, geo)?;
     }
@@ -657,7 +660,7 @@ pub fn plan_generic(h: &Hierarchy, opts: &GenericOptions) -> Result<OutputPlan> 
         }
     }
     ctx.plan.groups.entry("/".into()).or_default();
-    if opts.profile == Profile::Geozarr {
+    if opts.profile.choices().client_metadata {
         finalise_root(&mut ctx.plan)?;
         cf_coordinates(&mut ctx.plan);
     }
@@ -793,6 +796,7 @@ fn plan_geozarr_group(
 ) -> Result<()> {
     let g = info.path.clone();
     let profile = ctx.opts.profile;
+    let pc = profile.choices();
     let lonlat = matches!(crs, Some(Crs::Epsg(4326)));
     // The native grid: from the coordinates, or from the GCP warp.
     let mut s1_grid: Option<(WarpGrid, u64, u64)> = None;
@@ -851,13 +855,13 @@ fn plan_geozarr_group(
     // The reference writes the native level at the group and nests the overviews below it
     // (`asset: "."`), which xarray's DataTree cannot align (ECOSYSTEM #9); the geozarr profile
     // writes flat sibling levels r1 (native), r2, r4, … under the multiscale group.
-    let native_group = match profile {
-        Profile::Reference => g.clone(),
-        Profile::Geozarr => join(&g, "r1"),
+    let native_group = match pc.levels {
+        LevelLayout::Nested => g.clone(),
+        LevelLayout::Flat => join(&g, "r1"),
     };
     let level_asset = |k: u32| -> String {
-        match (profile, k) {
-            (Profile::Reference, 0) => ".".into(),
+        match (pc.levels, k) {
+            (LevelLayout::Nested, 0) => ".".into(),
             _ => format!("r{}", 1u64 << k),
         }
     };
@@ -967,7 +971,7 @@ fn plan_geozarr_group(
             if let Some(nd) = nodata {
                 attrs.insert("missing_value".into(), json!(nd));
             }
-        } else if profile == Profile::Reference || is_reflectance {
+        } else if pc.reflectance_name_everywhere || is_reflectance {
             // B-7: the reference stamps this on every variable (SCL, TCI, masks…).
             attrs.insert(
                 "standard_name".into(),
@@ -980,16 +984,16 @@ fn plan_geozarr_group(
         if grid.crs.is_some() {
             attrs.insert("grid_mapping".into(), json!("spatial_ref"));
         }
-        if profile == Profile::Geozarr {
+        if pc.georeferencing == Georeferencing::EveryGrid {
             rewrite_proj(&mut attrs, &shape, &grid);
         }
         let (chunks, codecs) = ctx.encoding(&shape, out_num.size());
         let fill = if out_num.is_float() {
             json!("NaN")
         } else {
-            match (profile, nodata) {
+            match (pc.nodata_as_fill, nodata) {
                 // B-8: the reference leaves the zarr fill at 0 for S1's 65535 nodata.
-                (Profile::Geozarr, Some(nd)) => json!(nd as i64),
+                (true, Some(nd)) => json!(nd as i64),
                 _ => fill_value(
                     &json!(out_num.v3()),
                     v.attributes
@@ -1044,15 +1048,15 @@ fn plan_geozarr_group(
     let levels = calculate_overview_levels(w0, h0, ctx.opts.min_dimension);
     let [left, bottom, right, top] = grid.bounds.unwrap_or([0.0; 4]);
     let level_size = |k: u32| -> (u64, u64) {
-        match profile {
-            Profile::Reference => (h0 >> k, w0 >> k),
-            Profile::Geozarr => (h0.div_ceil(1 << k), w0.div_ceil(1 << k)),
+        match pc.trimming {
+            Trimming::DropPartialBlocks => (h0 >> k, w0 >> k),
+            Trimming::KeepPartialBlocks => (h0.div_ceil(1 << k), w0.div_ceil(1 << k)),
         }
     };
     let level_transform = |k: u32| -> [f64; 6] {
         let (hn, wn) = level_size(k);
-        match profile {
-            Profile::Reference => [
+        match pc.transforms {
+            Transforms::FromCentres => [
                 (right - left) / wn as f64,
                 0.0,
                 left,
@@ -1060,7 +1064,7 @@ fn plan_geozarr_group(
                 -(top - bottom) / hn as f64,
                 top,
             ],
-            Profile::Geozarr => {
+            Transforms::FromEdges => {
                 let f = (1u64 << k) as f64;
                 let (rx, ry) = grid.res;
                 let x0 = if rx > 0.0 { left } else { right };
@@ -1070,15 +1074,15 @@ fn plan_geozarr_group(
         }
     };
     let mut layout: Vec<Value> = Vec::new();
-    let geozarr_levels: Vec<u32> = if profile == Profile::Geozarr && levels.is_empty() {
+    let geozarr_levels: Vec<u32> = if pc.levels == LevelLayout::Flat && levels.is_empty() {
         vec![0]
     } else {
         levels.iter().map(|l| l.level).collect()
     };
     let methods: Vec<&str> = vars
         .iter()
-        .map(|v| match (profile, v.num.is_float()) {
-            (Profile::Geozarr, false) => v.kernel.resampling_method(),
+        .map(|v| match (pc.resampling, v.num.is_float()) {
+            (Resampling::ByKind, false) => v.kernel.resampling_method(),
             _ => "average",
         })
         .collect();
@@ -1121,7 +1125,7 @@ fn plan_geozarr_group(
         group_attrs.insert("spatial:registration".into(), json!("pixel"));
         insert_crs(&mut group_attrs, c);
     }
-    if profile == Profile::Geozarr {
+    if pc.levels == LevelLayout::Flat {
         // The multiscale group holds no arrays; each level group is georeferenced itself.
         group_attrs.remove("grid_mapping");
         ctx.plan.groups.insert(
@@ -1147,40 +1151,32 @@ fn plan_geozarr_group(
         let (hn, wn) = level_size(k);
         // Coordinates: the left/top edges (reference, cast to the parent's type) or exact centres.
         let t = level_transform(k);
-        let (xs, ys, cnum): (Vec<f64>, Vec<f64>, Num) = match profile {
-            Profile::Reference => {
+        let (xs, ys, cnum): (Vec<f64>, Vec<f64>, Num) = match pc.transforms {
+            Transforms::FromCentres => {
                 let lin = |a: f64, b: f64, n: u64| -> Vec<f64> {
                     let step = (b - a) / n as f64;
                     (0..n).map(|i| i as f64 * step + a).collect()
                 };
                 (lin(left, right, wn), lin(top, bottom, hn), grid.coord_num)
             }
-            Profile::Geozarr => (
+            Transforms::FromEdges => (
                 (0..wn).map(|i| t[2] + (i as f64 + 0.5) * t[0]).collect(),
                 (0..hn).map(|j| t[5] + (j as f64 + 0.5) * t[4]).collect(),
                 Num::F64,
             ),
         };
         if !grid.x.is_empty() || ctx.s1 {
-            ctx.plan.arrays.push(value_coordinate(
-                &join(&og, "x"),
-                "x",
-                xs,
-                cnum,
-                lonlat,
-            ));
-            ctx.plan.arrays.push(value_coordinate(
-                &join(&og, "y"),
-                "y",
-                ys,
-                cnum,
-                lonlat,
-            ));
+            ctx.plan
+                .arrays
+                .push(value_coordinate(&join(&og, "x"), "x", xs, cnum, lonlat));
+            ctx.plan
+                .arrays
+                .push(value_coordinate(&join(&og, "y"), "y", ys, cnum, lonlat));
         }
         // Geozarr profile: the non-spatial 1-D coordinates (a quicklook's `band`) are copied to
         // every level, so that each data variable's dimensions have their coordinate there too
         // (the GeoZarr minispec's Dataset rule, eopf-geozarr 0.12's validator).
-        if profile == Profile::Geozarr && !ctx.s1 {
+        if pc.client_metadata && !ctx.s1 {
             for c in &info.coords {
                 let cname = name_of(&c.path);
                 if !matches!(cname, "x" | "y") && array_meta(c).is_some_and(|m| m.shape.len() == 1)
@@ -1202,7 +1198,7 @@ fn plan_geozarr_group(
         if grid.crs.is_some() {
             og_attrs.insert("grid_mapping".into(), json!("spatial_ref"));
         }
-        if profile == Profile::Geozarr {
+        if pc.georeferencing == Georeferencing::EveryGrid {
             og_attrs = level_attrs(&grid, t, (hn, wn));
         }
         ctx.plan.groups.insert(og.clone(), og_attrs);
@@ -1226,8 +1222,8 @@ fn plan_geozarr_group(
                 s.extend([ph, pw]);
                 s
             };
-            let (num, attrs, down) = match profile {
-                Profile::Reference => {
+            let (num, attrs, down) = match pc.resampling {
+                Resampling::AverageAll => {
                     // B-7: 2-D integers become float64; 3-D keep the type (truncated means).
                     let num = if nd == 2 { Num::F64 } else { *out_num };
                     let mut a = Map::new();
@@ -1257,7 +1253,7 @@ fn plan_geozarr_group(
                     }
                     (num, a, Down::Reference)
                 }
-                Profile::Geozarr => {
+                Resampling::ByKind => {
                     let mut a = native_attrs.clone();
                     rewrite_proj(&mut a, &oshape, &grid_at(&grid, k));
                     let down = match (out_num.is_float(), kernel, *out_num) {
@@ -1271,8 +1267,8 @@ fn plan_geozarr_group(
             let fill = if num.is_float() {
                 json!("NaN")
             } else {
-                match (profile, nodata) {
-                    (Profile::Geozarr, Some(v)) => json!(*v as i64),
+                match (pc.nodata_as_fill, nodata) {
+                    (true, Some(v)) => json!(*v as i64),
                     _ => json!(0),
                 }
             };
@@ -1344,8 +1340,8 @@ fn level_attrs(grid: &Grid, t: [f64; 6], (h, w): (u64, u64)) -> Map<String, Valu
 
 /// The element type of the overview levels of a variable.
 fn level_num(profile: Profile, ndim: usize, native: Num) -> Num {
-    match profile {
-        Profile::Reference if ndim == 2 => Num::F64,
+    match profile.choices().resampling {
+        Resampling::AverageAll if ndim == 2 => Num::F64,
         _ => native,
     }
 }
@@ -1379,13 +1375,15 @@ fn plan_copied_group(
 ) -> Result<()> {
     let g = info.path.clone();
     let profile = ctx.opts.profile;
+    let pc = profile.choices();
     let x = ctx.axis(info, "x")?;
     let y = ctx.axis(info, "y")?;
     let georef = match (&geo, &x, &y) {
         (Some(c), Some(x), Some(y)) => Some((c.clone(), x.clone(), y.clone())),
         _ => None,
     };
-    let coord_attrs = crs_treatment || (profile == Profile::Geozarr && georef.is_some());
+    let every_grid = pc.georeferencing == Georeferencing::EveryGrid;
+    let coord_attrs = crs_treatment || (every_grid && georef.is_some());
     let lonlat = matches!(geo, Some(Crs::Epsg(4326)));
     for c in &info.coords {
         let path = join(&g, name_of(&c.path));
@@ -1411,26 +1409,26 @@ fn plan_copied_group(
                 format!("{}", v as i64)
             }
         };
-        let gt = match profile {
-            Profile::Reference => format!(
+        let gt = match pc.transforms {
+            Transforms::FromCentres => format!(
                 "{} {} 0.0 {} 0.0 {}",
                 raw(xv[0], *xn),
                 py_float(xv[1] - xv[0]),
                 raw(yv[0], *yn),
                 py_float(yv[0] - yv[1])
             ),
-            Profile::Geozarr => String::new(),
+            Transforms::FromEdges => String::new(),
         };
         let exact = edge_bounds(xv, yv).map(|(b, rx, ry)| {
             let left = if rx > 0.0 { b[0] } else { b[2] };
             let top = if ry < 0.0 { b[3] } else { b[1] };
             [rx, 0.0, left, 0.0, ry, top]
         });
-        let gt = match (profile, exact) {
-            (Profile::Geozarr, Some(t)) => geotransform_string(&t),
+        let gt = match (pc.transforms, exact) {
+            (Transforms::FromEdges, Some(t)) => geotransform_string(&t),
             _ => gt,
         };
-        if !(profile == Profile::Geozarr && exact.is_none()) {
+        if !(pc.transforms == Transforms::FromEdges && exact.is_none()) {
             let sr = ctx.spatial_ref(&g, crs, Some(gt.clone()))?;
             ctx.plan.arrays.push(sr);
             group_attrs.insert("grid_mapping".into(), json!("spatial_ref"));
@@ -1445,7 +1443,7 @@ fn plan_copied_group(
                         })
                 })
             });
-            if profile == Profile::Geozarr
+            if every_grid
                 && all_on_grid
                 && let Some((b, _, _)) = edge_bounds(xv, yv)
                 && let Some(t) = exact
@@ -1497,9 +1495,10 @@ fn plan_copied_group(
             }
         };
         let float = super::metadata::is_float(&dt);
-        let mut attrs = match profile {
-            Profile::Reference => copied_attrs(&v.attributes),
-            Profile::Geozarr => sanitize_attrs(&v.attributes, float),
+        let mut attrs = if pc.sanitized_attributes {
+            sanitize_attrs(&v.attributes, float)
+        } else {
+            copied_attrs(&v.attributes)
         };
         if float {
             attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
@@ -1512,14 +1511,14 @@ fn plan_copied_group(
         let on_xy = vdims
             .as_ref()
             .is_some_and(|d| d.iter().any(|s| s == "x") && d.iter().any(|s| s == "y"));
-        if crs_treatment || (profile == Profile::Geozarr && proj_transform.is_some()) {
+        if crs_treatment || (every_grid && proj_transform.is_some()) {
             if let Some(d) = &vdims {
                 attrs.insert("_ARRAY_DIMENSIONS".into(), json!(d));
             }
             if on_xy && let (Some((gt, exact)), Some(c)) = (&proj_transform, &geo) {
                 attrs.insert("grid_mapping".into(), json!("spatial_ref"));
-                match (profile, exact) {
-                    (Profile::Geozarr, Some(t)) => {
+                match (pc.transforms, exact) {
+                    (Transforms::FromEdges, Some(t)) => {
                         if let Some(e) = c.epsg() {
                             attrs.insert("proj:epsg".into(), json!(e));
                         }
@@ -1539,7 +1538,7 @@ fn plan_copied_group(
             }
         }
         let n = m.shape.len();
-        let on_grid = profile == Profile::Geozarr
+        let on_grid = pc.encodings == Encodings::Policy
             && n >= 2
             && raster.is_some_and(|(h, w)| m.shape[n - 2] == h && m.shape[n - 1] == w)
             && on_xy;

@@ -49,10 +49,7 @@ pub enum Source {
         out: Num,
     },
     /// Given values cast to `out` (pipeline A's overview coordinates, int64 parents truncate).
-    ValuesAs {
-        values: Vec<f64>,
-        out: Num,
-    },
+    ValuesAs { values: Vec<f64>, out: Num },
     /// The next overview level of an already written output array (pipeline A).
     Downsample {
         from: String,
@@ -166,4 +163,3 @@ pub enum Codec {
     /// Blosc zstd with byte shuffle (what the reference writes).
     BloscZstd,
 }
-

@@ -41,19 +41,19 @@ pub fn sharding_codec(inner: &[u64], codecs: Vec<Value>) -> Value {
 /// geozarr profile honours the level and the codec choice.
 pub fn data_codecs(
     profile: crate::plan::Profile,
-    codec: super::s2::Codec,
+    codec: super::ir::Codec,
     level: u8,
     item: usize,
 ) -> Vec<Value> {
-    use super::s2::Codec;
-    use crate::plan::Profile;
-    match (profile, codec) {
-        (Profile::Geozarr, Codec::Zstd) => vec![
+    use super::ir::Codec;
+    use crate::profile::Encodings;
+    match (profile.choices().encodings, codec) {
+        (Encodings::Policy, Codec::Zstd) => vec![
             bytes_codec(item),
             json!({"name": "zstd", "configuration": {"level": level, "checksum": false}}),
         ],
-        (Profile::Geozarr, Codec::BloscZstd) => vec![bytes_codec(item), blosc_codec(item, level)],
-        (Profile::Reference, _) => vec![bytes_codec(item), blosc_codec(item, 3)],
+        (Encodings::Policy, Codec::BloscZstd) => vec![bytes_codec(item), blosc_codec(item, level)],
+        (Encodings::Reference, _) => vec![bytes_codec(item), blosc_codec(item, 3)],
     }
 }
 

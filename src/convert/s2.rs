@@ -6,6 +6,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use super::attrs::{
+    array_meta, cf_coordinates, computed_coordinate, coordinate_names, dims, doc_shape, insert_crs,
+    rewrite_proj, whole_coordinate,
+};
+pub use super::attrs::{centre_bbox, geotransform_string, preferred_transform, py_float};
+pub use super::ir::{Codec, Kernel, OutArray, OutputPlan, Source};
+use super::ir::{name_of, parent_of};
 use super::metadata::{
     NAN_FILL_B64, array_doc, bytes_codec, fill_value, is_float, sanitize_attrs, sharding_codec,
     spatial_ref_attrs, v3_data_type,
@@ -13,13 +20,6 @@ use super::metadata::{
 use crate::conventions::Convention;
 use crate::error::{Error, Result};
 pub use crate::geo::EdgeGrid;
-pub use super::attrs::{centre_bbox, geotransform_string, preferred_transform, py_float};
-use super::attrs::{
-    array_meta, cf_coordinates, computed_coordinate, coordinate_names, dims, doc_shape, insert_crs,
-    rewrite_proj, whole_coordinate,
-};
-pub use super::ir::{Codec, Kernel, OutArray, OutputPlan, Source};
-use super::ir::{name_of, parent_of};
 use crate::hierarchy::{Hierarchy, Node, NodeKind};
 use crate::inspect::read_f64;
 use crate::plan::{
@@ -27,6 +27,7 @@ use crate::plan::{
     derived_scale, geozarr_raster_encoding, measurement_chunks,
 };
 use crate::product::{CfEncoding, Crs};
+use crate::profile::{Choices, Encodings, Georeferencing, Resampling, Transforms};
 
 /// Options of pipeline B.
 #[derive(Debug, Clone)]
@@ -93,6 +94,10 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    fn choices(&self) -> Choices {
+        self.opts.profile.choices()
+    }
+
     fn at(&self, p: &str) -> String {
         format!("{}{p}", self.h.location())
     }
@@ -110,9 +115,9 @@ impl Ctx<'_> {
     /// geozarr sharding policy (inner = aligned(dim, 256), shards ≈ 4096 px).
     fn raster_layout(&self, shape: &[u64], item: usize) -> (Vec<u64>, Vec<Value>) {
         let n = shape.len();
-        let chunks = match self.opts.profile {
-            Profile::Reference => measurement_chunks(shape, self.opts.spatial_chunk),
-            Profile::Geozarr => {
+        let chunks = match self.choices().encodings {
+            Encodings::Reference => measurement_chunks(shape, self.opts.spatial_chunk),
+            Encodings::Policy => {
                 let (c, _) =
                     geozarr_raster_encoding(shape[n - 2], shape[n - 1], self.opts.shard_size);
                 let mut v = vec![1; n - 2];
@@ -124,9 +129,9 @@ impl Ctx<'_> {
         if !(self.opts.enable_sharding && n >= 2) {
             return (chunks, inner);
         }
-        let shards = match self.opts.profile {
-            Profile::Reference => calculate_simple_shard_dimensions(shape, &chunks),
-            Profile::Geozarr => {
+        let shards = match self.choices().encodings {
+            Encodings::Reference => calculate_simple_shard_dimensions(shape, &chunks),
+            Encodings::Policy => {
                 let (_, [sy, sx]) =
                     geozarr_raster_encoding(shape[n - 2], shape[n - 1], self.opts.shard_size);
                 let mut v = vec![1; n - 2];
@@ -185,7 +190,7 @@ impl Ctx<'_> {
             fill_value(&dt, src_fill)
         };
         let n = m.shape.len();
-        let on_grid = self.opts.profile == Profile::Geozarr
+        let on_grid = self.choices().encodings == Encodings::Policy
             && n >= 2
             && raster.is_some_and(|(h, w)| m.shape[n - 2] == h && m.shape[n - 1] == w);
         let (grid, codecs) = if on_grid {
@@ -241,7 +246,7 @@ impl Ctx<'_> {
         if self.crs.is_some() {
             attrs.insert("grid_mapping".into(), json!("spatial_ref"));
         }
-        if self.opts.profile == Profile::Geozarr
+        if self.choices().georeferencing == Georeferencing::EveryGrid
             && shape.len() >= 2
             && let Some(g) = grid
         {
@@ -320,9 +325,9 @@ impl Ctx<'_> {
         a.insert("grid_mapping".into(), json!("spatial_ref"));
         a.insert("spatial:dimensions".into(), json!(["y", "x"]));
         a.insert("spatial:registration".into(), json!("pixel"));
-        match (self.opts.profile, EdgeGrid::from_centres(x, y)) {
+        match (self.choices().transforms, EdgeGrid::from_centres(x, y)) {
             // Exact georeferencing: edge transform and edge bbox (B-2).
-            (Profile::Geozarr, Some(g)) => {
+            (Transforms::FromEdges, Some(g)) => {
                 a.insert(
                     "spatial:bbox".into(),
                     json!(g.bbox(y.len() as u64, x.len() as u64)),
@@ -572,6 +577,7 @@ fn coarsen_coords(v: &[f64], factor: u64, profile: Profile) -> Vec<f64> {
 /// Plan pipeline B for an opened Sentinel-2 product.
 pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<OutputPlan> {
     let ctx = Ctx { h, opts, crs };
+    let c = opts.profile.choices();
     let mut plan = OutputPlan::default();
     let groups: Vec<&Node> = h
         .nodes()
@@ -613,7 +619,8 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
         // raster group on the tile grid, /conditions/mask included (B-11).
         let geo = path.contains("/measurements/")
             || path.contains("/quality/")
-            || (opts.profile == Profile::Geozarr && path.starts_with("/conditions/mask/"));
+            || (c.georeferencing == Georeferencing::EveryGrid
+                && path.starts_with("/conditions/mask/"));
         let (x, y) = match (h.node(&format!("{path}/x")), h.node(&format!("{path}/y"))) {
             (Some(_), Some(_)) if geo => (
                 finite_coordinate(h, &format!("{path}/x"))?,
@@ -697,10 +704,10 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
                 .and_then(|d| array_meta(d))
                 .and_then(|m| yx(&m.shape));
             attrs.extend(ctx.geo_attrs(&x, &y, shape, None));
-            if let Some(sr) = ctx.spatial_ref(path, opts.profile == Profile::Reference, None)? {
+            if let Some(sr) = ctx.spatial_ref(path, c.encodings == Encodings::Reference, None)? {
                 written.push(sr);
             }
-        } else if opts.profile == Profile::Geozarr
+        } else if c.georeferencing == Georeferencing::EveryGrid
             && coords.iter().any(|c| c == "x")
             && coords.iter().any(|c| c == "y")
             && ctx.crs.is_some()
@@ -749,8 +756,8 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
         // Reference: block means of the coordinates (trimmed); geozarr: the centres of the
         // level's own edge grid (the partial last block included).
         let level_grid = level_grids.get(from).map(|g| g.coarser(factor));
-        let (x, y) = match (opts.profile, level_grid) {
-            (Profile::Geozarr, Some(g)) => (
+        let (x, y) = match (c.transforms, level_grid) {
+            (Transforms::FromEdges, Some(g)) => (
                 g.centres(derived_edge(sx.len() as u64, factor, opts.profile), true),
                 g.centres(derived_edge(sy.len() as u64, factor, opts.profile), false),
             ),
@@ -797,7 +804,7 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
         // The reference's coarsened spatial_ref carries the last native level's (r60m) transform
         // as a stale GeoTransform down the whole chain (B-2b); it competes as the cached "rio"
         // transform.
-        if stale_chain.is_none() && opts.profile == Profile::Reference {
+        if stale_chain.is_none() && c.transforms == Transforms::FromCentres {
             stale_chain =
                 preferred_transform(&sx, &sy, None).filter(|t| t.iter().any(|v| *v != 0.0));
         }
@@ -899,8 +906,8 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
         );
         refl_attrs.insert("spatial:dimensions".into(), json!(["y", "x"]));
         let (bx, by) = &level_coords[base];
-        let bbox = match (opts.profile, level_grids.get(base)) {
-            (Profile::Geozarr, Some(g)) => g.bbox(by.len() as u64, bx.len() as u64),
+        let bbox = match (c.transforms, level_grids.get(base)) {
+            (Transforms::FromEdges, Some(g)) => g.bbox(by.len() as u64, bx.len() as u64),
             _ => centre_bbox(bx, by),
         };
         refl_attrs.insert("spatial:bbox".into(), json!(bbox));
@@ -911,7 +918,7 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
     }
     plan.groups.insert(refl.to_string(), refl_attrs);
 
-    if opts.profile == Profile::Geozarr && ctx.crs.is_some() {
+    if c.resampling == Resampling::ByKind && ctx.crs.is_some() {
         plan_raster_pyramids(&ctx, h, &mut plan)?;
     }
 
@@ -930,13 +937,13 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
     plan.groups.entry("/".into()).or_default();
     if opts.finalise_root {
         let root_bbox = match (
-            opts.profile,
+            c.transforms,
             &ctx.crs,
             level_grids.get("r10m"),
             level_coords.get("r10m"),
         ) {
             // The geozarr profile: densified edges of the native extent (B-10).
-            (Profile::Geozarr, Some(crs), Some(g), Some((x, y))) => Some(
+            (Transforms::FromEdges, Some(crs), Some(g), Some((x, y))) => Some(
                 crate::geo::ToLonLat::new(crs)?.bbox(g.bbox(y.len() as u64, x.len() as u64), 21)?,
             ),
             _ => store_root_bbox(&plan.groups)?,
@@ -945,7 +952,7 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
             let root = plan.groups.entry("/".into()).or_default();
             root.insert("spatial:bbox".into(), json!(bbox));
             root.insert("proj:code".into(), json!("EPSG:4326"));
-            if opts.profile == Profile::Geozarr {
+            if c.client_metadata {
                 root.insert(
                     "zarr_conventions".into(),
                     json!([
@@ -958,7 +965,7 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
             tracing::warn!("no spatial:bbox anywhere: the store root gets no bbox");
         }
         plan.consolidate = vec![refl.to_string(), "/".to_string()];
-        if opts.profile == Profile::Geozarr {
+        if c.client_metadata {
             stac_root(h, &mut plan, &ctx.crs);
             // Every multiscale group carries its own consolidated metadata (OpenLayers'
             // `ol/source/GeoZarr` and titiler-eopf open a group, not the store root).
@@ -971,7 +978,7 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
             plan.consolidate.extend(families);
         }
     }
-    if opts.profile == Profile::Geozarr {
+    if c.client_metadata {
         cf_coordinates(&mut plan);
     }
     Ok(plan)

@@ -16,12 +16,12 @@ use zarrs::array::{Array, ArrayBytes, ArrayMetadata, ArrayMetadataV3};
 
 use crate::storage::OutStore;
 
-use super::num::Num;
 use super::ir::{Down, Kernel, OutArray, OutputPlan, Source};
+use super::num::Num;
 use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
 use crate::kernels::cpu::Edge;
-use crate::plan::Profile;
+use crate::profile::{Profile, Trimming};
 use crate::storage::put_json;
 
 /// What a write did.
@@ -124,9 +124,9 @@ pub fn write_plan_to(
         kernels,
         cancel,
     } = *settings;
-    let edge = match profile {
-        Profile::Reference => Edge::Trim,
-        Profile::Geozarr => Edge::Partial,
+    let edge = match profile.choices().trimming {
+        Trimming::DropPartialBlocks => Edge::Trim,
+        Trimming::KeepPartialBlocks => Edge::Partial,
     };
     // Arrays whose whole values later levels are derived from (r60m, r120m, r360m bands).
     let needed: std::collections::HashSet<&str> = plan
@@ -840,7 +840,7 @@ impl RegionCtx<'_> {
                 for s in src.chunks((w * h).max(1)) {
                     match down {
                         Down::Classes(k) => {
-                                        use crate::kernels::IntOp;
+                            use crate::kernels::IntOp;
                             let u: Vec<u8> = s.iter().map(|&v| v as u8).collect();
                             let op = match k {
                                 Kernel::Or => IntOp::Or,
