@@ -29,7 +29,9 @@ use crate::plan::{
     spatial_chunk,
 };
 use crate::product::{CfEncoding, Crs, ProductKind, detect, parse_crs_code};
-use crate::profile::{Encodings, Georeferencing, LevelLayout, Resampling, Transforms, Trimming};
+use crate::profile::{
+    Choices, Encodings, Georeferencing, LevelLayout, Resampling, Transforms, Trimming,
+};
 use crate::warp::{Gcp, GcpTransformer, WarpGrid, suggested_warp_output};
 
 /// The reference CLI's default `--groups` (stale EOPF paths, kept for compatibility).
@@ -795,11 +797,92 @@ fn plan_geozarr_group(
     gcp: Option<&GcpTransformer>,
 ) -> Result<()> {
     let g = info.path.clone();
-    let profile = ctx.opts.profile;
-    let pc = profile.choices();
+    let pc = ctx.opts.profile.choices();
     let lonlat = matches!(crs, Some(Crs::Epsg(4326)));
-    // The native grid: from the coordinates, or from the GCP warp.
-    let mut s1_grid: Option<(WarpGrid, u64, u64)> = None;
+    let (grid, s1_grid) = native_grid(ctx, info, &crs, gcp)?;
+    // The reference writes the native level at the group and nests the overviews below it
+    // (`asset: "."`), which xarray's DataTree cannot align (ECOSYSTEM #9); the geozarr profile
+    // writes flat sibling levels r1 (native), r2, r4, … under the multiscale group.
+    let native_group = match pc.levels {
+        LevelLayout::Nested => g.clone(),
+        LevelLayout::Flat => join(&g, "r1"),
+    };
+    plan_native_coordinates(ctx, info, &grid, &native_group, lonlat)?;
+    let mut vars: Vec<NativeVar> = Vec::new();
+    for v in &info.data_vars {
+        let (mut out, var) = native_var(ctx, &g, v, &grid, s1_grid, gcp)?;
+        out.path = join(&native_group, &var.name);
+        ctx.plan.arrays.push(out);
+        vars.push(var);
+    }
+    // Multiscales (§2A.3).
+    let first_shape = &vars[0].shape;
+    if first_shape.len() < 2 {
+        let mut group_attrs = Map::new();
+        if grid.crs.is_some() {
+            group_attrs.insert("grid_mapping".into(), json!("spatial_ref"));
+        }
+        if native_group != g {
+            ctx.plan
+                .groups
+                .insert(native_group.clone(), group_attrs.clone());
+        }
+        ctx.plan.groups.insert(g.clone(), group_attrs);
+        ctx.plan.consolidate.push(g);
+        return Ok(());
+    }
+    let n = first_shape.len();
+    let pyramid = Pyramid {
+        choices: pc,
+        h0: first_shape[n - 2],
+        w0: first_shape[n - 1],
+        bounds: grid.bounds.unwrap_or([0.0; 4]),
+        res: grid.res,
+    };
+    let levels = calculate_overview_levels(pyramid.w0, pyramid.h0, ctx.opts.min_dimension);
+    let mut group_attrs = multiscale_attrs(ctx.opts.profile, &grid, &pyramid, &levels, &vars);
+    if pc.levels == LevelLayout::Flat {
+        // The multiscale group holds no arrays; each level group is georeferenced itself.
+        group_attrs.remove("grid_mapping");
+        ctx.plan.groups.insert(
+            native_group.clone(),
+            level_attrs(&grid, pyramid.transform(0), pyramid.size(0)),
+        );
+    }
+    ctx.plan.groups.insert(g.clone(), group_attrs);
+    ctx.plan.consolidate.push(g.clone());
+    // Overviews.
+    let spatial_ref = match &grid.crs {
+        Some(c) => Some(ctx.spatial_ref(&g, c, None)?),
+        None => None,
+    };
+    let level = Level {
+        info,
+        grid: &grid,
+        pyramid: &pyramid,
+        native_group: &native_group,
+        spatial_ref: spatial_ref.as_ref(),
+        lonlat,
+    };
+    for l in levels.iter().filter(|l| l.level >= 1) {
+        plan_overview(ctx, &level, l.level, &vars)?;
+    }
+    Ok(())
+}
+
+/// A Sentinel-1 warp's output grid with the source's height and width.
+type S1Grid = (WarpGrid, u64, u64);
+
+/// The native grid of a GeoZarr group: from its coordinates, or (Sentinel-1) from the GCP warp,
+/// with the warp's output grid and the source's height and width.
+fn native_grid(
+    ctx: &Ctx<'_>,
+    info: &GroupInfo<'_>,
+    crs: &Option<Crs>,
+    gcp: Option<&GcpTransformer>,
+) -> Result<(Grid, Option<S1Grid>)> {
+    let g = &info.path;
+    let mut s1_grid: Option<S1Grid> = None;
     let grid = if ctx.s1 {
         let first = info.data_vars[0];
         let m =
@@ -812,9 +895,9 @@ fn plan_geozarr_group(
             )));
         }
         let (sh, sw) = (m.shape[n - 2], m.shape[n - 1]);
-        let t = gcp.ok_or_else(|| Error::Input(format!("{}: no GCPs", ctx.at(&g))))?;
+        let t = gcp.ok_or_else(|| Error::Input(format!("{}: no GCPs", ctx.at(g))))?;
         let wg = suggested_warp_output(t, sw, sh)
-            .map_err(|e| Error::Input(format!("{}: {e}", ctx.at(&g))))?;
+            .map_err(|e| Error::Input(format!("{}: {e}", ctx.at(g))))?;
         s1_grid = Some((wg, sh, sw));
         let (x, y) = (wg.centres(true), wg.centres(false));
         let (b, rx, ry) = edge_bounds(&x, &y).unwrap_or(([0.0; 4], 0.0, 0.0));
@@ -851,25 +934,21 @@ fn plan_geozarr_group(
             },
         }
     };
-    let has_geo = grid.crs.is_some() && grid.bounds.is_some();
-    // The reference writes the native level at the group and nests the overviews below it
-    // (`asset: "."`), which xarray's DataTree cannot align (ECOSYSTEM #9); the geozarr profile
-    // writes flat sibling levels r1 (native), r2, r4, … under the multiscale group.
-    let native_group = match pc.levels {
-        LevelLayout::Nested => g.clone(),
-        LevelLayout::Flat => join(&g, "r1"),
-    };
-    let level_asset = |k: u32| -> String {
-        match (pc.levels, k) {
-            (LevelLayout::Nested, 0) => ".".into(),
-            _ => format!("r{}", 1u64 << k),
-        }
-    };
-    // Native coordinates.
+    Ok((grid, s1_grid))
+}
+
+/// The native level's coordinates and grid-mapping variable.
+fn plan_native_coordinates(
+    ctx: &mut Ctx<'_>,
+    info: &GroupInfo<'_>,
+    grid: &Grid,
+    native_group: &str,
+    lonlat: bool,
+) -> Result<()> {
     if ctx.s1 {
         for (axis, values) in [("x", &grid.x), ("y", &grid.y)] {
             ctx.plan.arrays.push(value_coordinate(
-                &join(&native_group, axis),
+                &join(native_group, axis),
                 axis,
                 values.clone(),
                 Num::F64,
@@ -878,184 +957,190 @@ fn plan_geozarr_group(
         }
     } else {
         for c in &info.coords {
-            let path = join(&native_group, name_of(&c.path));
+            let path = join(native_group, name_of(&c.path));
             let a = ctx.coordinate(&path, c, Some(lonlat))?;
             ctx.plan.arrays.push(a);
         }
     }
-    let native_gt = |grid: &Grid| -> Option<String> {
-        let b = grid.bounds?;
-        let (rx, ry) = grid.res;
-        let left = if rx > 0.0 { b[0] } else { b[2] };
-        let top = if ry < 0.0 { b[3] } else { b[1] };
-        Some(geotransform_string(&[rx, 0.0, left, 0.0, ry, top]))
-    };
     if let Some(c) = &grid.crs {
-        let sr = ctx.spatial_ref(&native_group, c, native_gt(&grid))?;
+        let gt = grid.bounds.map(|b| {
+            let (rx, ry) = grid.res;
+            let left = if rx > 0.0 { b[0] } else { b[2] };
+            let top = if ry < 0.0 { b[3] } else { b[1] };
+            geotransform_string(&[rx, 0.0, left, 0.0, ry, top])
+        });
+        let sr = ctx.spatial_ref(native_group, c, gt)?;
         ctx.plan.arrays.push(sr);
     }
-    // Native data variables.
-    let mut vars: Vec<NativeVar> = Vec::new();
-    for v in &info.data_vars {
-        let name = name_of(&v.path).to_string();
-        let m = array_meta(v).ok_or_else(|| Error::invalid(ctx.at(&v.path), "not an array"))?;
-        let Some((stored, decoded, cf)) = decoding(v) else {
-            return Err(Error::Unsupported {
-                path: ctx.at(&v.path),
-                what: "data type",
-                reason: format!(
-                    "pipeline A converts numeric variables only, not {}",
-                    m.dtype
-                ),
-            });
-        };
-        let n = m.shape.len();
-        let (out_num, shape, source, dims, nodata) = if let Some((wg, sh, sw)) = s1_grid {
-            let nodata = s1_nodata(v, stored);
-            let mut shape = m.shape[..n - 2].to_vec();
-            shape.extend([wg.height, wg.width]);
-            let mut d: Vec<String> = if n == 3 { vec!["time".into()] } else { vec![] };
-            d.extend(["y".into(), "x".into()]);
-            let warp = S1Warp {
-                transformer: gcp.cloned().ok_or_else(|| Error::Input("no GCPs".into()))?,
-                grid: wg,
-                src_width: sw,
-                src_height: sh,
-                nodata,
-                src_nodata: v
-                    .attributes
-                    .get("_FillValue")
-                    .or_else(|| v.attributes.get("missing_value"))
-                    .and_then(Value::as_f64),
-            };
-            (
-                stored,
-                shape,
-                Source::Warp {
-                    from: v.path.clone(),
-                    warp: Arc::new(warp),
-                    src: stored,
-                },
-                Some(d),
-                (!nodata.is_nan()).then_some(nodata),
-            )
-        } else {
-            let source = match cf {
-                Some(cf) => Source::DecodeAs {
-                    from: v.path.clone(),
-                    cf,
-                    src: stored,
-                    out: decoded,
-                },
-                None => Source::Copy {
-                    from: v.path.clone(),
-                },
-            };
-            (decoded, m.shape.clone(), source, dims(m), None)
-        };
-        let mut attrs = sanitize_attrs(&v.attributes, out_num.is_float());
-        attrs.remove("scale_factor");
-        attrs.remove("add_offset");
-        if out_num.is_float() {
-            attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
-        }
-        let is_reflectance = g.contains("/measurements/");
-        if ctx.s1 {
-            // The warp keeps x/y only: the line/pixel coordinates are gone.
-            attrs.remove("coordinates");
-            attrs.insert(
-                "standard_name".into(),
-                json!("surface_backwards_scattering_coefficient_of_radar_wave"),
-            );
-            attrs.insert("units".into(), json!("1"));
-            if let Some(nd) = nodata {
-                attrs.insert("missing_value".into(), json!(nd));
-            }
-        } else if pc.reflectance_name_everywhere || is_reflectance {
-            // B-7: the reference stamps this on every variable (SCL, TCI, masks…).
-            attrs.insert(
-                "standard_name".into(),
-                json!("toa_bidirectional_reflectance"),
-            );
-        }
-        if let Some(d) = &dims {
-            attrs.insert("_ARRAY_DIMENSIONS".into(), json!(d));
-        }
-        if grid.crs.is_some() {
-            attrs.insert("grid_mapping".into(), json!("spatial_ref"));
-        }
-        if pc.georeferencing == Georeferencing::EveryGrid {
-            rewrite_proj(&mut attrs, &shape, &grid);
-        }
-        let (chunks, codecs) = ctx.encoding(&shape, out_num.size());
-        let fill = if out_num.is_float() {
-            json!("NaN")
-        } else {
-            match (pc.nodata_as_fill, nodata) {
-                // B-8: the reference leaves the zarr fill at 0 for S1's 65535 nodata.
-                (true, Some(nd)) => json!(nd as i64),
-                _ => fill_value(
-                    &json!(out_num.v3()),
-                    v.attributes
-                        .get("_FillValue")
-                        .and_then(crate::zarr_ext::fill_attribute)
-                        .as_ref(),
-                ),
-            }
-        };
-        let kernel = Kernel::for_variable(&g, &name);
-        ctx.plan.arrays.push(OutArray {
-            path: join(&native_group, &name),
-            doc: array_doc(
-                &shape,
-                json!(out_num.v3()),
-                &chunks,
-                fill,
-                codecs,
-                attrs.clone(),
-                dims.clone(),
+    Ok(())
+}
+
+/// One native data variable of group `g`: its array (the caller sets the path at the native
+/// level) and what its overviews need.
+fn native_var(
+    ctx: &Ctx<'_>,
+    g: &str,
+    v: &Node,
+    grid: &Grid,
+    s1_grid: Option<S1Grid>,
+    gcp: Option<&GcpTransformer>,
+) -> Result<(OutArray, NativeVar)> {
+    let pc = ctx.opts.profile.choices();
+    let name = name_of(&v.path).to_string();
+    let m = array_meta(v).ok_or_else(|| Error::invalid(ctx.at(&v.path), "not an array"))?;
+    let Some((stored, decoded, cf)) = decoding(v) else {
+        return Err(Error::Unsupported {
+            path: ctx.at(&v.path),
+            what: "data type",
+            reason: format!(
+                "pipeline A converts numeric variables only, not {}",
+                m.dtype
             ),
-            source,
         });
-        vars.push(NativeVar {
-            name,
-            shape,
-            num: out_num,
-            attrs,
-            dims,
+    };
+    let n = m.shape.len();
+    let (out_num, shape, source, dims, nodata) = if let Some((wg, sh, sw)) = s1_grid {
+        let nodata = s1_nodata(v, stored);
+        let mut shape = m.shape[..n - 2].to_vec();
+        shape.extend([wg.height, wg.width]);
+        let mut d: Vec<String> = if n == 3 { vec!["time".into()] } else { vec![] };
+        d.extend(["y".into(), "x".into()]);
+        let warp = S1Warp {
+            transformer: gcp.cloned().ok_or_else(|| Error::Input("no GCPs".into()))?,
+            grid: wg,
+            src_width: sw,
+            src_height: sh,
             nodata,
-            kernel,
-        });
+            src_nodata: v
+                .attributes
+                .get("_FillValue")
+                .or_else(|| v.attributes.get("missing_value"))
+                .and_then(Value::as_f64),
+        };
+        (
+            stored,
+            shape,
+            Source::Warp {
+                from: v.path.clone(),
+                warp: Arc::new(warp),
+                src: stored,
+            },
+            Some(d),
+            (!nodata.is_nan()).then_some(nodata),
+        )
+    } else {
+        let source = match cf {
+            Some(cf) => Source::DecodeAs {
+                from: v.path.clone(),
+                cf,
+                src: stored,
+                out: decoded,
+            },
+            None => Source::Copy {
+                from: v.path.clone(),
+            },
+        };
+        (decoded, m.shape.clone(), source, dims(m), None)
+    };
+    let mut attrs = sanitize_attrs(&v.attributes, out_num.is_float());
+    attrs.remove("scale_factor");
+    attrs.remove("add_offset");
+    if out_num.is_float() {
+        attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
     }
-    // Multiscales (§2A.3).
-    let first_shape = &vars[0].shape;
-    let mut group_attrs = Map::new();
-    if grid.crs.is_some() {
-        group_attrs.insert("grid_mapping".into(), json!("spatial_ref"));
-    }
-    if first_shape.len() < 2 {
-        if native_group != g {
-            ctx.plan
-                .groups
-                .insert(native_group.clone(), group_attrs.clone());
+    let is_reflectance = g.contains("/measurements/");
+    if ctx.s1 {
+        // The warp keeps x/y only: the line/pixel coordinates are gone.
+        attrs.remove("coordinates");
+        attrs.insert(
+            "standard_name".into(),
+            json!("surface_backwards_scattering_coefficient_of_radar_wave"),
+        );
+        attrs.insert("units".into(), json!("1"));
+        if let Some(nd) = nodata {
+            attrs.insert("missing_value".into(), json!(nd));
         }
-        ctx.plan.groups.insert(g.clone(), group_attrs);
-        ctx.plan.consolidate.push(g);
-        return Ok(());
+    } else if pc.reflectance_name_everywhere || is_reflectance {
+        // B-7: the reference stamps this on every variable (SCL, TCI, masks…).
+        attrs.insert(
+            "standard_name".into(),
+            json!("toa_bidirectional_reflectance"),
+        );
     }
-    let n = first_shape.len();
-    let (h0, w0) = (first_shape[n - 2], first_shape[n - 1]);
-    let levels = calculate_overview_levels(w0, h0, ctx.opts.min_dimension);
-    let [left, bottom, right, top] = grid.bounds.unwrap_or([0.0; 4]);
-    let level_size = |k: u32| -> (u64, u64) {
-        match pc.trimming {
+    if let Some(d) = &dims {
+        attrs.insert("_ARRAY_DIMENSIONS".into(), json!(d));
+    }
+    if grid.crs.is_some() {
+        attrs.insert("grid_mapping".into(), json!("spatial_ref"));
+    }
+    if pc.georeferencing == Georeferencing::EveryGrid {
+        rewrite_proj(&mut attrs, &shape, grid);
+    }
+    let (chunks, codecs) = ctx.encoding(&shape, out_num.size());
+    let fill = if out_num.is_float() {
+        json!("NaN")
+    } else {
+        match (pc.nodata_as_fill, nodata) {
+            // B-8: the reference leaves the zarr fill at 0 for S1's 65535 nodata.
+            (true, Some(nd)) => json!(nd as i64),
+            _ => fill_value(
+                &json!(out_num.v3()),
+                v.attributes
+                    .get("_FillValue")
+                    .and_then(crate::zarr_ext::fill_attribute)
+                    .as_ref(),
+            ),
+        }
+    };
+    let kernel = Kernel::for_variable(g, &name);
+    let out = OutArray {
+        path: String::new(),
+        doc: array_doc(
+            &shape,
+            json!(out_num.v3()),
+            &chunks,
+            fill,
+            codecs,
+            attrs.clone(),
+            dims.clone(),
+        ),
+        source,
+    };
+    let var = NativeVar {
+        name,
+        shape,
+        num: out_num,
+        attrs,
+        dims,
+        nodata,
+        kernel,
+    };
+    Ok((out, var))
+}
+
+/// Level sizes and transforms of a pipeline-A pyramid (level `k` is `2^k` times coarser).
+struct Pyramid {
+    choices: Choices,
+    h0: u64,
+    w0: u64,
+    /// `[left, bottom, right, top]` of the native grid (zeros without one).
+    bounds: [f64; 4],
+    res: (f64, f64),
+}
+
+impl Pyramid {
+    fn size(&self, k: u32) -> (u64, u64) {
+        let (h0, w0) = (self.h0, self.w0);
+        match self.choices.trimming {
             Trimming::DropPartialBlocks => (h0 >> k, w0 >> k),
             Trimming::KeepPartialBlocks => (h0.div_ceil(1 << k), w0.div_ceil(1 << k)),
         }
-    };
-    let level_transform = |k: u32| -> [f64; 6] {
-        let (hn, wn) = level_size(k);
-        match pc.transforms {
+    }
+
+    fn transform(&self, k: u32) -> [f64; 6] {
+        let [left, bottom, right, top] = self.bounds;
+        let (hn, wn) = self.size(k);
+        match self.choices.transforms {
             Transforms::FromCentres => [
                 (right - left) / wn as f64,
                 0.0,
@@ -1066,13 +1151,38 @@ fn plan_geozarr_group(
             ],
             Transforms::FromEdges => {
                 let f = (1u64 << k) as f64;
-                let (rx, ry) = grid.res;
+                let (rx, ry) = self.res;
                 let x0 = if rx > 0.0 { left } else { right };
                 let y0 = if ry < 0.0 { top } else { bottom };
                 [rx * f, 0.0, x0, 0.0, ry * f, y0]
             }
         }
-    };
+    }
+
+    /// The `asset` of level `k` in the multiscales layout.
+    fn asset(&self, k: u32) -> String {
+        match (self.choices.levels, k) {
+            (LevelLayout::Nested, 0) => ".".into(),
+            _ => format!("r{}", 1u64 << k),
+        }
+    }
+}
+
+/// The multiscale group's attributes: `zarr_conventions`, `multiscales` layout, `spatial:`.
+fn multiscale_attrs(
+    profile: Profile,
+    grid: &Grid,
+    pyramid: &Pyramid,
+    levels: &[crate::plan::OverviewLevel],
+    vars: &[NativeVar],
+) -> Map<String, Value> {
+    let pc = pyramid.choices;
+    let has_geo = grid.crs.is_some() && grid.bounds.is_some();
+    let [left, bottom, right, top] = pyramid.bounds;
+    let mut group_attrs = Map::new();
+    if grid.crs.is_some() {
+        group_attrs.insert("grid_mapping".into(), json!("spatial_ref"));
+    }
     let mut layout: Vec<Value> = Vec::new();
     let geozarr_levels: Vec<u32> = if pc.levels == LevelLayout::Flat && levels.is_empty() {
         vec![0]
@@ -1092,18 +1202,18 @@ fn plan_geozarr_group(
         "average"
     };
     for &k in &geozarr_levels {
-        let (hn, wn) = level_size(k);
+        let (hn, wn) = pyramid.size(k);
         let mut e = Map::new();
-        e.insert("asset".into(), json!(level_asset(k)));
+        e.insert("asset".into(), json!(pyramid.asset(k)));
         if k >= 1 {
-            e.insert("derived_from".into(), json!(level_asset(k - 1)));
+            e.insert("derived_from".into(), json!(pyramid.asset(k - 1)));
             e.insert(
                 "transform".into(),
                 json!({"scale": [2.0, 2.0], "translation": [0.0, 0.0]}),
             );
         }
         e.insert("spatial:shape".into(), json!([hn, wn]));
-        let t = level_transform(k);
+        let t = pyramid.transform(k);
         if has_geo && t.iter().any(|v| *v != 0.0) {
             e.insert("spatial:transform".into(), json!(t));
         }
@@ -1125,189 +1235,211 @@ fn plan_geozarr_group(
         group_attrs.insert("spatial:registration".into(), json!("pixel"));
         insert_crs(&mut group_attrs, c);
     }
-    if pc.levels == LevelLayout::Flat {
-        // The multiscale group holds no arrays; each level group is georeferenced itself.
-        group_attrs.remove("grid_mapping");
-        ctx.plan.groups.insert(
-            native_group.clone(),
-            level_attrs(&grid, level_transform(0), level_size(0)),
-        );
-    }
-    ctx.plan.groups.insert(g.clone(), group_attrs);
-    ctx.plan.consolidate.push(g.clone());
-    // Overviews.
-    let spatial_ref_attrs = match &grid.crs {
-        Some(c) => Some(ctx.spatial_ref(&g, c, None)?),
-        None => None,
+    group_attrs
+}
+
+/// What every overview level of one GeoZarr group shares.
+struct Level<'a> {
+    info: &'a GroupInfo<'a>,
+    grid: &'a Grid,
+    pyramid: &'a Pyramid,
+    native_group: &'a str,
+    spatial_ref: Option<&'a OutArray>,
+    lonlat: bool,
+}
+
+/// Overview level `k ≥ 1`: its group, coordinates, grid mapping and downsampled variables.
+fn plan_overview(ctx: &mut Ctx<'_>, level: &Level<'_>, k: u32, vars: &[NativeVar]) -> Result<()> {
+    let Level {
+        info,
+        grid,
+        pyramid,
+        native_group,
+        spatial_ref: spatial_ref_attrs,
+        lonlat,
+    } = *level;
+    let pc = pyramid.choices;
+    let g = &info.path;
+    let [left, bottom, right, top] = pyramid.bounds;
+    let og = join(g, &format!("r{}", 1u64 << k));
+    let prev_group = if k == 1 {
+        native_group.to_string()
+    } else {
+        join(g, &format!("r{}", 1u64 << (k - 1)))
     };
-    for l in levels.iter().filter(|l| l.level >= 1) {
-        let k = l.level;
-        let og = join(&g, &format!("r{}", 1u64 << k));
-        let prev_group = if k == 1 {
-            native_group.clone()
-        } else {
-            join(&g, &format!("r{}", 1u64 << (k - 1)))
-        };
-        let (hn, wn) = level_size(k);
-        // Coordinates: the left/top edges (reference, cast to the parent's type) or exact centres.
-        let t = level_transform(k);
-        let (xs, ys, cnum): (Vec<f64>, Vec<f64>, Num) = match pc.transforms {
-            Transforms::FromCentres => {
-                let lin = |a: f64, b: f64, n: u64| -> Vec<f64> {
-                    let step = (b - a) / n as f64;
-                    (0..n).map(|i| i as f64 * step + a).collect()
-                };
-                (lin(left, right, wn), lin(top, bottom, hn), grid.coord_num)
-            }
-            Transforms::FromEdges => (
-                (0..wn).map(|i| t[2] + (i as f64 + 0.5) * t[0]).collect(),
-                (0..hn).map(|j| t[5] + (j as f64 + 0.5) * t[4]).collect(),
-                Num::F64,
-            ),
-        };
-        if !grid.x.is_empty() || ctx.s1 {
-            ctx.plan
-                .arrays
-                .push(value_coordinate(&join(&og, "x"), "x", xs, cnum, lonlat));
-            ctx.plan
-                .arrays
-                .push(value_coordinate(&join(&og, "y"), "y", ys, cnum, lonlat));
+    let (hn, wn) = pyramid.size(k);
+    // Coordinates: the left/top edges (reference, cast to the parent's type) or exact centres.
+    let t = pyramid.transform(k);
+    let (xs, ys, cnum): (Vec<f64>, Vec<f64>, Num) = match pc.transforms {
+        Transforms::FromCentres => {
+            let lin = |a: f64, b: f64, n: u64| -> Vec<f64> {
+                let step = (b - a) / n as f64;
+                (0..n).map(|i| i as f64 * step + a).collect()
+            };
+            (lin(left, right, wn), lin(top, bottom, hn), grid.coord_num)
         }
-        // Geozarr profile: the non-spatial 1-D coordinates (a quicklook's `band`) are copied to
-        // every level, so that each data variable's dimensions have their coordinate there too
-        // (the GeoZarr minispec's Dataset rule, eopf-geozarr 0.12's validator).
-        if pc.client_metadata && !ctx.s1 {
-            for c in &info.coords {
-                let cname = name_of(&c.path);
-                if !matches!(cname, "x" | "y") && array_meta(c).is_some_and(|m| m.shape.len() == 1)
-                {
-                    let a = ctx.coordinate(&join(&og, cname), c, Some(lonlat))?;
-                    ctx.plan.arrays.push(a);
-                }
+        Transforms::FromEdges => (
+            (0..wn).map(|i| t[2] + (i as f64 + 0.5) * t[0]).collect(),
+            (0..hn).map(|j| t[5] + (j as f64 + 0.5) * t[4]).collect(),
+            Num::F64,
+        ),
+    };
+    if !grid.x.is_empty() || ctx.s1 {
+        ctx.plan
+            .arrays
+            .push(value_coordinate(&join(&og, "x"), "x", xs, cnum, lonlat));
+        ctx.plan
+            .arrays
+            .push(value_coordinate(&join(&og, "y"), "y", ys, cnum, lonlat));
+    }
+    // Geozarr profile: the non-spatial 1-D coordinates (a quicklook's `band`) are copied to
+    // every level, so that each data variable's dimensions have their coordinate there too
+    // (the GeoZarr minispec's Dataset rule, eopf-geozarr 0.12's validator).
+    if pc.client_metadata && !ctx.s1 {
+        for c in &info.coords {
+            let cname = name_of(&c.path);
+            if !matches!(cname, "x" | "y") && array_meta(c).is_some_and(|m| m.shape.len() == 1) {
+                let a = ctx.coordinate(&join(&og, cname), c, Some(lonlat))?;
+                ctx.plan.arrays.push(a);
             }
         }
-        if let Some(sr) = &spatial_ref_attrs {
-            let mut sr = sr.clone();
-            sr.path = join(&og, "spatial_ref");
-            if let Some(a) = sr.doc["attributes"].as_object_mut() {
-                a.insert("GeoTransform".into(), json!(geotransform_string(&t)));
-            }
-            ctx.plan.arrays.push(sr);
+    }
+    if let Some(sr) = spatial_ref_attrs {
+        let mut sr = sr.clone();
+        sr.path = join(&og, "spatial_ref");
+        if let Some(a) = sr.doc["attributes"].as_object_mut() {
+            a.insert("GeoTransform".into(), json!(geotransform_string(&t)));
         }
-        let mut og_attrs = Map::new();
-        if grid.crs.is_some() {
-            og_attrs.insert("grid_mapping".into(), json!("spatial_ref"));
-        }
-        if pc.georeferencing == Georeferencing::EveryGrid {
-            og_attrs = level_attrs(&grid, t, (hn, wn));
-        }
-        ctx.plan.groups.insert(og.clone(), og_attrs);
-        ctx.plan.consolidate.push(og.clone());
-        for NativeVar {
-            name,
-            shape,
-            num: out_num,
-            attrs: native_attrs,
-            dims,
-            nodata,
-            kernel,
-        } in &vars
-        {
-            let nd = shape.len();
-            let mut oshape = shape[..nd - 2].to_vec();
-            oshape.extend([hn, wn]);
-            let prev_shape = {
-                let mut s = shape[..nd - 2].to_vec();
-                let (ph, pw) = level_size(k - 1);
-                s.extend([ph, pw]);
-                s
-            };
-            let (num, attrs, down) = match pc.resampling {
-                Resampling::AverageAll => {
-                    // B-7: 2-D integers become float64; 3-D keep the type (truncated means).
-                    let num = if nd == 2 { Num::F64 } else { *out_num };
-                    let mut a = Map::new();
-                    a.insert(
-                        "standard_name".into(),
-                        native_attrs
-                            .get("standard_name")
-                            .cloned()
-                            .unwrap_or(json!("toa_bidirectional_reflectance")),
-                    );
-                    let mut d: Vec<String> = if nd == 3 {
-                        vec![
-                            dims.as_ref()
-                                .and_then(|d| d.first().cloned())
-                                .unwrap_or_else(|| "time".into()),
-                        ]
-                    } else {
-                        vec![]
-                    };
-                    d.extend(["y".into(), "x".into()]);
-                    a.insert("_ARRAY_DIMENSIONS".into(), json!(d));
-                    if grid.crs.is_some() {
-                        a.insert("grid_mapping".into(), json!("spatial_ref"));
-                    }
-                    if num.is_float() {
-                        a.insert("_FillValue".into(), json!(NAN_FILL_B64));
-                    }
-                    (num, a, Down::Reference)
-                }
-                Resampling::ByKind => {
-                    let mut a = native_attrs.clone();
-                    rewrite_proj(&mut a, &oshape, &grid_at(&grid, k));
-                    let down = match (out_num.is_float(), kernel, *out_num) {
-                        (false, Kernel::Mode | Kernel::Or, Num::U8) => Down::Classes(*kernel),
-                        _ => Down::Mean { nodata: *nodata },
-                    };
-                    (*out_num, a, down)
-                }
-            };
-            let (chunks, codecs) = ctx.encoding(&oshape, num.size());
-            let fill = if num.is_float() {
-                json!("NaN")
-            } else {
-                match (pc.nodata_as_fill, nodata) {
-                    (true, Some(v)) => json!(*v as i64),
-                    _ => json!(0),
-                }
-            };
-            let odims = attrs
-                .get("_ARRAY_DIMENSIONS")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .or_else(|| dims.clone());
-            ctx.plan.arrays.push(OutArray {
-                path: join(&og, name),
-                doc: array_doc(
-                    &oshape,
-                    json!(num.v3()),
-                    &chunks,
-                    fill,
-                    codecs,
-                    attrs,
-                    odims,
-                ),
-                source: Source::Downsample {
-                    from: join(&prev_group, name),
-                    from_shape: prev_shape,
-                    from_num: if k == 1 {
-                        *out_num
-                    } else {
-                        level_num(profile, nd, *out_num)
-                    },
-                    down,
-                    out: num,
-                },
-            });
-        }
+        ctx.plan.arrays.push(sr);
+    }
+    let mut og_attrs = Map::new();
+    if grid.crs.is_some() {
+        og_attrs.insert("grid_mapping".into(), json!("spatial_ref"));
+    }
+    if pc.georeferencing == Georeferencing::EveryGrid {
+        og_attrs = level_attrs(grid, t, (hn, wn));
+    }
+    ctx.plan.groups.insert(og.clone(), og_attrs);
+    ctx.plan.consolidate.push(og.clone());
+    for v in vars {
+        overview_var(ctx, level, k, (&og, &prev_group), v);
     }
     Ok(())
+}
+
+/// One variable's array at overview level `k`, downsampled from level `k − 1`.
+fn overview_var(
+    ctx: &mut Ctx<'_>,
+    level: &Level<'_>,
+    k: u32,
+    (og, prev_group): (&str, &str),
+    v: &NativeVar,
+) {
+    let NativeVar {
+        name,
+        shape,
+        num: out_num,
+        attrs: native_attrs,
+        dims,
+        nodata,
+        kernel,
+    } = v;
+    let (grid, pyramid) = (level.grid, level.pyramid);
+    let pc = pyramid.choices;
+    let profile = ctx.opts.profile;
+    let (hn, wn) = pyramid.size(k);
+    let nd = shape.len();
+    let mut oshape = shape[..nd - 2].to_vec();
+    oshape.extend([hn, wn]);
+    let prev_shape = {
+        let mut s = shape[..nd - 2].to_vec();
+        let (ph, pw) = pyramid.size(k - 1);
+        s.extend([ph, pw]);
+        s
+    };
+    let (num, attrs, down) = match pc.resampling {
+        Resampling::AverageAll => {
+            // B-7: 2-D integers become float64; 3-D keep the type (truncated means).
+            let num = if nd == 2 { Num::F64 } else { *out_num };
+            let mut a = Map::new();
+            a.insert(
+                "standard_name".into(),
+                native_attrs
+                    .get("standard_name")
+                    .cloned()
+                    .unwrap_or(json!("toa_bidirectional_reflectance")),
+            );
+            let mut d: Vec<String> = if nd == 3 {
+                vec![
+                    dims.as_ref()
+                        .and_then(|d| d.first().cloned())
+                        .unwrap_or_else(|| "time".into()),
+                ]
+            } else {
+                vec![]
+            };
+            d.extend(["y".into(), "x".into()]);
+            a.insert("_ARRAY_DIMENSIONS".into(), json!(d));
+            if grid.crs.is_some() {
+                a.insert("grid_mapping".into(), json!("spatial_ref"));
+            }
+            if num.is_float() {
+                a.insert("_FillValue".into(), json!(NAN_FILL_B64));
+            }
+            (num, a, Down::Reference)
+        }
+        Resampling::ByKind => {
+            let mut a = native_attrs.clone();
+            rewrite_proj(&mut a, &oshape, &grid_at(grid, k));
+            let down = match (out_num.is_float(), kernel, *out_num) {
+                (false, Kernel::Mode | Kernel::Or, Num::U8) => Down::Classes(*kernel),
+                _ => Down::Mean { nodata: *nodata },
+            };
+            (*out_num, a, down)
+        }
+    };
+    let (chunks, codecs) = ctx.encoding(&oshape, num.size());
+    let fill = if num.is_float() {
+        json!("NaN")
+    } else {
+        match (pc.nodata_as_fill, nodata) {
+            (true, Some(v)) => json!(*v as i64),
+            _ => json!(0),
+        }
+    };
+    let odims = attrs
+        .get("_ARRAY_DIMENSIONS")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .or_else(|| dims.clone());
+    ctx.plan.arrays.push(OutArray {
+        path: join(og, name),
+        doc: array_doc(
+            &oshape,
+            json!(num.v3()),
+            &chunks,
+            fill,
+            codecs,
+            attrs,
+            odims,
+        ),
+        source: Source::Downsample {
+            from: join(prev_group, name),
+            from_shape: prev_shape,
+            from_num: if k == 1 {
+                *out_num
+            } else {
+                level_num(profile, nd, *out_num)
+            },
+            down,
+            out: num,
+        },
+    });
 }
 
 /// Geozarr profile: the attributes of one level group (grid mapping, exact `spatial:` and `proj:`).

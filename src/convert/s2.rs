@@ -54,8 +54,6 @@ pub struct S2Options {
     pub cancel: super::writer::CancelFlag,
 }
 
-/// Rewrite a band's per-array `proj:shape/transform/bbox` for the level it is written at (B-9).
-
 impl S2Options {
     /// The options with everything that does not change the output reset (`max_retries`,
     /// `device`, `cancel`): what a resumable conversion's fingerprint is made of.
