@@ -588,172 +588,255 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
             what: "resolution group r60m (the pyramid is built from it)".into(),
         });
     }
-    // Coordinates of each written leaf, for the derived levels and the multiscales layout.
-    let mut level_coords: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
-    let mut level_bands: BTreeMap<String, Vec<(String, OutArray)>> = BTreeMap::new();
-    let mut level_grids: BTreeMap<String, EdgeGrid> = BTreeMap::new();
-
+    let mut levels = Levels::default();
     for g in groups {
-        let path = g.path.as_str();
-        if path.starts_with("/quality/l1c_quicklook") || path.starts_with("/quality/l2a_quicklook")
-        {
-            continue;
-        }
-        let children = h.children(path);
-        if children.iter().any(|c| matches!(c.kind, NodeKind::Group)) {
-            continue;
-        }
-        let arrays: Vec<&Node> = children.into_iter().collect();
-        let coords = coordinate_names(&arrays);
-        let data: Vec<&Node> = arrays
-            .iter()
-            .copied()
-            .filter(|a| !coords.iter().any(|c| c == name_of(&a.path)))
-            .collect();
-        if data.is_empty() {
-            continue;
-        }
-        // The reference georeferences measurements and quality only; the geozarr profile every
-        // raster group on the tile grid, /conditions/mask included (B-11).
-        let geo = path.contains("/measurements/")
-            || path.contains("/quality/")
-            || (c.georeferencing == Georeferencing::EveryGrid
-                && path.starts_with("/conditions/mask/"));
-        let (x, y) = match (h.node(&format!("{path}/x")), h.node(&format!("{path}/y"))) {
-            (Some(_), Some(_)) if geo => (
-                finite_coordinate(h, &format!("{path}/x"))?,
-                finite_coordinate(h, &format!("{path}/y"))?,
-            ),
-            _ => (vec![], vec![]),
-        };
-        let grid = EdgeGrid::from_centres(&x, &y);
-        let raster = (!x.is_empty()).then_some((y.len() as u64, x.len() as u64));
-        let mut written: Vec<OutArray> = Vec::new();
-        if is_measurement_group(path) {
-            let mut bands: Vec<(String, OutArray)> = Vec::new();
-            for a in &data {
-                let m =
-                    array_meta(a).ok_or_else(|| Error::invalid(ctx.at(&a.path), "not an array"))?;
-                let cf = CfEncoding::from_attributes(&a.attributes, &m.fill_value);
-                let out = ctx.band(
-                    &a.path,
-                    &m.shape,
-                    a,
-                    Source::Decode {
-                        from: a.path.clone(),
-                        cf,
-                    },
-                    grid.as_ref(),
-                );
-                bands.push((name_of(&a.path).to_string(), out));
-            }
-            // b08 injection into r20m / r60m.
-            let b08_src = format!("{refl}/r10m/b08");
-            if path.starts_with(&format!("{refl}/"))
-                && res_number(path).is_some_and(|r| r > 10)
-                && !bands.iter().any(|(n, _)| n == "b08")
-                && let Some(src) = h.node(&b08_src)
-                && let Some(sm) = array_meta(src)
-            {
-                let factor = res_number(path).unwrap_or(10) / 10;
-                let shape: Vec<u64> = sm
-                    .shape
-                    .iter()
-                    .map(|&d| derived_edge(d, factor, opts.profile))
-                    .collect();
-                let cf = CfEncoding::from_attributes(&src.attributes, &sm.fill_value);
-                let out = ctx.band(
-                    &format!("{path}/b08"),
-                    &shape,
-                    src,
-                    Source::InjectMean {
-                        from: b08_src.clone(),
-                        cf,
-                        factor,
-                    },
-                    grid.as_ref(),
-                );
-                bands.push(("b08".into(), out));
-            }
-            bands.sort_by(|a, b| a.0.cmp(&b.0));
-            for (_, b) in &bands {
-                written.push(b.clone());
-            }
-            level_bands.insert(name_of(path).to_string(), bands);
-            level_coords.insert(name_of(path).to_string(), (x.clone(), y.clone()));
-            if let Some(g) = grid {
-                level_grids.insert(name_of(path).to_string(), g);
-            }
-        } else {
-            for a in &data {
-                written.push(ctx.original(&a.path, a, geo && ctx.crs.is_some(), raster)?);
-            }
-        }
-        for a in &arrays {
-            if coords.iter().any(|c| c == name_of(&a.path)) {
-                written.push(ctx.coordinate(&a.path, a)?);
-            }
-        }
-        // The group's own attributes are kept (e.g. the GRIB attributes of meteorology groups).
-        let mut attrs = g.attributes.clone();
-        if geo {
-            let shape = data
-                .first()
-                .and_then(|d| array_meta(d))
-                .and_then(|m| yx(&m.shape));
-            attrs.extend(ctx.geo_attrs(&x, &y, shape, None));
-            if let Some(sr) = ctx.spatial_ref(path, c.encodings == Encodings::Reference, None)? {
-                written.push(sr);
-            }
-        } else if c.georeferencing == Georeferencing::EveryGrid
-            && coords.iter().any(|c| c == "x")
-            && coords.iter().any(|c| c == "y")
-            && ctx.crs.is_some()
-        {
-            // Off-grid rasters with their own x/y (the 5 km angle grids of /conditions/geometry):
-            // CF georeferencing — a grid mapping with the exact GeoTransform, named by every
-            // variable on y/x (B-11). No group `spatial:` (not every variable is on the grid).
-            let (gx, gy) = (
-                read_f64(h, &format!("{path}/x"))?,
-                read_f64(h, &format!("{path}/y"))?,
-            );
-            if let Some(eg) = EdgeGrid::from_centres(&gx, &gy) {
-                for w in written.iter_mut() {
-                    let on_yx = w.doc["dimension_names"]
-                        .as_array()
-                        .is_some_and(|d| d.iter().any(|v| v == "x") && d.iter().any(|v| v == "y"));
-                    if on_yx && let Some(a) = w.doc["attributes"].as_object_mut() {
-                        a.insert("grid_mapping".into(), json!("spatial_ref"));
-                    }
-                }
-                attrs.insert("grid_mapping".into(), json!("spatial_ref"));
-                if let Some(sr) =
-                    ctx.spatial_ref(path, false, Some(geotransform_string(&eg.transform())))?
-                {
-                    written.push(sr);
-                }
-            }
-        }
-        plan.groups.insert(path.to_string(), attrs);
-        plan.arrays.extend(written);
+        plan_leaf_group(&ctx, g, &mut plan, &mut levels)?;
+    }
+    plan_derived_levels(&ctx, &mut plan, &mut levels)?;
+    let refl_attrs = reflectance_multiscales(&ctx, &plan, &levels);
+    plan.groups.insert(refl.to_string(), refl_attrs);
+
+    if c.resampling == Resampling::ByKind && ctx.crs.is_some() {
+        plan_raster_pyramids(&ctx, h, &mut plan)?;
     }
 
-    // Derived levels r120m / r360m / r720m from the level before.
+    // Every ancestor group exists (empty attributes), the root included.
+    let paths: Vec<String> = plan.groups.keys().cloned().collect();
+    for p in paths {
+        let mut cur = parent_of(&p);
+        loop {
+            plan.groups.entry(cur.clone()).or_default();
+            if cur == "/" {
+                break;
+            }
+            cur = parent_of(&cur);
+        }
+    }
+    plan.groups.entry("/".into()).or_default();
+    if opts.finalise_root {
+        finalise_root(&ctx, &mut plan, &levels)?;
+    }
+    if c.client_metadata {
+        cf_coordinates(&mut plan);
+    }
+    Ok(plan)
+}
+
+/// What the reflectance levels planned so far hold, by level name (`r10m`, …): coordinates, bands
+/// and edge grids, for the derived levels and the multiscales layout.
+#[derive(Default)]
+struct Levels {
+    coords: BTreeMap<String, (Vec<f64>, Vec<f64>)>,
+    bands: BTreeMap<String, Vec<(String, OutArray)>>,
+    grids: BTreeMap<String, EdgeGrid>,
+}
+
+const REFLECTANCE: &str = "/measurements/reflectance";
+
+/// One leaf group of the input (a group without sub-groups): its arrays and attributes.
+fn plan_leaf_group(
+    ctx: &Ctx<'_>,
+    g: &Node,
+    plan: &mut OutputPlan,
+    levels: &mut Levels,
+) -> Result<()> {
+    let (h, c) = (ctx.h, ctx.choices());
+    let path = g.path.as_str();
+    if path.starts_with("/quality/l1c_quicklook") || path.starts_with("/quality/l2a_quicklook") {
+        return Ok(());
+    }
+    let children = h.children(path);
+    if children.iter().any(|c| matches!(c.kind, NodeKind::Group)) {
+        return Ok(());
+    }
+    let arrays: Vec<&Node> = children.into_iter().collect();
+    let coords = coordinate_names(&arrays);
+    let data: Vec<&Node> = arrays
+        .iter()
+        .copied()
+        .filter(|a| !coords.iter().any(|c| c == name_of(&a.path)))
+        .collect();
+    if data.is_empty() {
+        return Ok(());
+    }
+    // The reference georeferences measurements and quality only; the geozarr profile every
+    // raster group on the tile grid, /conditions/mask included (B-11).
+    let geo = path.contains("/measurements/")
+        || path.contains("/quality/")
+        || (c.georeferencing == Georeferencing::EveryGrid && path.starts_with("/conditions/mask/"));
+    let (x, y) = match (h.node(&format!("{path}/x")), h.node(&format!("{path}/y"))) {
+        (Some(_), Some(_)) if geo => (
+            finite_coordinate(h, &format!("{path}/x"))?,
+            finite_coordinate(h, &format!("{path}/y"))?,
+        ),
+        _ => (vec![], vec![]),
+    };
+    let grid = EdgeGrid::from_centres(&x, &y);
+    let raster = (!x.is_empty()).then_some((y.len() as u64, x.len() as u64));
+    let mut written: Vec<OutArray> = Vec::new();
+    if is_measurement_group(path) {
+        let mut bands = measurement_bands(ctx, path, &data, grid.as_ref())?;
+        bands.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, b) in &bands {
+            written.push(b.clone());
+        }
+        levels.bands.insert(name_of(path).to_string(), bands);
+        levels
+            .coords
+            .insert(name_of(path).to_string(), (x.clone(), y.clone()));
+        if let Some(g) = grid {
+            levels.grids.insert(name_of(path).to_string(), g);
+        }
+    } else {
+        for a in &data {
+            written.push(ctx.original(&a.path, a, geo && ctx.crs.is_some(), raster)?);
+        }
+    }
+    for a in &arrays {
+        if coords.iter().any(|c| c == name_of(&a.path)) {
+            written.push(ctx.coordinate(&a.path, a)?);
+        }
+    }
+    // The group's own attributes are kept (e.g. the GRIB attributes of meteorology groups).
+    let mut attrs = g.attributes.clone();
+    georeference_group(
+        ctx,
+        path,
+        (geo, &x, &y),
+        (&data, &coords),
+        &mut attrs,
+        &mut written,
+    )?;
+    plan.groups.insert(path.to_string(), attrs);
+    plan.arrays.extend(written);
+    Ok(())
+}
+
+/// The reflectance bands of a measurement group, decoded, with b08 injected into r20m / r60m.
+fn measurement_bands(
+    ctx: &Ctx<'_>,
+    path: &str,
+    data: &[&Node],
+    grid: Option<&EdgeGrid>,
+) -> Result<Vec<(String, OutArray)>> {
+    let (h, opts, refl) = (ctx.h, ctx.opts, REFLECTANCE);
+    let mut bands: Vec<(String, OutArray)> = Vec::new();
+    for a in data {
+        let m = array_meta(a).ok_or_else(|| Error::invalid(ctx.at(&a.path), "not an array"))?;
+        let cf = CfEncoding::from_attributes(&a.attributes, &m.fill_value);
+        let out = ctx.band(
+            &a.path,
+            &m.shape,
+            a,
+            Source::Decode {
+                from: a.path.clone(),
+                cf,
+            },
+            grid,
+        );
+        bands.push((name_of(&a.path).to_string(), out));
+    }
+    // b08 injection into r20m / r60m.
+    let b08_src = format!("{refl}/r10m/b08");
+    if path.starts_with(&format!("{refl}/"))
+        && res_number(path).is_some_and(|r| r > 10)
+        && !bands.iter().any(|(n, _)| n == "b08")
+        && let Some(src) = h.node(&b08_src)
+        && let Some(sm) = array_meta(src)
+    {
+        let factor = res_number(path).unwrap_or(10) / 10;
+        let shape: Vec<u64> = sm
+            .shape
+            .iter()
+            .map(|&d| derived_edge(d, factor, opts.profile))
+            .collect();
+        let cf = CfEncoding::from_attributes(&src.attributes, &sm.fill_value);
+        let out = ctx.band(
+            &format!("{path}/b08"),
+            &shape,
+            src,
+            Source::InjectMean {
+                from: b08_src.clone(),
+                cf,
+                factor,
+            },
+            grid,
+        );
+        bands.push(("b08".into(), out));
+    }
+    Ok(bands)
+}
+
+/// The CRS treatment of a leaf group: `spatial:`/`proj:` attributes and a grid-mapping variable
+/// for georeferenced groups, CF georeferencing for off-grid rasters with their own x/y.
+fn georeference_group(
+    ctx: &Ctx<'_>,
+    path: &str,
+    (geo, x, y): (bool, &[f64], &[f64]),
+    (data, coords): (&[&Node], &[String]),
+    attrs: &mut Map<String, Value>,
+    written: &mut Vec<OutArray>,
+) -> Result<()> {
+    let (h, c) = (ctx.h, ctx.choices());
+    if geo {
+        let shape = data
+            .first()
+            .and_then(|d| array_meta(d))
+            .and_then(|m| yx(&m.shape));
+        attrs.extend(ctx.geo_attrs(x, y, shape, None));
+        if let Some(sr) = ctx.spatial_ref(path, c.encodings == Encodings::Reference, None)? {
+            written.push(sr);
+        }
+    } else if c.georeferencing == Georeferencing::EveryGrid
+        && coords.iter().any(|c| c == "x")
+        && coords.iter().any(|c| c == "y")
+        && ctx.crs.is_some()
+    {
+        // Off-grid rasters with their own x/y (the 5 km angle grids of /conditions/geometry):
+        // CF georeferencing — a grid mapping with the exact GeoTransform, named by every
+        // variable on y/x (B-11). No group `spatial:` (not every variable is on the grid).
+        let (gx, gy) = (
+            read_f64(h, &format!("{path}/x"))?,
+            read_f64(h, &format!("{path}/y"))?,
+        );
+        if let Some(eg) = EdgeGrid::from_centres(&gx, &gy) {
+            for w in written.iter_mut() {
+                let on_yx = w.doc["dimension_names"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(|v| v == "x") && d.iter().any(|v| v == "y"));
+                if on_yx && let Some(a) = w.doc["attributes"].as_object_mut() {
+                    a.insert("grid_mapping".into(), json!("spatial_ref"));
+                }
+            }
+            attrs.insert("grid_mapping".into(), json!("spatial_ref"));
+            if let Some(sr) =
+                ctx.spatial_ref(path, false, Some(geotransform_string(&eg.transform())))?
+            {
+                written.push(sr);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Derived levels r120m / r360m / r720m from the level before.
+fn plan_derived_levels(ctx: &Ctx<'_>, plan: &mut OutputPlan, levels: &mut Levels) -> Result<()> {
+    let (opts, c, refl) = (ctx.opts, ctx.choices(), REFLECTANCE);
     let mut stale_chain: Option<[f64; 6]> = None;
     for level in S2_LEVELS.iter() {
         let LevelSource::Derived { from, factor } = level.source else {
             continue;
         };
-        let Some(src_bands) = level_bands.get(from).cloned() else {
+        let Some(src_bands) = levels.bands.get(from).cloned() else {
             continue;
         };
-        let Some((sx, sy)) = level_coords.get(from).cloned() else {
+        let Some((sx, sy)) = levels.coords.get(from).cloned() else {
             continue;
         };
         let path = format!("{refl}/{}", level.name);
         // Reference: block means of the coordinates (trimmed); geozarr: the centres of the
         // level's own edge grid (the partial last block included).
-        let level_grid = level_grids.get(from).map(|g| g.coarser(factor));
+        let level_grid = levels.grids.get(from).map(|g| g.coarser(factor));
         let (x, y) = match (c.transforms, level_grid) {
             (Transforms::FromEdges, Some(g)) => (
                 g.centres(derived_edge(sx.len() as u64, factor, opts.profile), true),
@@ -765,7 +848,7 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
             ),
         };
         if let Some(g) = level_grid {
-            level_grids.insert(level.name.to_string(), g);
+            levels.grids.insert(level.name.to_string(), g);
         }
 
         let mut bands = Vec::new();
@@ -817,11 +900,21 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
         if let Some(sr) = ctx.spatial_ref(&path, false, stale.map(|t| geotransform_string(&t)))? {
             plan.arrays.push(sr);
         }
-        level_bands.insert(level.name.to_string(), bands);
-        level_coords.insert(level.name.to_string(), (x, y));
+        levels.bands.insert(level.name.to_string(), bands);
+        levels.coords.insert(level.name.to_string(), (x, y));
     }
 
-    // multiscales on /measurements/reflectance (§2B.9).
+    Ok(())
+}
+
+/// `multiscales` on /measurements/reflectance (§2B.9).
+fn reflectance_multiscales(
+    ctx: &Ctx<'_>,
+    plan: &OutputPlan,
+    levels: &Levels,
+) -> Map<String, Value> {
+    let (opts, c, refl) = (ctx.opts, ctx.choices(), REFLECTANCE);
+    let (level_bands, level_coords, level_grids) = (&levels.bands, &levels.coords, &levels.grids);
     let present: Vec<&str> = S2_LEVELS
         .iter()
         .map(|l| l.name)
@@ -914,72 +1007,56 @@ pub fn plan_s2(h: &Hierarchy, crs: Option<Crs>, opts: &S2Options) -> Result<Outp
             insert_crs(&mut refl_attrs, crs);
         }
     }
-    plan.groups.insert(refl.to_string(), refl_attrs);
+    refl_attrs
+}
 
-    if c.resampling == Resampling::ByKind && ctx.crs.is_some() {
-        plan_raster_pyramids(&ctx, h, &mut plan)?;
-    }
-
-    // Every ancestor group exists (empty attributes), the root included.
-    let paths: Vec<String> = plan.groups.keys().cloned().collect();
-    for p in paths {
-        let mut cur = parent_of(&p);
-        loop {
-            plan.groups.entry(cur.clone()).or_default();
-            if cur == "/" {
-                break;
-            }
-            cur = parent_of(&cur);
+/// The store root: its bbox (densified edges or the union of the groups'), conventions, STAC,
+/// and which groups get consolidated metadata.
+fn finalise_root(ctx: &Ctx<'_>, plan: &mut OutputPlan, levels: &Levels) -> Result<()> {
+    let (h, opts, c, refl) = (ctx.h, ctx.opts, ctx.choices(), REFLECTANCE);
+    let (level_coords, level_grids) = (&levels.coords, &levels.grids);
+    let root_bbox = match (
+        c.transforms,
+        &ctx.crs,
+        level_grids.get("r10m"),
+        level_coords.get("r10m"),
+    ) {
+        // The geozarr profile: densified edges of the native extent (B-10).
+        (Transforms::FromEdges, Some(crs), Some(g), Some((x, y))) => {
+            Some(crate::geo::ToLonLat::new(crs)?.bbox(g.bbox(y.len() as u64, x.len() as u64), 21)?)
         }
-    }
-    plan.groups.entry("/".into()).or_default();
-    if opts.finalise_root {
-        let root_bbox = match (
-            c.transforms,
-            &ctx.crs,
-            level_grids.get("r10m"),
-            level_coords.get("r10m"),
-        ) {
-            // The geozarr profile: densified edges of the native extent (B-10).
-            (Transforms::FromEdges, Some(crs), Some(g), Some((x, y))) => Some(
-                crate::geo::ToLonLat::new(crs)?.bbox(g.bbox(y.len() as u64, x.len() as u64), 21)?,
-            ),
-            _ => store_root_bbox(&plan.groups)?,
-        };
-        if let Some(bbox) = root_bbox {
-            let root = plan.groups.entry("/".into()).or_default();
-            root.insert("spatial:bbox".into(), json!(bbox));
-            root.insert("proj:code".into(), json!("EPSG:4326"));
-            if c.client_metadata {
-                root.insert(
-                    "zarr_conventions".into(),
-                    json!([
-                        Convention::Spatial.declaration_json(opts.profile),
-                        Convention::Proj.declaration_json(opts.profile)
-                    ]),
-                );
-            }
-        } else {
-            tracing::warn!("no spatial:bbox anywhere: the store root gets no bbox");
-        }
-        plan.consolidate = vec![refl.to_string(), "/".to_string()];
+        _ => store_root_bbox(&plan.groups)?,
+    };
+    if let Some(bbox) = root_bbox {
+        let root = plan.groups.entry("/".into()).or_default();
+        root.insert("spatial:bbox".into(), json!(bbox));
+        root.insert("proj:code".into(), json!("EPSG:4326"));
         if c.client_metadata {
-            stac_root(h, &mut plan, &ctx.crs);
-            // Every multiscale group carries its own consolidated metadata (OpenLayers'
-            // `ol/source/GeoZarr` and titiler-eopf open a group, not the store root).
-            let families: Vec<String> = plan
-                .groups
-                .iter()
-                .filter(|(g, a)| a.contains_key("multiscales") && g.as_str() != refl)
-                .map(|(g, _)| g.clone())
-                .collect();
-            plan.consolidate.extend(families);
+            root.insert(
+                "zarr_conventions".into(),
+                json!([
+                    Convention::Spatial.declaration_json(opts.profile),
+                    Convention::Proj.declaration_json(opts.profile)
+                ]),
+            );
         }
+    } else {
+        tracing::warn!("no spatial:bbox anywhere: the store root gets no bbox");
     }
+    plan.consolidate = vec![refl.to_string(), "/".to_string()];
     if c.client_metadata {
-        cf_coordinates(&mut plan);
+        stac_root(h, plan, &ctx.crs);
+        // Every multiscale group carries its own consolidated metadata (OpenLayers'
+        // `ol/source/GeoZarr` and titiler-eopf open a group, not the store root).
+        let families: Vec<String> = plan
+            .groups
+            .iter()
+            .filter(|(g, a)| a.contains_key("multiscales") && g.as_str() != refl)
+            .map(|(g, _)| g.clone())
+            .collect();
+        plan.consolidate.extend(families);
     }
-    Ok(plan)
+    Ok(())
 }
 
 /// A pixel-centre coordinate, whose values must all be finite: N0512 coordinates are float32
