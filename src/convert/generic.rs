@@ -4,7 +4,6 @@
 //! first georeferenced from their GCPs (EPSG:4326). Pure metadata work on the opened input, like
 //! [`super::s2::plan_s2`]; the same writer executes the plan.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
@@ -13,6 +12,7 @@ use super::attrs::{
     ProjGrid, array_meta, cf_coordinates, coordinate_attrs, coordinate_names, copied_attrs, dims,
     geotransform_string, insert_crs, py_float, rewrite_proj, value_coordinate, whole_coordinate,
 };
+pub use super::dask::dask_auto_chunks;
 use super::ir::{Codec, Kernel, OutArray, OutputPlan, Source, name_of, parent_of};
 use super::ir::{Down, S1Warp};
 use super::metadata::{
@@ -108,181 +108,6 @@ fn clean_group(p: &str) -> String {
         .filter(|s| !s.is_empty() && *s != ".")
         .collect();
     format!("/{}", parts.join("/"))
-}
-
-/// dask's `normalize_chunks("auto", …, limit = 128 MiB, previous_chunks = source chunks)`: the first
-/// chunk length per dimension, which is what xarray's `to_zarr` writes for a dask array. Arrays up
-/// to 128 MiB become one chunk; larger ones are cut into multiples (or divisors) of the source
-/// chunks.
-///
-/// ```
-/// use eopf_geozarr::convert::generic::dask_auto_chunks;
-/// assert_eq!(dask_auto_chunks(&[13, 6, 2, 23, 23], &[7, 3, 2, 23, 23], 8), vec![13, 6, 2, 23, 23]);
-/// assert_eq!(dask_auto_chunks(&[10980, 10980], &[10980, 10980], 2), vec![5490, 5490]);
-/// ```
-pub fn dask_auto_chunks(shape: &[u64], previous: &[u64], itemsize: u64) -> Vec<u64> {
-    const LIMIT: f64 = 134_217_728.0;
-    const TOLERANCE: f64 = 1.25;
-    let n = shape.len();
-    if n == 0 {
-        return vec![];
-    }
-    if shape.contains(&0) {
-        return shape.to_vec();
-    }
-    // Previous chunks as dask block tuples.
-    let prev: Vec<Vec<u64>> = shape
-        .iter()
-        .zip(previous)
-        .map(|(&s, &c)| {
-            let c = c.clamp(1, s);
-            let mut v = vec![c; (s / c) as usize];
-            if s % c != 0 {
-                v.push(s % c);
-            }
-            v
-        })
-        .collect();
-    let median = |v: &[u64]| {
-        let mut s = v.to_vec();
-        s.sort_unstable();
-        let m = s.len();
-        if m % 2 == 1 {
-            s[m / 2] as f64
-        } else {
-            (s[m / 2 - 1] + s[m / 2]) as f64 / 2.0
-        }
-    };
-    let ideal: Vec<u64> = prev
-        .iter()
-        .zip(shape)
-        .map(|(p, &s)| {
-            let mut freq: BTreeMap<u64, usize> = BTreeMap::new();
-            for &c in p {
-                *freq.entry(c).or_default() += 1;
-            }
-            // max() keeps the first maximum in insertion order; dask counts in order of appearance.
-            let mut best = (p[0], 0usize);
-            for &c in p {
-                let k = freq[&c];
-                if k > best.1 {
-                    best = (c, k);
-                }
-            }
-            if best.0 > 1 && best.1 * 2 >= p.len() {
-                best.0
-            } else {
-                s
-            }
-        })
-        .collect();
-    let round_to = |c: f64, s: u64| -> f64 {
-        if c <= s as f64 {
-            let mut best: Option<u64> = None;
-            let mut d = 1;
-            while d * d <= s {
-                if s.is_multiple_of(d) {
-                    for f in [d, s / d] {
-                        if c / 2.0 <= f as f64 && f as f64 <= c {
-                            best = Some(best.map_or(f, |b: u64| b.max(f)));
-                        }
-                    }
-                }
-                d += 1;
-            }
-            best.map_or((c as u64).max(1) as f64, |b| b as f64)
-        } else {
-            (c / s as f64).floor() * s as f64
-        }
-    };
-    #[derive(Clone, Copy)]
-    enum R {
-        Num(f64),
-        Whole(u64),
-    }
-    let mut median_chunks: BTreeMap<usize, R> =
-        (0..n).map(|a| (a, R::Num(median(&prev[a])))).collect();
-    let mut largest_block = 1.0f64;
-    let multiplier_of = |lb: f64, m: &BTreeMap<usize, R>| {
-        let p: f64 = m
-            .values()
-            .map(|r| match r {
-                R::Num(v) => *v,
-                R::Whole(v) => *v as f64,
-            })
-            .filter(|v| *v != 0.0)
-            .product();
-        LIMIT / itemsize as f64 / lb / p
-    };
-    let mut multiplier = multiplier_of(largest_block, &median_chunks);
-    let reduce_case = multiplier < 1.0;
-    // In the reduce case dask updates the medians in place (result aliases them).
-    let mut result: BTreeMap<usize, R> = if reduce_case {
-        median_chunks.clone()
-    } else {
-        BTreeMap::new()
-    };
-    let mut first: Vec<u64> = shape.to_vec();
-    let mut autos: std::collections::BTreeSet<usize> = (0..n).collect();
-    let mut remaining = true;
-    let mut guard = 0;
-    while remaining && guard < 64 {
-        guard += 1;
-        let last_autos = autos.len() as f64;
-        remaining = false;
-        for a in autos.clone() {
-            let this_mult = multiplier.powf(1.0 / last_autos);
-            let med = match median_chunks.get(&a) {
-                Some(R::Num(v)) => *v,
-                Some(R::Whole(v)) => *v as f64,
-                None => continue,
-            };
-            let proposed = med * this_mult;
-            let max_chunk = proposed * TOLERANCE.powf(1.0 / last_autos);
-            if proposed > shape[a] as f64 {
-                first[a] = shape[a];
-                autos.remove(&a);
-                median_chunks.remove(&a);
-                remaining = true;
-                largest_block *= shape[a] as f64;
-                result.insert(a, R::Whole(shape[a]));
-                if reduce_case {
-                    median_chunks.insert(a, R::Whole(shape[a]));
-                }
-                continue;
-            } else if reduce_case || (*prev[a].iter().max().unwrap_or(&1) as f64) > max_chunk {
-                let r = round_to(proposed, ideal[a]);
-                result.insert(a, R::Num(r));
-                if reduce_case {
-                    median_chunks.insert(a, R::Num(r));
-                }
-                first[a] = (r as u64).max(1);
-                if proposed < 1.0 {
-                    remaining = true;
-                    autos.remove(&a);
-                }
-                continue;
-            }
-            let mut chunk = 0u64;
-            for &c in &prev[a] {
-                if (chunk + c) as f64 <= proposed {
-                    chunk += c;
-                } else {
-                    break;
-                }
-            }
-            first[a] = chunk.max(prev[a][0]);
-            result.insert(a, R::Whole(first[a]));
-        }
-        if remaining || reduce_case {
-            let last = multiplier;
-            multiplier = multiplier_of(largest_block, &median_chunks);
-            if multiplier != last {
-                remaining = true;
-            }
-        }
-    }
-    first
 }
 
 /// How xarray (mask_and_scale) reads an array: `(stored type, decoded type, CF encoding)` —
@@ -1596,101 +1421,132 @@ fn plan_copied_group(
             }
         }
     }
-    let raster = match (&x, &y) {
-        (Some((x, _)), Some((y, _))) => Some((y.len() as u64, x.len() as u64)),
-        _ => None,
+    let copy = CopyGeo {
+        crs_treatment,
+        every_grid,
+        proj_transform: proj_transform.as_ref(),
+        geo: geo.as_ref(),
+        raster: match (&x, &y) {
+            (Some((x, _)), Some((y, _))) => Some((y.len() as u64, x.len() as u64)),
+            _ => None,
+        },
     };
     for v in &info.data_vars {
-        let m = array_meta(v).ok_or_else(|| Error::invalid(ctx.at(&v.path), "not an array"))?;
-        let path = join(&g, name_of(&v.path));
-        let decoded = decoding(v);
-        let (dt, item, source) = match decoded {
-            Some((stored, out, Some(cf))) => (
-                json!(out.v3()),
-                out.size(),
-                Source::DecodeAs {
-                    from: v.path.clone(),
-                    cf,
-                    src: stored,
-                    out,
-                },
-            ),
-            _ => {
-                let (dt, item) = v3_data_type(&m.dtype, &ctx.at(&v.path))?;
-                (
-                    dt,
-                    item,
-                    Source::Copy {
-                        from: v.path.clone(),
-                    },
-                )
-            }
-        };
-        let float = super::metadata::is_float(&dt);
-        let mut attrs = if pc.sanitized_attributes {
-            sanitize_attrs(&v.attributes, float)
-        } else {
-            copied_attrs(&v.attributes)
-        };
-        if float {
-            attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
-            if matches!(decoded, Some((_, _, Some(_)))) {
-                attrs.remove("scale_factor");
-                attrs.remove("add_offset");
-            }
-        }
-        let vdims = dims(m);
-        let on_xy = vdims
-            .as_ref()
-            .is_some_and(|d| d.iter().any(|s| s == "x") && d.iter().any(|s| s == "y"));
-        if crs_treatment || (every_grid && proj_transform.is_some()) {
-            if let Some(d) = &vdims {
-                attrs.insert("_ARRAY_DIMENSIONS".into(), json!(d));
-            }
-            if on_xy && let (Some((gt, exact)), Some(c)) = (&proj_transform, &geo) {
-                attrs.insert("grid_mapping".into(), json!("spatial_ref"));
-                match (pc.transforms, exact) {
-                    (Transforms::FromEdges, Some(t)) => {
-                        if let Some(e) = c.epsg() {
-                            attrs.insert("proj:epsg".into(), json!(e));
-                        }
-                        attrs.insert(
-                            "proj:transform".into(),
-                            json!([t[0], t[1], t[2], t[3], t[4], t[5], 0.0, 0.0, 1.0]),
-                        );
-                    }
-                    _ => {
-                        // B-6: strings.
-                        if let Some(e) = c.epsg() {
-                            attrs.insert("proj:epsg".into(), json!(e.to_string()));
-                        }
-                        attrs.insert("proj:transform".into(), json!(gt));
-                    }
-                }
-            }
-        }
-        let n = m.shape.len();
-        let on_grid = pc.encodings == Encodings::Policy
-            && n >= 2
-            && raster.is_some_and(|(h, w)| m.shape[n - 2] == h && m.shape[n - 1] == w)
-            && on_xy;
-        let (grid, codecs) = if on_grid {
-            ctx.encoding(&m.shape, item)
-        } else {
-            (
-                dask_auto_chunks(&m.shape, &m.chunks, item as u64),
-                ctx.codecs(item),
-            )
-        };
-        let fill = fill_value(&dt, None);
-        ctx.plan.arrays.push(OutArray {
-            path,
-            doc: array_doc(&m.shape, dt, &grid, fill, codecs, attrs, vdims),
-            source,
-        });
+        let out = copied_var(ctx, &g, v, &copy)?;
+        ctx.plan.arrays.push(out);
     }
     ctx.plan.groups.insert(g, group_attrs);
     Ok(())
+}
+
+/// How the variables of a copied group are georeferenced (see [`plan_copied_group`]).
+struct CopyGeo<'a> {
+    crs_treatment: bool,
+    every_grid: bool,
+    /// The group's GeoTransform string and exact transform, when it got a grid mapping.
+    proj_transform: Option<&'a (String, Option<[f64; 6]>)>,
+    geo: Option<&'a Crs>,
+    /// `(height, width)` of the group's x/y grid.
+    raster: Option<(u64, u64)>,
+}
+
+/// One data variable of a copied group.
+fn copied_var(ctx: &Ctx<'_>, g: &str, v: &Node, copy: &CopyGeo<'_>) -> Result<OutArray> {
+    let pc = ctx.opts.profile.choices();
+    let CopyGeo {
+        crs_treatment,
+        every_grid,
+        proj_transform,
+        geo,
+        raster,
+    } = *copy;
+    let m = array_meta(v).ok_or_else(|| Error::invalid(ctx.at(&v.path), "not an array"))?;
+    let path = join(g, name_of(&v.path));
+    let decoded = decoding(v);
+    let (dt, item, source) = match decoded {
+        Some((stored, out, Some(cf))) => (
+            json!(out.v3()),
+            out.size(),
+            Source::DecodeAs {
+                from: v.path.clone(),
+                cf,
+                src: stored,
+                out,
+            },
+        ),
+        _ => {
+            let (dt, item) = v3_data_type(&m.dtype, &ctx.at(&v.path))?;
+            (
+                dt,
+                item,
+                Source::Copy {
+                    from: v.path.clone(),
+                },
+            )
+        }
+    };
+    let float = super::metadata::is_float(&dt);
+    let mut attrs = if pc.sanitized_attributes {
+        sanitize_attrs(&v.attributes, float)
+    } else {
+        copied_attrs(&v.attributes)
+    };
+    if float {
+        attrs.insert("_FillValue".into(), json!(NAN_FILL_B64));
+        if matches!(decoded, Some((_, _, Some(_)))) {
+            attrs.remove("scale_factor");
+            attrs.remove("add_offset");
+        }
+    }
+    let vdims = dims(m);
+    let on_xy = vdims
+        .as_ref()
+        .is_some_and(|d| d.iter().any(|s| s == "x") && d.iter().any(|s| s == "y"));
+    if crs_treatment || (every_grid && proj_transform.is_some()) {
+        if let Some(d) = &vdims {
+            attrs.insert("_ARRAY_DIMENSIONS".into(), json!(d));
+        }
+        if on_xy && let (Some((gt, exact)), Some(c)) = (proj_transform, geo) {
+            attrs.insert("grid_mapping".into(), json!("spatial_ref"));
+            match (pc.transforms, exact) {
+                (Transforms::FromEdges, Some(t)) => {
+                    if let Some(e) = c.epsg() {
+                        attrs.insert("proj:epsg".into(), json!(e));
+                    }
+                    attrs.insert(
+                        "proj:transform".into(),
+                        json!([t[0], t[1], t[2], t[3], t[4], t[5], 0.0, 0.0, 1.0]),
+                    );
+                }
+                _ => {
+                    // B-6: strings.
+                    if let Some(e) = c.epsg() {
+                        attrs.insert("proj:epsg".into(), json!(e.to_string()));
+                    }
+                    attrs.insert("proj:transform".into(), json!(gt));
+                }
+            }
+        }
+    }
+    let n = m.shape.len();
+    let on_grid = pc.encodings == Encodings::Policy
+        && n >= 2
+        && raster.is_some_and(|(h, w)| m.shape[n - 2] == h && m.shape[n - 1] == w)
+        && on_xy;
+    let (grid, codecs) = if on_grid {
+        ctx.encoding(&m.shape, item)
+    } else {
+        (
+            dask_auto_chunks(&m.shape, &m.chunks, item as u64),
+            ctx.codecs(item),
+        )
+    };
+    let fill = fill_value(&dt, None);
+    Ok(OutArray {
+        path,
+        doc: array_doc(&m.shape, dt, &grid, fill, codecs, attrs, vdims),
+        source,
+    })
 }
 
 /// The reference's `is_grid_mapping_variable`: true iff another array of `group` names `var` in

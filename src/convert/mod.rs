@@ -4,6 +4,7 @@
 //! writes; [`writer`] executes a plan.
 
 pub mod attrs;
+pub mod dask;
 pub mod generic;
 pub mod ir;
 pub mod metadata;

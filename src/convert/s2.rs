@@ -374,171 +374,203 @@ fn plan_raster_pyramids(ctx: &Ctx<'_>, h: &Hierarchy, plan: &mut OutputPlan) -> 
         return Ok(());
     };
     for fam in families {
-        let natives: Vec<&str> = ["r10m", "r20m", "r60m"]
-            .into_iter()
-            .filter(|r| plan.groups.contains_key(&format!("{fam}/{r}")))
-            .collect();
-        let Some(&coarsest) = natives.last() else {
-            continue;
-        };
-        let base_path = format!("{fam}/{coarsest}");
-        let (Ok(x), Ok(y)) = (
-            read_f64(h, &format!("{base_path}/x")),
-            read_f64(h, &format!("{base_path}/y")),
-        ) else {
-            continue;
-        };
-        let Some(base_grid) = EdgeGrid::from_centres(&x, &y) else {
-            continue;
-        };
-        // (level name, factor relative to the coarsest native level)
-        let coarsest_m = u64::from(crate::product::resolution_meters(coarsest).unwrap_or(60));
-        let derived: Vec<(&str, u64)> = ["r60m", "r120m", "r360m", "r720m"]
-            .into_iter()
-            .filter_map(|n| {
-                let m = u64::from(crate::product::resolution_meters(n)?);
-                (m > coarsest_m && m % coarsest_m == 0).then_some((n, m / coarsest_m))
-            })
-            .collect();
-        let data: Vec<(String, crate::hierarchy::ArrayMeta)> = h
-            .children(&base_path)
-            .into_iter()
-            .filter_map(|c| match &c.kind {
-                NodeKind::Array(m)
-                    if m.shape.len() == 2 && !matches!(name_of(&c.path), "x" | "y") =>
-                {
-                    Some((c.path.clone(), (**m).clone()))
-                }
-                _ => None,
-            })
-            .collect();
-        if data.is_empty() {
-            continue;
-        }
-        let mut layout: Vec<Value> = Vec::new();
-        let mut prev: Option<(&str, u64)> = None;
-        for n in &natives {
-            let g = &plan.groups[&format!("{fam}/{n}")];
-            let mut e = Map::new();
-            e.insert("asset".into(), json!(n));
-            if let Some(s) = g.get("spatial:shape") {
-                e.insert("spatial:shape".into(), s.clone());
-            }
-            if let Some(t) = g.get("spatial:transform") {
-                e.insert("spatial:transform".into(), t.clone());
-            }
-            if let Some((p, pm)) = prev {
-                let m = u64::from(crate::product::resolution_meters(n).unwrap_or(10));
-                e.insert("derived_from".into(), json!(p));
-                let f = m as f64 / pm as f64;
-                e.insert(
-                    "transform".into(),
-                    json!({"scale": [f, f], "translation": [0.0, 0.0]}),
-                );
-            }
-            prev = Some((
-                n,
-                u64::from(crate::product::resolution_meters(n).unwrap_or(10)),
-            ));
-            layout.push(Value::Object(e));
-        }
-        let mut parent = (coarsest, 1u64);
-        for (name, factor) in derived {
-            let path = format!("{fam}/{name}");
-            let grid = base_grid.coarser(factor);
-            let (bh, bw) = (data[0].1.shape[0], data[0].1.shape[1]);
-            let (oh, ow) = (bh.div_ceil(factor), bw.div_ceil(factor));
-            let mut method = None;
-            for (src, m) in &data {
-                let var = name_of(src);
-                let kernel = Kernel::for_variable(fam, var);
-                method.get_or_insert(kernel);
-                let (dt, item) = v3_data_type(&m.dtype, &ctx.at(src))?;
-                let node = h
-                    .node(src)
-                    .ok_or_else(|| Error::invalid(ctx.at(src), "vanished"))?;
-                let mut attrs = sanitize_attrs(&node.attributes, false);
-                attrs.insert("grid_mapping".into(), json!("spatial_ref"));
-                rewrite_proj(&mut attrs, &[oh, ow], &grid);
-                let (chunks, codecs) = ctx.raster_layout(&[oh, ow], item);
-                let fill = fill_value(
-                    &dt,
-                    match &m.fill_value {
-                        Value::Null => None,
-                        v => Some(v),
-                    },
-                );
-                plan.arrays.push(OutArray {
-                    path: format!("{path}/{var}"),
-                    doc: array_doc(
-                        &[oh, ow],
-                        dt,
-                        &chunks,
-                        fill,
-                        codecs,
-                        attrs,
-                        m.dimension_names.clone(),
-                    ),
-                    source: Source::Reduce {
-                        from: src.clone(),
-                        factor,
-                        kernel,
-                    },
-                });
-            }
-            plan.arrays
-                .push(computed_coordinate(&path, "x", grid.centres(ow, true)));
-            plan.arrays
-                .push(computed_coordinate(&path, "y", grid.centres(oh, false)));
-            if let Some(sr) = ctx.spatial_ref(&path, false, None)? {
-                plan.arrays.push(sr);
-            }
-            let xs = grid.centres(ow, true);
-            let ys = grid.centres(oh, false);
-            plan.groups
-                .insert(path.clone(), ctx.geo_attrs(&xs, &ys, Some([oh, ow]), None));
-            let mut e = Map::new();
-            e.insert("asset".into(), json!(name));
-            e.insert("derived_from".into(), json!(parent.0));
-            let scale = (factor / parent.1) as f64;
-            e.insert(
-                "transform".into(),
-                json!({"scale": [scale, scale], "translation": [0.0, 0.0]}),
-            );
-            if let Some(k) = method {
-                e.insert("resampling_method".into(), json!(k.resampling_method()));
-            }
-            e.insert("spatial:shape".into(), json!([oh, ow]));
-            e.insert("spatial:transform".into(), json!(grid.transform()));
-            layout.push(Value::Object(e));
-            parent = (name, factor);
-        }
-        if layout.len() < 2 {
-            continue;
-        }
-        let mut attrs = Map::new();
-        attrs.insert(
-            "zarr_conventions".into(),
-            json!([
-                Convention::Multiscales.declaration_json(ctx.opts.profile),
-                Convention::Spatial.declaration_json(ctx.opts.profile),
-                Convention::Proj.declaration_json(ctx.opts.profile)
-            ]),
-        );
-        attrs.insert("multiscales".into(), json!({"layout": layout}));
-        attrs.insert("spatial:dimensions".into(), json!(["y", "x"]));
-        let first = &plan.groups[&format!("{fam}/{}", natives[0])];
-        if let Some(b) = first.get("spatial:bbox") {
-            attrs.insert("spatial:bbox".into(), b.clone());
-        }
-        attrs.insert("spatial:registration".into(), json!("pixel"));
-        insert_crs(&mut attrs, &crs);
-        plan.groups
-            .entry(fam.to_string())
-            .or_default()
-            .extend(attrs);
+        plan_raster_family(ctx, h, plan, fam, &crs)?;
     }
     Ok(())
+}
+
+/// One raster family's derived levels and `multiscales` (see [`plan_raster_pyramids`]).
+fn plan_raster_family(
+    ctx: &Ctx<'_>,
+    h: &Hierarchy,
+    plan: &mut OutputPlan,
+    fam: &str,
+    crs: &Crs,
+) -> Result<()> {
+    let natives: Vec<&str> = ["r10m", "r20m", "r60m"]
+        .into_iter()
+        .filter(|r| plan.groups.contains_key(&format!("{fam}/{r}")))
+        .collect();
+    let Some(&coarsest) = natives.last() else {
+        return Ok(());
+    };
+    let base_path = format!("{fam}/{coarsest}");
+    let (Ok(x), Ok(y)) = (
+        read_f64(h, &format!("{base_path}/x")),
+        read_f64(h, &format!("{base_path}/y")),
+    ) else {
+        return Ok(());
+    };
+    let Some(base_grid) = EdgeGrid::from_centres(&x, &y) else {
+        return Ok(());
+    };
+    // (level name, factor relative to the coarsest native level)
+    let coarsest_m = u64::from(crate::product::resolution_meters(coarsest).unwrap_or(60));
+    let derived: Vec<(&str, u64)> = ["r60m", "r120m", "r360m", "r720m"]
+        .into_iter()
+        .filter_map(|n| {
+            let m = u64::from(crate::product::resolution_meters(n)?);
+            (m > coarsest_m && m % coarsest_m == 0).then_some((n, m / coarsest_m))
+        })
+        .collect();
+    let data: Vec<(String, crate::hierarchy::ArrayMeta)> = h
+        .children(&base_path)
+        .into_iter()
+        .filter_map(|c| match &c.kind {
+            NodeKind::Array(m) if m.shape.len() == 2 && !matches!(name_of(&c.path), "x" | "y") => {
+                Some((c.path.clone(), (**m).clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    if data.is_empty() {
+        return Ok(());
+    }
+    let mut layout = native_layout(plan, fam, &natives);
+    let mut parent = (coarsest, 1u64);
+    for (name, factor) in derived {
+        let path = format!("{fam}/{name}");
+        let grid = base_grid.coarser(factor);
+        let (bh, bw) = (data[0].1.shape[0], data[0].1.shape[1]);
+        let (oh, ow) = (bh.div_ceil(factor), bw.div_ceil(factor));
+        let method = reduced_arrays(ctx, (fam, &path), &data, factor, &grid, (oh, ow), plan)?;
+        plan.arrays
+            .push(computed_coordinate(&path, "x", grid.centres(ow, true)));
+        plan.arrays
+            .push(computed_coordinate(&path, "y", grid.centres(oh, false)));
+        if let Some(sr) = ctx.spatial_ref(&path, false, None)? {
+            plan.arrays.push(sr);
+        }
+        let xs = grid.centres(ow, true);
+        let ys = grid.centres(oh, false);
+        plan.groups
+            .insert(path.clone(), ctx.geo_attrs(&xs, &ys, Some([oh, ow]), None));
+        let mut e = Map::new();
+        e.insert("asset".into(), json!(name));
+        e.insert("derived_from".into(), json!(parent.0));
+        let scale = (factor / parent.1) as f64;
+        e.insert(
+            "transform".into(),
+            json!({"scale": [scale, scale], "translation": [0.0, 0.0]}),
+        );
+        if let Some(k) = method {
+            e.insert("resampling_method".into(), json!(k.resampling_method()));
+        }
+        e.insert("spatial:shape".into(), json!([oh, ow]));
+        e.insert("spatial:transform".into(), json!(grid.transform()));
+        layout.push(Value::Object(e));
+        parent = (name, factor);
+    }
+    if layout.len() < 2 {
+        return Ok(());
+    }
+    let mut attrs = Map::new();
+    attrs.insert(
+        "zarr_conventions".into(),
+        json!([
+            Convention::Multiscales.declaration_json(ctx.opts.profile),
+            Convention::Spatial.declaration_json(ctx.opts.profile),
+            Convention::Proj.declaration_json(ctx.opts.profile)
+        ]),
+    );
+    attrs.insert("multiscales".into(), json!({"layout": layout}));
+    attrs.insert("spatial:dimensions".into(), json!(["y", "x"]));
+    let first = &plan.groups[&format!("{fam}/{}", natives[0])];
+    if let Some(b) = first.get("spatial:bbox") {
+        attrs.insert("spatial:bbox".into(), b.clone());
+    }
+    attrs.insert("spatial:registration".into(), json!("pixel"));
+    insert_crs(&mut attrs, crs);
+    plan.groups
+        .entry(fam.to_string())
+        .or_default()
+        .extend(attrs);
+    Ok(())
+}
+
+/// The `multiscales` layout entries of a family's native levels.
+fn native_layout(plan: &OutputPlan, fam: &str, natives: &[&str]) -> Vec<Value> {
+    let mut layout: Vec<Value> = Vec::new();
+    let mut prev: Option<(&str, u64)> = None;
+    for n in natives {
+        let g = &plan.groups[&format!("{fam}/{n}")];
+        let mut e = Map::new();
+        e.insert("asset".into(), json!(n));
+        if let Some(s) = g.get("spatial:shape") {
+            e.insert("spatial:shape".into(), s.clone());
+        }
+        if let Some(t) = g.get("spatial:transform") {
+            e.insert("spatial:transform".into(), t.clone());
+        }
+        if let Some((p, pm)) = prev {
+            let m = u64::from(crate::product::resolution_meters(n).unwrap_or(10));
+            e.insert("derived_from".into(), json!(p));
+            let f = m as f64 / pm as f64;
+            e.insert(
+                "transform".into(),
+                json!({"scale": [f, f], "translation": [0.0, 0.0]}),
+            );
+        }
+        prev = Some((
+            n,
+            u64::from(crate::product::resolution_meters(n).unwrap_or(10)),
+        ));
+        layout.push(Value::Object(e));
+    }
+    layout
+}
+
+/// The arrays of one derived level of a raster family, reduced from the coarsest native level
+/// with each variable's kernel; the family's kernel (of its first variable) is returned.
+fn reduced_arrays(
+    ctx: &Ctx<'_>,
+    (fam, path): (&str, &str),
+    data: &[(String, crate::hierarchy::ArrayMeta)],
+    factor: u64,
+    grid: &EdgeGrid,
+    (oh, ow): (u64, u64),
+    plan: &mut OutputPlan,
+) -> Result<Option<Kernel>> {
+    let h = ctx.h;
+    let mut method = None;
+    for (src, m) in data {
+        let var = name_of(src);
+        let kernel = Kernel::for_variable(fam, var);
+        method.get_or_insert(kernel);
+        let (dt, item) = v3_data_type(&m.dtype, &ctx.at(src))?;
+        let node = h
+            .node(src)
+            .ok_or_else(|| Error::invalid(ctx.at(src), "vanished"))?;
+        let mut attrs = sanitize_attrs(&node.attributes, false);
+        attrs.insert("grid_mapping".into(), json!("spatial_ref"));
+        rewrite_proj(&mut attrs, &[oh, ow], grid);
+        let (chunks, codecs) = ctx.raster_layout(&[oh, ow], item);
+        let fill = fill_value(
+            &dt,
+            match &m.fill_value {
+                Value::Null => None,
+                v => Some(v),
+            },
+        );
+        plan.arrays.push(OutArray {
+            path: format!("{path}/{var}"),
+            doc: array_doc(
+                &[oh, ow],
+                dt,
+                &chunks,
+                fill,
+                codecs,
+                attrs,
+                m.dimension_names.clone(),
+            ),
+            source: Source::Reduce {
+                from: src.clone(),
+                factor,
+                kernel,
+            },
+        });
+    }
+    Ok(method)
 }
 
 /// The `[height, width]` (last two dimensions) of a shape with at least two.
