@@ -176,23 +176,7 @@ pub fn write_plan_to(
                 continue;
             }
             let full = keep.then(|| Mutex::new(vec![f32::NAN; (shape[0] * shape[1]) as usize]));
-            let cells: Vec<Vec<u64>> = if shape.is_empty() {
-                vec![vec![]]
-            } else {
-                let grid = array.chunk_grid_shape().to_vec();
-                let count: u64 = grid.iter().product();
-                (0..count)
-                    .map(|lin| {
-                        let mut rem = lin;
-                        let mut idx = vec![0u64; grid.len()];
-                        for d in (0..grid.len()).rev() {
-                            idx[d] = rem % grid[d];
-                            rem /= grid[d];
-                        }
-                        idx
-                    })
-                    .collect()
-            };
+            let cells = chunk_indices(&array, &shape);
             let reader = match read_source(&out.source) {
                 Some(from) => Some(input.region_reader(from, source_cache_bytes())?),
                 None => None,
@@ -218,35 +202,7 @@ pub fn write_plan_to(
                 && !fused.contains_key(&out.path)
                 && let Some(src) = rasters.get(from)
             {
-                let mut chain = vec![(out.path.clone(), *factor as usize)];
-                loop {
-                    let last = chain[chain.len() - 1].0.clone();
-                    match plan.arrays.iter().find(
-                        |a| matches!(&a.source, Source::Coarsen { from, .. } if *from == last),
-                    ) {
-                        Some(next) => {
-                            let Source::Coarsen { factor, .. } = &next.source else {
-                                break;
-                            };
-                            chain.push((next.path.clone(), *factor as usize));
-                        }
-                        None => break,
-                    }
-                }
-                let factors: Vec<usize> = chain.iter().map(|c| c.1).collect();
-                tracing::debug!("fused GPU pyramid {factors:?} for {}", out.path);
-                let (levels, _) =
-                    kernels.pyramid_f32(&src.values, src.width, src.height, &factors, edge)?;
-                for ((path, _), (values, w, h)) in chain.into_iter().zip(levels) {
-                    fused.insert(
-                        path,
-                        Raster {
-                            values,
-                            width: w,
-                            height: h,
-                        },
-                    );
-                }
+                fuse_chain(plan, (&out.path, *factor), src, (kernels, edge), &mut fused)?;
             }
             let ctx = RegionCtx {
                 input,
@@ -277,33 +233,15 @@ pub fn write_plan_to(
                     let mut f = full
                         .lock()
                         .map_err(|_| Error::invalid(&out.path, "poisoned lock"))?;
-                    let w = shape[1] as usize;
-                    let (r0, c0) = (ranges[0].start as usize, ranges[1].start as usize);
-                    let rw = (ranges[1].end - ranges[1].start) as usize;
-                    for (k, row) in values.chunks(rw.max(1)).enumerate() {
-                        let o = (r0 + k) * w + c0;
-                        f[o..o + row.len()].copy_from_slice(row);
-                    }
+                    paste(&mut f, shape[1] as usize, &ranges, values);
                 }
-                // Failed writes are retried with a growing pause (transient store errors).
-                let attempts = max_retries.max(1);
-                let mut attempt = 1;
-                loop {
-                    match array
-                        .store_array_subset(&subset, ArrayBytes::new_flen(region.bytes.as_slice()))
-                    {
-                        Ok(()) => return Ok(()),
-                        Err(e) if attempt < attempts => {
-                            tracing::warn!(
-                                "{at}{}: write failed (attempt {attempt}/{attempts}): {e}",
-                                out.path
-                            );
-                            std::thread::sleep(std::time::Duration::from_millis(100 << attempt));
-                            attempt += 1;
-                        }
-                        Err(e) => return Err(Error::io(format!("{at}{}", out.path), e)),
-                    }
-                }
+                store_with_retries(
+                    &array,
+                    &subset,
+                    &region.bytes,
+                    max_retries,
+                    (&at, &out.path),
+                )
             })?;
             if let Some(full) = full {
                 let values = full
@@ -342,6 +280,104 @@ pub fn write_plan_to(
     let all: Vec<String> = plan.arrays.iter().map(|a| a.path.clone()).collect();
     write_journal(&store, fingerprint, &all, &at, true)?;
     Ok(report)
+}
+
+/// The chunk (or shard) grid indices of an array, in C order (`[[]]` for a 0-d array).
+fn chunk_indices(array: &OutArrayHandle, shape: &[u64]) -> Vec<Vec<u64>> {
+    if shape.is_empty() {
+        return vec![vec![]];
+    }
+    let grid = array.chunk_grid_shape().to_vec();
+    let count: u64 = grid.iter().product();
+    (0..count)
+        .map(|lin| {
+            let mut rem = lin;
+            let mut idx = vec![0u64; grid.len()];
+            for d in (0..grid.len()).rev() {
+                idx[d] = rem % grid[d];
+                rem /= grid[d];
+            }
+            idx
+        })
+        .collect()
+}
+
+/// An output array opened for writing.
+type OutArrayHandle = Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>;
+
+/// On the GPU, the first derived level of a chain (r120m ← r60m) computes the whole chain
+/// (r120m, r360m, r720m) in one fused pyramid: one upload, the levels chained on the device.
+fn fuse_chain(
+    plan: &OutputPlan,
+    (first, factor): (&str, u64),
+    src: &Raster,
+    (kernels, edge): (&crate::kernels::Kernels, Edge),
+    fused: &mut HashMap<String, Raster>,
+) -> Result<()> {
+    let mut chain = vec![(first.to_string(), factor as usize)];
+    loop {
+        let last = chain[chain.len() - 1].0.clone();
+        match plan
+            .arrays
+            .iter()
+            .find(|a| matches!(&a.source, Source::Coarsen { from, .. } if *from == last))
+        {
+            Some(next) => {
+                let Source::Coarsen { factor, .. } = &next.source else {
+                    break;
+                };
+                chain.push((next.path.clone(), *factor as usize));
+            }
+            None => break,
+        }
+    }
+    let factors: Vec<usize> = chain.iter().map(|c| c.1).collect();
+    tracing::debug!("fused GPU pyramid {factors:?} for {first}");
+    let (levels, _) = kernels.pyramid_f32(&src.values, src.width, src.height, &factors, edge)?;
+    for ((path, _), (values, w, h)) in chain.into_iter().zip(levels) {
+        fused.insert(
+            path,
+            Raster {
+                values,
+                width: w,
+                height: h,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Write one chunk/shard, retrying failed writes with a growing pause (transient store errors).
+fn store_with_retries(
+    array: &OutArrayHandle,
+    subset: &zarrs::array::ArraySubset,
+    bytes: &[u8],
+    max_retries: u32,
+    (at, path): (&str, &str),
+) -> Result<()> {
+    let attempts = max_retries.max(1);
+    let mut attempt = 1;
+    loop {
+        match array.store_array_subset(subset, ArrayBytes::new_flen(bytes)) {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < attempts => {
+                tracing::warn!("{at}{path}: write failed (attempt {attempt}/{attempts}): {e}");
+                std::thread::sleep(std::time::Duration::from_millis(100 << attempt));
+                attempt += 1;
+            }
+            Err(e) => return Err(Error::io(format!("{at}{path}"), e)),
+        }
+    }
+}
+
+/// Copy a region's values (rows of `ranges[1]`'s width) into a whole raster of width `w`.
+fn paste(full: &mut [f32], w: usize, ranges: &[Range<u64>], values: &[f32]) {
+    let (r0, c0) = (ranges[0].start as usize, ranges[1].start as usize);
+    let rw = (ranges[1].end - ranges[1].start) as usize;
+    for (k, row) in values.chunks(rw.max(1)).enumerate() {
+        let o = (r0 + k) * w + c0;
+        full[o..o + row.len()].copy_from_slice(row);
+    }
 }
 
 pub use crate::storage::JOURNAL;
@@ -958,11 +994,7 @@ fn block_mean_skipping(src: &[f64], w: usize, h: usize, nodata: Option<f64>) -> 
     out
 }
 
-fn open_out(
-    store: &OutStore,
-    out: &OutArray,
-    at: &str,
-) -> Result<Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>> {
+fn open_out(store: &OutStore, out: &OutArray, at: &str) -> Result<OutArrayHandle> {
     use zarrs::array::codec::array_to_bytes::sharding::{ShardingCodecOptions, SubchunkWriteOrder};
     let meta: ArrayMetadataV3 = serde_json::from_value(out.doc.clone())
         .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))?;
