@@ -32,6 +32,17 @@ const S2_RUNS: &[(&str, &[&str])] = &[
             "--enable-sharding",
         ],
     ),
+    (
+        "s2opt-geozarr-packed-blosc",
+        &[
+            "convert-s2-optimized",
+            "--profile",
+            "geozarr",
+            "--keep-scale-offset",
+            "--codec",
+            "blosc-zstd",
+        ],
+    ),
 ];
 
 const PIPELINE_A_RUNS: &[(&str, &[&str])] = &[

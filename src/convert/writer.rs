@@ -21,6 +21,7 @@ use super::num::Num;
 use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
 use crate::kernels::cpu::Edge;
+use crate::product::CfEncoding;
 use crate::profile::{Profile, Trimming};
 use crate::storage::put_json;
 
@@ -300,6 +301,21 @@ fn chunk_indices(array: &OutArrayHandle, shape: &[u64]) -> Vec<Vec<u64>> {
             idx
         })
         .collect()
+}
+
+/// The rows `ranges[0]` × columns `ranges[1]` of a whole raster.
+fn window(r: &Raster, ranges: &[Range<u64>]) -> Vec<f32> {
+    let (y0, y1, x0, x1) = (
+        ranges[0].start as usize,
+        ranges[0].end as usize,
+        ranges[1].start as usize,
+        ranges[1].end as usize,
+    );
+    let mut sub = Vec::with_capacity((y1 - y0) * (x1 - x0));
+    for y in y0..y1 {
+        sub.extend_from_slice(&r.values[y * r.width + x0..y * r.width + x1]);
+    }
+    sub
 }
 
 /// An output array opened for writing.
@@ -630,65 +646,13 @@ impl RegionCtx<'_> {
                 f32_region(self.kernels.decode_u16(&v, cf)?.0)
             }
             Source::InjectMean { from, cf, factor } => {
-                let dims = self.input.array_meta(from)?.shape.clone();
-                let src = source_ranges(ranges, *factor, &dims);
-                let v: Vec<u16> = self.read::<u16>(from, &src)?;
-                self.bytes_in
-                    .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
-                let (h, w) = (
-                    (src[0].end - src[0].start) as usize,
-                    (src[1].end - src[1].start) as usize,
-                );
-                if self.kernels.is_gpu() {
-                    // Decoded to f32 through the table, then the NaN-mean on the device.
-                    let d = self.kernels.decode_u16(&v, cf)?.0;
-                    let (m, ..) =
-                        self.kernels
-                            .block_mean_f32(&d, w, h, *factor as usize, self.edge, true)?;
-                    f32_region(m)
-                } else {
-                    f32_region(nanmean_decoded(&v, cf, w, h, *factor as usize, self.edge))
-                }
+                self.inject_mean(from, cf, *factor, ranges)?
             }
             Source::Coarsen { .. } if self.fused.contains_key(path) => {
                 let r = &self.fused[path];
-                let (y0, y1, x0, x1) = (
-                    ranges[0].start as usize,
-                    ranges[0].end as usize,
-                    ranges[1].start as usize,
-                    ranges[1].end as usize,
-                );
-                let mut sub = Vec::with_capacity((y1 - y0) * (x1 - x0));
-                for y in y0..y1 {
-                    sub.extend_from_slice(&r.values[y * r.width + x0..y * r.width + x1]);
-                }
-                f32_region(sub)
+                f32_region(window(r, &[ranges[0].clone(), ranges[1].clone()]))
             }
-            Source::Coarsen { from, factor } => {
-                let r = self.rasters.get(from).ok_or_else(|| {
-                    Error::invalid(path, format!("{from} was not computed before"))
-                })?;
-                let src = source_ranges(ranges, *factor, &[r.height as u64, r.width as u64]);
-                let (y0, y1, x0, x1) = (
-                    src[0].start as usize,
-                    src[0].end as usize,
-                    src[1].start as usize,
-                    src[1].end as usize,
-                );
-                let mut sub = Vec::with_capacity((y1 - y0) * (x1 - x0));
-                for y in y0..y1 {
-                    sub.extend_from_slice(&r.values[y * r.width + x0..y * r.width + x1]);
-                }
-                let (v, ..) = self.kernels.block_mean_f32(
-                    &sub,
-                    x1 - x0,
-                    y1 - y0,
-                    *factor as usize,
-                    self.edge,
-                    true,
-                )?;
-                f32_region(v)
-            }
+            Source::Coarsen { from, factor } => self.coarsen(from, *factor, ranges, path)?,
             Source::Values(v) => {
                 let (a, b) = ranges
                     .first()
@@ -698,78 +662,12 @@ impl RegionCtx<'_> {
                     values: None,
                 }
             }
-            Source::Pack { inner, cf } => {
-                let r = self.region(inner, ranges, path)?;
-                let values = r
-                    .values
-                    .ok_or_else(|| Error::invalid(path, "only float rasters can be packed"))?;
-                let fill = cf.fill.unwrap_or(0.0) as u16;
-                let (off, scale) = (cf.add_offset as f32, cf.scale_factor as f32);
-                let packed: Vec<u8> = values
-                    .iter()
-                    .flat_map(|&v| {
-                        let p = if v.is_nan() {
-                            fill
-                        } else {
-                            ((v - off) / scale).round_ties_even().clamp(0.0, 65535.0) as u16
-                        };
-                        p.to_le_bytes()
-                    })
-                    .collect();
-                Region {
-                    bytes: packed,
-                    values: Some(values),
-                }
-            }
+            Source::Pack { inner, cf } => self.pack(inner, cf, ranges, path)?,
             Source::Reduce {
                 from,
                 factor,
                 kernel,
-            } => {
-                use crate::kernels::IntOp;
-                let meta = self.input.array_meta(from)?;
-                let dims = meta.shape.clone();
-                let dtype = meta.dtype.trim_start_matches(['<', '|', '=']).to_string();
-                let src = source_ranges(ranges, *factor, &dims);
-                let (h, w) = (
-                    (src[0].end - src[0].start) as usize,
-                    (src[1].end - src[1].start) as usize,
-                );
-                let f = *factor as usize;
-                let bytes = match (dtype.as_str(), kernel) {
-                    ("u1" | "uint8", _) => {
-                        let v: Vec<u8> = self.read::<u8>(from, &src)?;
-                        let op = match kernel {
-                            Kernel::Mode => IntOp::Mode,
-                            Kernel::Or => IntOp::Or,
-                            Kernel::Mean => IntOp::Mean,
-                        };
-                        self.kernels.block_u8(&v, w, h, f, self.edge, op)?.0
-                    }
-                    ("u2" | "uint16", Kernel::Mean) => {
-                        let v: Vec<u16> = self.read::<u16>(from, &src)?;
-                        let (o, ..) = self.kernels.block_mean_u16(&v, w, h, f, self.edge)?;
-                        o.iter().flat_map(|x| x.to_le_bytes()).collect()
-                    }
-                    // N0512 probabilities are float32 with NaN fill: the NaN-skipping mean.
-                    ("f4" | "float32", Kernel::Mean) => {
-                        let v: Vec<f32> = self.read::<f32>(from, &src)?;
-                        let (o, ..) = self.kernels.block_mean_f32(&v, w, h, f, self.edge, true)?;
-                        o.iter().flat_map(|x| x.to_le_bytes()).collect()
-                    }
-                    (other, _) => {
-                        return Err(Error::Unsupported {
-                            path: path.to_string(),
-                            what: "data type",
-                            reason: format!("no {kernel:?} pyramid kernel for {other}"),
-                        });
-                    }
-                };
-                Region {
-                    bytes,
-                    values: None,
-                }
-            }
+            } => self.reduce(from, *factor, *kernel, ranges, path)?,
             Source::Zero => Region {
                 bytes: 0i64.to_le_bytes().to_vec(),
                 values: None,
@@ -801,6 +699,151 @@ impl RegionCtx<'_> {
                 ..
             } => self.downsample(ranges, from_shape, *from_num, *down, *out, path)?,
             Source::Warp { from, warp, src } => self.warp(from, warp, *src, ranges)?,
+        })
+    }
+
+    /// b08 injection: NaN-mean blocks of the decoded 10 m band.
+    fn inject_mean(
+        &self,
+        from: &str,
+        cf: &CfEncoding,
+        factor: u64,
+        ranges: &[Range<u64>],
+    ) -> Result<Region> {
+        let dims = self.input.array_meta(from)?.shape.clone();
+        let src = source_ranges(ranges, factor, &dims);
+        let v: Vec<u16> = self.read::<u16>(from, &src)?;
+        self.bytes_in
+            .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
+        let (h, w) = (
+            (src[0].end - src[0].start) as usize,
+            (src[1].end - src[1].start) as usize,
+        );
+        if self.kernels.is_gpu() {
+            // Decoded to f32 through the table, then the NaN-mean on the device.
+            let d = self.kernels.decode_u16(&v, cf)?.0;
+            let (m, ..) =
+                self.kernels
+                    .block_mean_f32(&d, w, h, factor as usize, self.edge, true)?;
+            Ok(f32_region(m))
+        } else {
+            Ok(f32_region(nanmean_decoded(
+                &v,
+                cf,
+                w,
+                h,
+                factor as usize,
+                self.edge,
+            )))
+        }
+    }
+
+    /// A derived level's region: NaN-mean blocks of the whole level it is derived from.
+    fn coarsen(
+        &self,
+        from: &str,
+        factor: u64,
+        ranges: &[Range<u64>],
+        path: &str,
+    ) -> Result<Region> {
+        let r = self
+            .rasters
+            .get(from)
+            .ok_or_else(|| Error::invalid(path, format!("{from} was not computed before")))?;
+        let src = source_ranges(ranges, factor, &[r.height as u64, r.width as u64]);
+        let sub = window(r, &src);
+        let (w, h) = (
+            (src[1].end - src[1].start) as usize,
+            (src[0].end - src[0].start) as usize,
+        );
+        let (v, ..) = self
+            .kernels
+            .block_mean_f32(&sub, w, h, factor as usize, self.edge, true)?;
+        Ok(f32_region(v))
+    }
+
+    /// `--keep-scale-offset`: the float values of `inner` packed back to u16.
+    fn pack(
+        &self,
+        inner: &Source,
+        cf: &CfEncoding,
+        ranges: &[Range<u64>],
+        path: &str,
+    ) -> Result<Region> {
+        let r = self.region(inner, ranges, path)?;
+        let values = r
+            .values
+            .ok_or_else(|| Error::invalid(path, "only float rasters can be packed"))?;
+        let fill = cf.fill.unwrap_or(0.0) as u16;
+        let (off, scale) = (cf.add_offset as f32, cf.scale_factor as f32);
+        let packed: Vec<u8> = values
+            .iter()
+            .flat_map(|&v| {
+                let p = if v.is_nan() {
+                    fill
+                } else {
+                    ((v - off) / scale).round_ties_even().clamp(0.0, 65535.0) as u16
+                };
+                p.to_le_bytes()
+            })
+            .collect();
+        Ok(Region {
+            bytes: packed,
+            values: Some(values),
+        })
+    }
+
+    /// A raster family's derived level: blocks reduced with the variable's kernel.
+    fn reduce(
+        &self,
+        from: &str,
+        factor: u64,
+        kernel: Kernel,
+        ranges: &[Range<u64>],
+        path: &str,
+    ) -> Result<Region> {
+        use crate::kernels::IntOp;
+        let meta = self.input.array_meta(from)?;
+        let dims = meta.shape.clone();
+        let dtype = meta.dtype.trim_start_matches(['<', '|', '=']).to_string();
+        let src = source_ranges(ranges, factor, &dims);
+        let (h, w) = (
+            (src[0].end - src[0].start) as usize,
+            (src[1].end - src[1].start) as usize,
+        );
+        let f = factor as usize;
+        let bytes = match (dtype.as_str(), kernel) {
+            ("u1" | "uint8", _) => {
+                let v: Vec<u8> = self.read::<u8>(from, &src)?;
+                let op = match kernel {
+                    Kernel::Mode => IntOp::Mode,
+                    Kernel::Or => IntOp::Or,
+                    Kernel::Mean => IntOp::Mean,
+                };
+                self.kernels.block_u8(&v, w, h, f, self.edge, op)?.0
+            }
+            ("u2" | "uint16", Kernel::Mean) => {
+                let v: Vec<u16> = self.read::<u16>(from, &src)?;
+                let (o, ..) = self.kernels.block_mean_u16(&v, w, h, f, self.edge)?;
+                o.iter().flat_map(|x| x.to_le_bytes()).collect()
+            }
+            // N0512 probabilities are float32 with NaN fill: the NaN-skipping mean.
+            ("f4" | "float32", Kernel::Mean) => {
+                let v: Vec<f32> = self.read::<f32>(from, &src)?;
+                let (o, ..) = self.kernels.block_mean_f32(&v, w, h, f, self.edge, true)?;
+                o.iter().flat_map(|x| x.to_le_bytes()).collect()
+            }
+            (other, _) => {
+                return Err(Error::Unsupported {
+                    path: path.to_string(),
+                    what: "data type",
+                    reason: format!("no {kernel:?} pyramid kernel for {other}"),
+                });
+            }
+        };
+        Ok(Region {
+            bytes,
+            values: None,
         })
     }
 

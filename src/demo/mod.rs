@@ -305,55 +305,92 @@ impl DemoContent {
             });
         }
         if raster {
-            let surf = move |idx: &[u64]| {
-                let (u, v) = uv(idx);
-                scene.surface(u, v)
-            };
-            let f: Generator<'a> = if name == "scl" {
-                Box::new(move |i| Val::Num(f64::from(Scene::scl(&surf(i)))))
-            } else if name == "cld" {
-                Box::new(move |i| Val::Num(f64::from(Scene::cloud_probability(&surf(i)))))
-            } else if name == "snw" {
-                Box::new(move |i| Val::Num(f64::from(Scene::snow_probability(&surf(i)))))
-            } else if name == "aot" || name == "wvp" {
-                let aot = name == "aot";
-                Box::new(move |i| {
-                    let (u, v) = uv(i);
-                    let nodata = Scene::is_nodata(u, v);
-                    Val::Num(f64::from(if aot {
-                        scene.aot(u, v, nodata)
-                    } else {
-                        scene.wvp(u, v, nodata)
-                    }))
-                })
-            } else if name == "tci" && nd == 3 {
-                Box::new(move |i| Val::Num(f64::from(Scene::tci(&surf(i), i[0] as usize, toa))))
-            } else if path.contains("/detector_footprint/") {
-                Box::new(move |i| {
-                    let (u, v) = uv(i);
-                    Val::Num(f64::from(Scene::detector(u, v)))
-                })
-            } else if path.starts_with("/quality/mask/") {
-                Box::new(move |i| Val::Num(f64::from(Scene::quality_mask(&surf(i)))))
-            } else if path.contains("/l1c_classification/") {
-                Box::new(move |i| Val::Num(f64::from(Scene::l1c_classification(&surf(i)))))
-            } else {
-                let key = path.to_string();
-                let scale = generic_scale(&spec.dtype);
-                Box::new(move |i| {
-                    let (u, v) = uv(i);
-                    Val::Num(f64::from(scene.generic(&key, u, v)) * scale)
-                })
-            };
-            return f;
+            return self.raster_generator(path, &name, spec);
         }
+        self.ancillary_generator(path, parent, &name, spec)
+    }
+
+    /// `(u, v)` tile fractions of the pixel centre at the last two indices of `spec`'s shape.
+    fn pixel_uv(spec: &ArraySpec) -> impl Fn(&[u64]) -> (f64, f64) + Copy + Send + Sync + 'static {
+        let nd = spec.shape.len();
+        let (w, h) = if nd >= 2 {
+            (spec.shape[nd - 1] as f64, spec.shape[nd - 2] as f64)
+        } else {
+            (1.0, 1.0)
+        };
+        move |idx: &[u64]| {
+            (
+                (idx[nd - 1] as f64 + 0.5) / w,
+                (idx[nd - 2] as f64 + 0.5) / h,
+            )
+        }
+    }
+
+    /// The values of a raster other than reflectance (classes, masks, probabilities, …).
+    fn raster_generator<'a>(&'a self, path: &str, name: &str, spec: &ArraySpec) -> Generator<'a> {
+        let nd = spec.shape.len();
+        let uv = Self::pixel_uv(spec);
+        let (scene, toa) = (&self.scene, self.toa);
+        let surf = move |idx: &[u64]| {
+            let (u, v) = uv(idx);
+            scene.surface(u, v)
+        };
+        if name == "scl" {
+            Box::new(move |i| Val::Num(f64::from(Scene::scl(&surf(i)))))
+        } else if name == "cld" {
+            Box::new(move |i| Val::Num(f64::from(Scene::cloud_probability(&surf(i)))))
+        } else if name == "snw" {
+            Box::new(move |i| Val::Num(f64::from(Scene::snow_probability(&surf(i)))))
+        } else if name == "aot" || name == "wvp" {
+            let aot = name == "aot";
+            Box::new(move |i| {
+                let (u, v) = uv(i);
+                let nodata = Scene::is_nodata(u, v);
+                Val::Num(f64::from(if aot {
+                    scene.aot(u, v, nodata)
+                } else {
+                    scene.wvp(u, v, nodata)
+                }))
+            })
+        } else if name == "tci" && nd == 3 {
+            Box::new(move |i| Val::Num(f64::from(Scene::tci(&surf(i), i[0] as usize, toa))))
+        } else if path.contains("/detector_footprint/") {
+            Box::new(move |i| {
+                let (u, v) = uv(i);
+                Val::Num(f64::from(Scene::detector(u, v)))
+            })
+        } else if path.starts_with("/quality/mask/") {
+            Box::new(move |i| Val::Num(f64::from(Scene::quality_mask(&surf(i)))))
+        } else if path.contains("/l1c_classification/") {
+            Box::new(move |i| Val::Num(f64::from(Scene::l1c_classification(&surf(i)))))
+        } else {
+            let key = path.to_string();
+            let scale = generic_scale(&spec.dtype);
+            Box::new(move |i| {
+                let (u, v) = uv(i);
+                Val::Num(f64::from(scene.generic(&key, u, v)) * scale)
+            })
+        }
+    }
+
+    /// The values of the non-raster arrays: angle grids, band/detector labels, lon/lat, meteorology,
+    /// scalars and strings.
+    fn ancillary_generator<'a>(
+        &'a self,
+        path: &str,
+        parent: &str,
+        name: &str,
+        spec: &ArraySpec,
+    ) -> Generator<'a> {
+        let nd = spec.shape.len();
+        let scene = &self.scene;
         let grid_uv = |i: u64, j: u64| {
             (
                 i as f64 * 5000.0 / TILE_EXTENT,
                 j as f64 * 5000.0 / TILE_EXTENT,
             )
         };
-        match (parent, name.as_str()) {
+        match (parent, name) {
             ("geometry", "angle") => {
                 Box::new(|i| Val::Str(["zenith", "azimuth"][(i[0] as usize).min(1)].to_string()))
             }
@@ -416,7 +453,7 @@ impl DemoContent {
             }
             _ if nd == 0 => Box::new(|_| Val::Num(0.0)),
             _ if spec.dtype.contains('U') || spec.dtype.contains('S') => {
-                let n = name.clone();
+                let n = name.to_string();
                 Box::new(move |i| Val::Str(format!("{n}{}", i.first().copied().unwrap_or(0))))
             }
             _ => {
