@@ -693,7 +693,12 @@ fn check_multiscales(h: &Hierarchy, path: &str, a: &Map<String, Value>, r: &mut 
             scale: e.transform.as_ref().map(|t| t.scale.clone()),
         });
     }
-    // Edges and scales across levels.
+    check_level_alignment(path, &levels, r);
+}
+
+/// Edges and scales across levels: every level's origin on the base level's edge, no trailing
+/// pixels dropped, `transform.scale` equal to the pixel-size ratio.
+fn check_level_alignment(path: &str, levels: &[Level], r: &mut Report) {
     let Some(base) = levels.first() else { return };
     let (Some(bt), Some(bs)) = (base.transform, base.shape) else {
         return;
