@@ -1,4 +1,5 @@
 //! Pipeline B at 1/10 size (demo L2A, 1098² at r10m): both profiles, sharded. `cargo bench --bench convert`.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use eopf_geozarr::convert::{S2Options, convert_s2_optimized};

@@ -1,6 +1,7 @@
 //! Every kernel, CPU vs GPU (wgpu on whatever adapter there is; lavapipe here), at 1098² and
 //! 2196² inputs. `cargo bench --bench kernels`. `eopf-geozarr bench --kernels --size N` gives the
 //! same comparison with the upload / compute / readback split and the ULP differences.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use eopf_geozarr::kernels::{Device, Edge, IntOp, Kernels, Sampling};

@@ -1,5 +1,6 @@
 //! Reading and CF-decoding an EOPF band (Blosc zstd bit-shuffle, Zarr v2) and rendering the
 //! true-colour preview, on a demo product at 1/10 size. `cargo bench --bench read`.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use eopf_geozarr::demo::{DemoOptions, write_demo};

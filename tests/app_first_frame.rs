@@ -5,6 +5,7 @@
 //! of a full tile (every `zarr.json` of the conversion plan of a metadata-only 10980² demo
 //! product, chunks absent, so reading a chunk returns its fill value); a counting store around
 //! the file system records every key read.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

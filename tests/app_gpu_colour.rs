@@ -6,6 +6,7 @@
 //! cut to a small maximum texture size. A stretch or colour-map change re-colours without
 //! uploading anything again. Rendered with wgpu (Mesa lavapipe under `make test`, where a
 //! missing adapter fails).
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 
@@ -50,16 +51,16 @@ fn cpu_and_gpu(h: &mut Harness<'_, ViewerApp>) -> (image::RgbaImage, image::Rgba
     let settle = |h: &mut Harness<'_, ViewerApp>| {
         step_until(h, |h| {
             !h.state().is_rendering()
-                && h.state().tiles.as_ref().is_some_and(|t| !t.busy())
+                && h.state().render.tiles.as_ref().is_some_and(|t| !t.busy())
                 && tiles_settled(h)
         });
         h.run_steps(10);
     };
-    h.state_mut().gpu_colour = false;
+    h.state_mut().render.gpu_colour = false;
     h.run_steps(2);
     settle(h);
     let cpu = h.render().unwrap();
-    h.state_mut().gpu_colour = true;
+    h.state_mut().render.gpu_colour = true;
     h.run_steps(2);
     settle(h);
     let gpu = h.render().unwrap();
@@ -99,7 +100,7 @@ fn gpu_colouring_matches_the_cpu() {
     );
     gpu_colour::install(&rs);
     let mut app = ViewerApp::new(fx.join("golden/in_l2a_shard.zarr"), None);
-    app.max_texture = u64::from(gpu_colour::max_texture(&rs));
+    app.render.max_texture = u64::from(gpu_colour::max_texture(&rs));
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .renderer(egui_kittest::wgpu::WgpuTestRenderer::from_render_state(
@@ -110,11 +111,11 @@ fn gpu_colouring_matches_the_cpu() {
 
     // Fitted: r20m tiles over the coarser levels.
     let (cpu, gpu) = cpu_and_gpu(&mut h);
-    assert!(h.state().level_label.starts_with("Level r20m"));
+    assert!(h.state().view.level_label.starts_with("Level r20m"));
     assert_eq!(cpu.get_pixel(40, 400).0, BACKGROUND);
     assert_same("true colour, fitted", &cpu, &gpu);
     // The bands went up as stored: u16 → R16Uint.
-    let tiles = h.state().tiles.as_ref().unwrap();
+    let tiles = h.state().render.tiles.as_ref().unwrap();
     let formats: Vec<_> = tiles
         .raw_tiles()
         .flat_map(|t| gpu_colour::texture_formats(t))
@@ -132,7 +133,7 @@ fn gpu_colouring_matches_the_cpu() {
     // A stretch change: re-coloured, no upload, no background rendering.
     let before = gpu_colour::uploads(&rs).unwrap();
     assert!(before > 0);
-    h.state_mut().stretch.as_mut().unwrap().gamma = 2.0;
+    h.state_mut().render.stretch.as_mut().unwrap().gamma = 2.0;
     h.run_steps(5);
     assert!(!h.state().is_rendering());
     let brighter = h.render().unwrap();
@@ -146,7 +147,7 @@ fn gpu_colouring_matches_the_cpu() {
         changed > 100_000,
         "gamma 2 brightens the image: {changed} pixels changed"
     );
-    h.state_mut().stretch.as_mut().unwrap().gamma = 1.0;
+    h.state_mut().render.stretch.as_mut().unwrap().gamma = 1.0;
 
     // Zoomed far in: tiles much larger than the screen and partly off it.
     for _ in 0..8 {
@@ -154,20 +155,20 @@ fn gpu_colouring_matches_the_cpu() {
         h.run_steps(2);
     }
     let (cpu, gpu) = cpu_and_gpu(&mut h);
-    assert!(h.state().level_label.starts_with("Level r10m"));
+    assert!(h.state().view.level_label.starts_with("Level r10m"));
     assert_same("true colour, zoomed in", &cpu, &gpu);
     h.key_press(egui::Key::Num0);
     h.run_steps(4);
 
     // Tiles cut to a 64-pixel maximum texture edge: the same picture.
-    h.state_mut().max_texture = 64;
+    h.state_mut().render.max_texture = 64;
     let (cpu_fit, small) = cpu_and_gpu(&mut h);
-    assert_eq!(h.state().tiles.as_ref().unwrap().edge, 64);
-    for t in h.state().tiles.as_ref().unwrap().raw_tiles() {
+    assert_eq!(h.state().render.tiles.as_ref().unwrap().edge, 64);
+    for t in h.state().render.tiles.as_ref().unwrap().raw_tiles() {
         assert!(t.bands.iter().all(|b| b.width <= 64 && b.height <= 64));
     }
     assert_same("64-pixel tiles", &cpu_fit, &small);
-    h.state_mut().max_texture = u64::from(gpu_colour::max_texture(&rs));
+    h.state_mut().render.max_texture = u64::from(gpu_colour::max_texture(&rs));
 
     // One band through viridis; then magma: a new table, nothing uploaded.
     choose_preset(&mut h, "Single band");
@@ -179,7 +180,7 @@ fn gpu_colouring_matches_the_cpu() {
         colormap: c,
     };
     assert_eq!(
-        h.state().preset,
+        h.state().render.preset,
         single(eopf_geozarr::render::Colormap::Viridis)
     );
     h.state_mut()
@@ -212,7 +213,7 @@ fn gpu_colouring_matches_the_cpu() {
         h.run_steps(2);
     }
     let (cpu, gpu) = cpu_and_gpu(&mut h);
-    let label = h.state().level_label.clone();
+    let label = h.state().view.level_label.clone();
     assert!(
         label.starts_with("Level r120m") || label.starts_with("Level r360m"),
         "{label}"

@@ -2,6 +2,7 @@
 //! under `make test`, where a missing adapter fails): dragging a bound line on the stretch
 //! histogram, and opening a product from object storage by typing its `s3://` URL (against the
 //! real S3-compatible test server, which must start under `make test`).
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 
@@ -26,11 +27,11 @@ fn dragging_a_histogram_bound_restretches_the_map() {
     let Some(fx) = common::fixtures() else { return };
     let mut h = harness(ViewerApp::new(fx.join("golden/in_l2a_shard.zarr"), None));
     step_until(&mut h, |h| {
-        h.state().is_ready() && !h.state().is_rendering() && h.state().histograms.is_some()
+        h.state().is_ready() && !h.state().is_rendering() && h.state().render.histograms.is_some()
     });
     step_until(&mut h, tiles_settled);
     h.run_steps(5);
-    let before = h.state().stretch.expect("a stretch");
+    let before = h.state().render.stretch.expect("a stretch");
     let (lo, hi) = before.bounds[0];
     let target = lo + (hi - lo) * 0.5;
     let from = h
@@ -52,7 +53,7 @@ fn dragging_a_histogram_bound_restretches_the_map() {
     h.drop_at(to);
     h.run_steps(2);
 
-    let after = h.state().stretch.unwrap();
+    let after = h.state().render.stretch.unwrap();
     // Exactly one upper bound followed the pointer (R, or G/B where they coincide with it).
     let moved: Vec<usize> = (0..3)
         .filter(|&c| after.bounds[c] != before.bounds[c])
@@ -71,11 +72,11 @@ fn dragging_a_histogram_bound_restretches_the_map() {
     );
     // The map is stretched again with the new bound (brighter in that channel).
     step_until(&mut h, |h| {
-        !h.state().is_rendering() && h.state().tiles.as_ref().is_some_and(|t| !t.busy())
+        !h.state().is_rendering() && h.state().render.tiles.as_ref().is_some_and(|t| !t.busy())
     });
     step_until(&mut h, tiles_settled);
     h.run_steps(5);
-    assert_eq!(h.state().stretch.unwrap().bounds[c], after.bounds[c]);
+    assert_eq!(h.state().render.stretch.unwrap().bounds[c], after.bounds[c]);
     let image_after = h.render().unwrap();
     let (mut brighter, mut n) = (0, 0);
     for y in 140..760 {
@@ -161,12 +162,13 @@ fn a_product_on_object_storage_opens_by_url() {
     step_until(&mut h, |h| h.state().is_ready());
     step_until(&mut h, tiles_settled);
     assert!(
-        h.state().level_label.starts_with("Level r"),
+        h.state().view.level_label.starts_with("Level r"),
         "{}",
-        h.state().level_label
+        h.state().view.level_label
     );
     let levels: Vec<String> = h
         .state()
+        .render
         .tiles
         .as_ref()
         .unwrap()
@@ -207,14 +209,20 @@ fn zoomed_in_the_cursor_reads_the_shown_level() {
     }
     step_until(&mut h, tiles_settled);
     assert!(
-        h.state().level_label.starts_with("Level r10m"),
+        h.state().view.level_label.starts_with("Level r10m"),
         "{}",
-        h.state().level_label
+        h.state().view.level_label
     );
     h.hover_at(egui::pos2(420.0, 450.0));
     h.run_steps(2);
-    step_until(&mut h, |h| h.state().probe.settled());
-    let (level, col, row) = h.state().probe.pixel.clone().expect("a pixel at r10m");
+    step_until(&mut h, |h| h.state().cursor.probe.settled());
+    let (level, col, row) = h
+        .state()
+        .cursor
+        .probe
+        .pixel()
+        .cloned()
+        .expect("a pixel at r10m");
     assert_eq!(level, "r10m");
     // The same pixel read straight from the store.
     let store = eopf_geozarr::hierarchy::Hierarchy::open(&input).unwrap();
@@ -226,7 +234,7 @@ fn zoomed_in_the_cursor_reads_the_shown_level() {
     let RawData::U16(v) = &b04.data else {
         panic!("u16 reflectance")
     };
-    let lines = &h.state().probe.lines;
+    let lines = &h.state().cursor.probe.lines();
     assert_eq!(lines[0], format!("r10m: row {row}, col {col}"));
     let line = lines
         .iter()

@@ -3,6 +3,7 @@
 //! switch to the product panel and select a node, see a GeoZarr store's validation report, run
 //! the benchmark to completion and export its JSON. Snapshot images of the map (golden L2A input
 //! in true colour) and of the product panel are compared with `tests/snapshots/`.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 
@@ -84,7 +85,7 @@ fn open_inspect_and_benchmark() {
     // raw and decoded value, equal to what the reader gives at that pixel.
     h.hover_at(egui::pos2(420.0, 420.0));
     h.run_steps(3);
-    let (c, r) = h.state().hovered.expect("a pixel under the cursor");
+    let (c, r) = h.state().view.hovered.expect("a pixel under the cursor");
     let hin = eopf_geozarr::hierarchy::Hierarchy::open(&input).unwrap();
     let b04 = hin
         .read::<u16>("/measurements/reflectance/r60m/b04")
@@ -103,6 +104,8 @@ fn open_inspect_and_benchmark() {
     let (lon, lat) = t.point(xs[c], ys[r]).unwrap();
     assert!((11.4..11.6).contains(&lon) && (42.3..42.45).contains(&lat));
     let want = format!("lon {lon:.6}, lat {lat:.6}");
+    // Projected by a background job (no PROJ on the UI thread).
+    step_until(&mut h, |h| h.query_by_label(&want).is_some());
     assert!(h.query_by_label(&want).is_some(), "no {want:?}");
     // The inspector at this fixed point: the top bar and the report below the cursor lines are
     // masked (machine-specific paths).
@@ -126,6 +129,7 @@ fn open_inspect_and_benchmark() {
     fn level_name(h: &Harness<'_, ViewerApp>) -> String {
         let state = h.state();
         state
+            .view
             .level_label
             .strip_prefix("Level ")
             .and_then(|l| l.split(' ').next())
@@ -147,7 +151,7 @@ fn open_inspect_and_benchmark() {
         }
         seen
     }
-    let fitted = h.state().level_label.clone();
+    let fitted = h.state().view.level_label.clone();
     assert!(fitted.starts_with("Level r20m (20 m) · "), "{fitted}");
     assert_eq!(
         zoom_until(&mut h, egui::Key::Plus, "r10m"),
@@ -157,6 +161,7 @@ fn open_inspect_and_benchmark() {
     step_until(&mut h, tiles_settled);
     let rendered = h
         .state()
+        .render
         .tiles
         .as_ref()
         .map(|t| t.rendered.load(std::sync::atomic::Ordering::Relaxed))
@@ -174,14 +179,14 @@ fn open_inspect_and_benchmark() {
     h.key_press(egui::Key::Num0);
     h.run_steps(3);
     assert_eq!(
-        h.state().level_label.split(" · ").next(),
+        h.state().view.level_label.split(" · ").next(),
         fitted.split(" · ").next()
     );
     // The lon/lat graticule: the golden tile spans about 11.4–12.8°E, 41.4–42.4°N.
     h.get_by_label("Graticule").click();
     step_until(&mut h, tiles_settled);
     h.run_steps(30);
-    assert!(h.state().show_graticule);
+    assert!(h.state().overlays.graticule);
     mask_paths(&mut h, true);
     h.snapshot("map_graticule");
     h.get_by_label("Graticule").click();
@@ -217,7 +222,7 @@ fn open_inspect_and_benchmark() {
     });
     assert!(h.query_by_label("Colour map").is_some());
     assert_eq!(
-        h.state().histograms.as_ref().map(|x| x.counts.len()),
+        h.state().render.histograms.as_ref().map(|x| x.counts.len()),
         Some(1)
     );
     step_until(&mut h, tiles_settled);
@@ -242,15 +247,15 @@ fn open_inspect_and_benchmark() {
             .is_some()
             && !h.state().is_rendering()
     });
-    let whole = h.state().stretch.unwrap();
+    let whole = h.state().render.stretch.unwrap();
     h.key_press(egui::Key::Plus);
     h.key_press(egui::Key::Plus);
     h.run_steps(3);
-    let before = h.state().view_window.clone();
+    let before = h.state().view.window.clone();
     h.get_by_label("2–98 % (view)").click_accesskit();
     h.run_steps(3);
     step_until(&mut h, |h| !h.state().is_rendering());
-    let window = h.state().view_window.clone().expect("a visible window");
+    let window = h.state().view.window.clone().expect("a visible window");
     assert_eq!(before.as_ref(), Some(&window), "the view did not move");
     assert!(window.cols.end - window.cols.start < 183, "{window:?}");
     let (_, expected) = eopf_geozarr::render::render_preset_window(
@@ -261,12 +266,12 @@ fn open_inspect_and_benchmark() {
         None,
     )
     .unwrap();
-    assert_ne!(h.state().stretch, Some(whole), "window {window:?}");
-    assert_eq!(h.state().stretch, expected, "window {window:?}");
+    assert_ne!(h.state().render.stretch, Some(whole), "window {window:?}");
+    assert_eq!(h.state().render.stretch, expected, "window {window:?}");
     h.get_by_label("2–98 % (level)").click_accesskit();
     h.run_steps(3);
     step_until(&mut h, |h| !h.state().is_rendering());
-    assert_eq!(h.state().stretch, Some(whole));
+    assert_eq!(h.state().render.stretch, Some(whole));
     h.key_press(egui::Key::Num0);
     h.run_steps(3);
 
@@ -275,16 +280,17 @@ fn open_inspect_and_benchmark() {
     // input: equal to within float rounding.
     h.get_by_label("Compare").click();
     h.run_steps(2);
-    h.state_mut().compare.path_input = fx.join("golden/out_l2a_shard.zarr").display().to_string();
+    h.state_mut().overlays.compare.path_input =
+        fx.join("golden/out_l2a_shard.zarr").display().to_string();
     h.run_steps(1);
     h.get_by_role_and_label(egui::accesskit::Role::Button, "Compare")
         .click_accesskit();
     h.run_steps(3);
     step_until(&mut h, |h| {
-        !h.state().compare.running() && h.state().compare.data.is_some()
+        !h.state().overlays.compare.running() && h.state().overlays.compare.data.is_some()
     });
     let (max_abs, compared) = {
-        let d = h.state().compare.data.as_ref().unwrap();
+        let d = h.state().overlays.compare.data.as_ref().unwrap();
         (d.max_abs, d.compared)
     };
     assert!(compared > 30_000, "{compared} pixels compared");
@@ -311,22 +317,23 @@ fn open_inspect_and_benchmark() {
     h.get_by_label("level r20m").click();
     h.run_steps(2);
     assert_eq!(
-        h.state().compare.against,
+        h.state().overlays.compare.against,
         eopf_geozarr::app::compare::Against::Level("r20m".into())
     );
     h.get_by_role_and_label(egui::accesskit::Role::Button, "Compare")
         .click_accesskit();
     h.run_steps(3);
     step_until(&mut h, |h| {
-        !h.state().compare.running()
+        !h.state().overlays.compare.running()
             && h.state()
+                .overlays
                 .compare
                 .data
                 .as_ref()
                 .is_some_and(|d| d.path == "level r20m")
     });
     let (max_abs, compared) = {
-        let d = h.state().compare.data.as_ref().unwrap();
+        let d = h.state().overlays.compare.data.as_ref().unwrap();
         (d.max_abs, d.compared)
     };
     // ESA's r60m is not the mean of its r20m: a real, bounded difference.
@@ -466,7 +473,7 @@ fn open_inspect_and_benchmark() {
     h.get_by_label("Chunk grid").click();
     step_until(&mut h, tiles_settled);
     h.run_steps(30);
-    assert!(h.state().show_grid);
+    assert!(h.state().overlays.grid);
     mask_paths(&mut h, true);
     h.snapshot("map_chunk_grid");
 
@@ -487,6 +494,8 @@ fn open_inspect_and_benchmark() {
     h.run_steps(1);
     h.get_by_label("Export").click();
     h.run_steps(2);
+    // Written by a background job: its note says when.
+    step_until(&mut h, |h| h.state().bench.export_note.is_some());
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
     assert_eq!(v["rows"].as_array().unwrap().len(), 10);

@@ -1,4 +1,5 @@
 //! Bad input through the binary: one clear `error:` line naming the path and the problem, exit 1.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

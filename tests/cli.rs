@@ -1,4 +1,5 @@
 //! The CLI surface: help, version, and the headless run `make run` does without a display.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

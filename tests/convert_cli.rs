@@ -1,5 +1,6 @@
 //! `convert-s2-optimized` / `convert` through the binary: success, and bad input with one clear
 //! error line and exit code 1.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! CRS resolution in the reference's order — the cases of its `test_s2_converter_simplified`:
 //! CPM code as int / "EPSG:n" / "n", an invalid code ⇒ none, a rioxarray grid mapping, `proj:epsg`,
 //! CPM priority over the grid mapping.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 use eopf_geozarr::geo::epsg_exists;
 use eopf_geozarr::hierarchy::Hierarchy;

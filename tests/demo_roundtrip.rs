@@ -1,6 +1,7 @@
 //! Demo products of both levels at 1/10 size round-trip: the values our reader reads back equal the
 //! generated ones, zarr-python reads the same bytes from the same store, and the scene is
 //! deterministic for a seed.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

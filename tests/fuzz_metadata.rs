@@ -4,6 +4,7 @@
 //! listed) and as pydantic-zarr layouts; every reader and every model function (detection, shape
 //! checks, CRS resolution, `info`, `validate`) returns a value or an error, never panics. The case
 //! count is fixed, so the run is bounded (a few seconds in `make test`).
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 use std::sync::Arc;
 

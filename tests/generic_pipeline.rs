@@ -2,6 +2,7 @@
 //! `golden/out_generic_spec.json` (S2 L2A input) and `golden/out_s1_spec.json` (the reference's
 //! Sentinel-1 test mock, rebuilt here), and both profiles write stores whose values follow the
 //! rules: plain/NaN means, truncation, nodata, the GCP warp.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! `--profile geozarr` on the golden input: exact edge georeferencing at every level, the partial
 //! last block kept with scale exactly 2.0, the v0.1 declarations, CRS on /conditions rasters,
 //! sharded quality rasters, zstd at the requested level, and a clean validation.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

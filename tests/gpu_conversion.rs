@@ -2,6 +2,7 @@
 //! `--device gpu` (wgpu on lavapipe in `make test`) against `--device cpu`, for both pipelines and
 //! both profiles on the golden input and for a demo product — every array, integers and strings
 //! bit-identical, floats within 4 ULP, and identical metadata.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! blocks, partial edge blocks, factors 2/3/6/7, odd sizes, 1×1, and inputs split into several
 //! strips. Integers bit-identical, floats within 4 ULP (PRODUCT §4). Runs on Mesa lavapipe in
 //! `make test` and fails there without an adapter.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

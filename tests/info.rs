@@ -1,4 +1,5 @@
 //! `info --json` on the golden EOPF input and GeoZarr output, and `info` text on a demo product.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

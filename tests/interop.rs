@@ -1,5 +1,6 @@
 //! zarr-python and `xarray.open_datatree` read both profiles' outputs: shapes, CRS attributes and a
 //! sample of values agree with our reader.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Conversions killed with SIGKILL at several moments — just started (journal only), mid-array
 //! (some arrays complete), during the metadata — and finished with `--resume` equal a fresh
 //! conversion byte for byte; an interrupted output never validates.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

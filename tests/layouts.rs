@@ -1,5 +1,6 @@
 //! Every fixture layout materialises (empty data) as a real Zarr v2 store, opens, and is detected
 //! like the reference does; the built-in layouts match the real products' structure.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! behind a fault-injecting proxy, plus a real HTTP file server for `http(s)://` reads. The
 //! harness is started by each test; under `make test` (EOPF_REQUIRE_S3=1) a harness that cannot
 //! start is a failure.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! the metadata documents planned for the fixtures' full-size layouts, against the digests in
 //! `tests/digests/` (see `tests/common/digests.rs`). Refactors of the planners and the writer
 //! must keep every one.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

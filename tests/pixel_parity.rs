@@ -1,6 +1,7 @@
 //! Pixel parity: converting `golden/in_l2a_shard.zarr` with the reference profile (sharding, chunk
 //! 256) matches `golden/out_l2a_shard.zarr` value by value — integers exactly, floats within
 //! 1 ULP × block size.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Pipeline B's plan with `--profile reference` (sharding, chunk 256, decoded floats) on the
 //! materialised fixture layouts reproduces `optimized_geozarr_examples/*.json` node by node: node set,
 //! shapes, data types, chunk/shard shapes, codecs, fill values, dimension names and attributes.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! under a memory limit and a time limit. Every run ends with a clean error (exit 1, an `error:`
 //! line) or a valid result — never a panic, an abort, a signal, a hang or memory past the bound —
 //! and a conversion that failed never leaves an output that validates.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! first foreign entry, exit 1, nothing touched), never follow a symbolic link out of the output,
 //! never erase a bucket root; `--resume` does nothing on a complete output of the same conversion
 //! and refuses a Zarr store of other origin.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

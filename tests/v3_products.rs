@@ -1,6 +1,7 @@
 //! Today's products: EOPF Zarr v3 (N0512) layouts materialise, open, are detected and reported
 //! like v2 ones; `demo` writes both formats with the same decoded scene; both pipelines and both
 //! profiles convert v3 input; the geozarr output's tree is compared with eopf-geozarr 0.12's.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 // One range per dimension: 1-D arrays take a one-element list.
 #![allow(clippy::single_range_in_vec_init)]
 

@@ -1,5 +1,6 @@
 //! The validator on the golden reference output, on our own reference-profile output, and on
 //! broken stores; through the binary.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 mod common;
 

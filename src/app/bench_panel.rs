@@ -24,6 +24,8 @@ pub struct BenchPanel {
     pub error: Option<String>,
     pub export_path: String,
     pub export_note: Option<String>,
+    /// The export being written.
+    export: Option<super::job::Job<String>>,
 }
 
 impl Default for BenchPanel {
@@ -38,6 +40,7 @@ impl Default for BenchPanel {
                 .display()
                 .to_string(),
             export_note: None,
+            export: None,
         }
     }
 }
@@ -130,100 +133,121 @@ impl BenchPanel {
                     }
                 ))
         ));
-        egui::Grid::new("bench-table").striped(true).show(ui, |ui| {
-            for h in [
-                "kernel", "CPU ms", "GPU ms", "upload", "compute", "readback", "speed-up",
-                "max ULP",
-            ] {
-                ui.strong(h);
-            }
-            ui.end_row();
-            for row in &r.rows {
-                ui.label(&row.kernel);
-                ui.label(format!("{:.1}", row.cpu_ms));
-                let g = |f: fn(&crate::bench::GpuSplit) -> f64| {
-                    row.gpu
-                        .as_ref()
-                        .map_or("-".into(), |g| format!("{:.1}", f(g)))
-                };
-                ui.label(g(|g| g.total_ms));
-                ui.label(g(|g| g.upload_ms));
-                ui.label(g(|g| g.compute_ms));
-                ui.label(g(|g| g.readback_ms));
-                ui.label(row.speedup.map_or("-".into(), |s| format!("{s:.2}×")));
-                ui.label(row.max_ulp.map_or("-".into(), |u| u.to_string()));
-                ui.end_row();
-            }
-        });
-        // Bars: CPU per kernel, and the GPU split stacked next to it.
-        let n = r.rows.len();
-        let cpu: Vec<Bar> = r
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, row)| {
-                Bar::new(i as f64 - 0.2, row.cpu_ms)
-                    .width(0.35)
-                    .name(&row.kernel)
-            })
-            .collect();
-        let split = |f: fn(&crate::bench::GpuSplit) -> f64| -> Vec<Bar> {
-            r.rows
-                .iter()
-                .enumerate()
-                .map(|(i, row)| {
-                    Bar::new(i as f64 + 0.2, row.gpu.as_ref().map_or(0.0, f))
-                        .width(0.35)
-                        .name(&row.kernel)
-                })
-                .collect()
-        };
-        let cpu_chart = BarChart::new("CPU", cpu).color(egui::Color32::from_rgb(90, 150, 230));
-        let upload = BarChart::new("GPU upload", split(|g| g.upload_ms))
-            .color(egui::Color32::from_rgb(240, 170, 60));
-        let compute = BarChart::new("GPU compute", split(|g| g.compute_ms))
-            .color(egui::Color32::from_rgb(230, 100, 60))
-            .stack_on(&[&upload]);
-        let readback = BarChart::new("GPU readback", split(|g| g.readback_ms))
-            .color(egui::Color32::from_rgb(160, 60, 160))
-            .stack_on(&[&upload, &compute]);
-        let names: Vec<String> = r.rows.iter().map(|row| row.kernel.clone()).collect();
-        Plot::new("bench-plot")
-            .legend(Legend::default())
-            // The x axis names the kernels (one per integer position), not 0, 1, 2, 3.
-            .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 1.0, 1.0]))
-            .x_axis_formatter(move |mark, _| {
-                let i = mark.value.round();
-                if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
-                    names.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .height(260.0)
-            .include_x(-0.6)
-            .include_x(n as f64 - 0.4)
-            .y_axis_label("ms")
-            .show(ui, |p| {
-                p.bar_chart(cpu_chart);
-                p.bar_chart(upload);
-                p.bar_chart(compute);
-                p.bar_chart(readback);
-            });
+        table(ui, r);
+        chart(ui, r);
         ui.horizontal(|ui| {
             let l = ui.label("Export JSON to");
             ui.text_edit_singleline(&mut self.export_path)
                 .labelled_by(l.id);
             if ui.button("Export").clicked() {
+                // Written by a job: no file I/O on the UI thread.
                 let text = serde_json::to_string_pretty(r).unwrap_or_default();
-                self.export_note = Some(match std::fs::write(&self.export_path, text) {
-                    Ok(()) => format!("wrote {}", self.export_path),
-                    Err(e) => format!("{}: {e}", self.export_path),
-                });
+                let path = self.export_path.clone();
+                self.export = Some(super::job::Job::spawn(
+                    "exporting the benchmark",
+                    Some(ui.ctx().clone()),
+                    move || {
+                        std::fs::write(&path, text)
+                            .map(|()| format!("wrote {path}"))
+                            .map_err(|e| format!("{path}: {e}"))
+                    },
+                ));
             }
         });
+        if let Some(j) = &self.export
+            && let Some(r) = j.poll()
+        {
+            self.export = None;
+            self.export_note = Some(r.unwrap_or_else(|e| e));
+        }
         if let Some(n) = &self.export_note {
             ui.label(n);
         }
     }
+}
+
+/// The table: CPU and GPU times per kernel, the GPU split, speed-up and max ULP.
+fn table(ui: &mut egui::Ui, r: &BenchResult) {
+    egui::Grid::new("bench-table").striped(true).show(ui, |ui| {
+        for h in [
+            "kernel", "CPU ms", "GPU ms", "upload", "compute", "readback", "speed-up", "max ULP",
+        ] {
+            ui.strong(h);
+        }
+        ui.end_row();
+        for row in &r.rows {
+            ui.label(&row.kernel);
+            ui.label(format!("{:.1}", row.cpu_ms));
+            let g = |f: fn(&crate::bench::GpuSplit) -> f64| {
+                row.gpu
+                    .as_ref()
+                    .map_or("-".into(), |g| format!("{:.1}", f(g)))
+            };
+            ui.label(g(|g| g.total_ms));
+            ui.label(g(|g| g.upload_ms));
+            ui.label(g(|g| g.compute_ms));
+            ui.label(g(|g| g.readback_ms));
+            ui.label(row.speedup.map_or("-".into(), |s| format!("{s:.2}×")));
+            ui.label(row.max_ulp.map_or("-".into(), |u| u.to_string()));
+            ui.end_row();
+        }
+    });
+}
+
+/// Bars: CPU per kernel, and the GPU split stacked next to it.
+fn chart(ui: &mut egui::Ui, r: &BenchResult) {
+    let n = r.rows.len();
+    let cpu: Vec<Bar> = r
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            Bar::new(i as f64 - 0.2, row.cpu_ms)
+                .width(0.35)
+                .name(&row.kernel)
+        })
+        .collect();
+    let split = |f: fn(&crate::bench::GpuSplit) -> f64| -> Vec<Bar> {
+        r.rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                Bar::new(i as f64 + 0.2, row.gpu.as_ref().map_or(0.0, f))
+                    .width(0.35)
+                    .name(&row.kernel)
+            })
+            .collect()
+    };
+    let cpu_chart = BarChart::new("CPU", cpu).color(egui::Color32::from_rgb(90, 150, 230));
+    let upload = BarChart::new("GPU upload", split(|g| g.upload_ms))
+        .color(egui::Color32::from_rgb(240, 170, 60));
+    let compute = BarChart::new("GPU compute", split(|g| g.compute_ms))
+        .color(egui::Color32::from_rgb(230, 100, 60))
+        .stack_on(&[&upload]);
+    let readback = BarChart::new("GPU readback", split(|g| g.readback_ms))
+        .color(egui::Color32::from_rgb(160, 60, 160))
+        .stack_on(&[&upload, &compute]);
+    let names: Vec<String> = r.rows.iter().map(|row| row.kernel.clone()).collect();
+    Plot::new("bench-plot")
+        .legend(Legend::default())
+        // The x axis names the kernels (one per integer position), not 0, 1, 2, 3.
+        .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 1.0, 1.0]))
+        .x_axis_formatter(move |mark, _| {
+            let i = mark.value.round();
+            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .height(260.0)
+        .include_x(-0.6)
+        .include_x(n as f64 - 0.4)
+        .y_axis_label("ms")
+        .show(ui, |p| {
+            p.bar_chart(cpu_chart);
+            p.bar_chart(upload);
+            p.bar_chart(compute);
+            p.bar_chart(readback);
+        });
 }

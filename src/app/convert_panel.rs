@@ -3,11 +3,9 @@
 //! validates). When a conversion finishes, the app opens the result with its validation report.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::convert::s2::Codec;
-use crate::convert::writer::CancelFlag;
 use crate::convert::{Existing, GenericOptions, S2Options};
 use crate::kernels::Device;
 use crate::plan::{Profile, ShardSize};
@@ -21,13 +19,7 @@ pub enum Pipeline {
     Generic,
 }
 
-/// Progress shared with the conversion thread.
-#[derive(Debug, Clone, Default)]
-pub struct Progress {
-    pub done: usize,
-    pub total: usize,
-    pub what: String,
-}
+pub use super::job::Progress;
 
 /// The panel's state (every field is an option of the conversion).
 pub struct ConvertPanel {
@@ -47,10 +39,10 @@ pub struct ConvertPanel {
     pub gcp_group: String,
     pub overwrite: bool,
     pub resume: bool,
-    progress: Arc<Mutex<Progress>>,
-    cancel: CancelFlag,
     started: Option<Instant>,
     running: Option<super::job::Job<String>>,
+    /// The output folder dialog, open on a worker thread.
+    folder_job: Option<super::job::Job<Option<PathBuf>>>,
     /// The last outcome: `Ok(summary)` or `Err(message)`.
     pub outcome: Option<Result<String, String>>,
 }
@@ -77,10 +69,9 @@ impl Default for ConvertPanel {
             gcp_group: String::new(),
             overwrite: false,
             resume: false,
-            progress: Arc::new(Mutex::new(Progress::default())),
-            cancel: CancelFlag::default(),
             started: None,
             running: None,
+            folder_job: None,
             outcome: None,
         }
     }
@@ -94,12 +85,17 @@ impl ConvertPanel {
 
     /// The progress of the running conversion.
     pub fn progress(&self) -> Progress {
-        self.progress.lock().map(|p| p.clone()).unwrap_or_default()
+        self.running
+            .as_ref()
+            .map(|j| j.progress())
+            .unwrap_or_default()
     }
 
     /// Ask the running conversion to stop.
     pub fn cancel(&self) {
-        self.cancel.cancel();
+        if let Some(j) = &self.running {
+            j.cancel();
+        }
     }
 
     /// Start the conversion in the background.
@@ -123,15 +119,10 @@ impl ConvertPanel {
         } else {
             Existing::Error
         };
-        self.cancel = CancelFlag::default();
         let (input, output) = (
             PathBuf::from(self.input.trim()),
             PathBuf::from(self.output.trim()),
         );
-        let progress = self.progress.clone();
-        if let Ok(mut p) = progress.lock() {
-            *p = Progress::default();
-        }
         let ctx = ctx.clone();
         let s2 = S2Options {
             profile: self.profile,
@@ -142,7 +133,6 @@ impl ConvertPanel {
             shard_size,
             keep_scale_offset: self.keep_scale_offset,
             device: self.device,
-            cancel: self.cancel.clone(),
             ..S2Options::default()
         };
         let generic = GenericOptions {
@@ -157,21 +147,20 @@ impl ConvertPanel {
             codec: self.codec,
             shard_size,
             device: self.device,
-            cancel: self.cancel.clone(),
             ..GenericOptions::default()
         };
         let pipeline = self.pipeline;
-        let repaint = ctx.clone();
-        let job = super::job::Job::spawn("the conversion", Some(repaint), move || {
+        let job = super::job::Job::spawn_with("the conversion", Some(ctx), move |c| {
             let report = |done: usize, total: usize, what: &str| {
-                if let Ok(mut p) = progress.lock() {
-                    *p = Progress {
-                        done,
-                        total,
-                        what: what.to_string(),
-                    };
-                }
-                ctx.request_repaint();
+                c.report(done as u64, total as u64, what);
+            };
+            let s2 = S2Options {
+                cancel: c.cancel_flag(),
+                ..s2
+            };
+            let generic = GenericOptions {
+                cancel: c.cancel_flag(),
+                ..generic
             };
             let result = match pipeline {
                 Pipeline::Optimized => {
@@ -207,6 +196,14 @@ impl ConvertPanel {
 
     /// Draw the panel; returns the output path when a conversion has just finished.
     pub fn show(&mut self, ui: &mut egui::Ui) -> Option<PathBuf> {
+        if let Some(j) = &self.folder_job
+            && let Some(r) = j.poll()
+        {
+            self.folder_job = None;
+            if let Ok(Some(p)) = r {
+                self.output = p.join("out.zarr").display().to_string();
+            }
+        }
         let mut finished = None;
         if let Some(job) = &self.running
             && let Some(r) = job.poll()
@@ -218,99 +215,7 @@ impl ConvertPanel {
             self.outcome = Some(r);
         }
         let busy = self.running();
-        ui.add_enabled_ui(!busy, |ui| {
-            egui::Grid::new("convert-options")
-                .num_columns(2)
-                .show(ui, |ui| {
-                    ui.label("Input");
-                    ui.add(
-                        egui::TextEdit::singleline(&mut self.input)
-                            .hint_text("folder, s3://bucket/key or https://…")
-                            .desired_width(520.0),
-                    );
-                    ui.end_row();
-                    ui.label("Output");
-                    ui.horizontal(|ui| {
-                        ui.add(
-                            egui::TextEdit::singleline(&mut self.output)
-                                .hint_text("folder or s3://bucket/key")
-                                .desired_width(420.0),
-                        );
-                        if ui.button("Choose…").clicked()
-                            && let Some(p) = rfd::FileDialog::new().pick_folder()
-                        {
-                            self.output = p.join("out.zarr").display().to_string();
-                        }
-                    });
-                    ui.end_row();
-                    ui.label("Pipeline");
-                    ui.horizontal(|ui| {
-                        ui.selectable_value(
-                            &mut self.pipeline,
-                            Pipeline::Optimized,
-                            "optimized (S2)",
-                        );
-                        ui.selectable_value(&mut self.pipeline, Pipeline::Generic, "generic");
-                    });
-                    ui.end_row();
-                    ui.label("Profile");
-                    ui.horizontal(|ui| {
-                        ui.selectable_value(&mut self.profile, Profile::Geozarr, "geozarr");
-                        ui.selectable_value(&mut self.profile, Profile::Reference, "reference");
-                    });
-                    ui.end_row();
-                    ui.label("Chunks");
-                    ui.horizontal(|ui| {
-                        ui.checkbox(&mut self.sharding, "sharding");
-                        let l = ui.label("inner chunk");
-                        ui.add(egui::DragValue::new(&mut self.spatial_chunk).range(1..=16384))
-                            .labelled_by(l.id);
-                        let l = ui.label("shard size");
-                        ui.add(
-                            egui::TextEdit::singleline(&mut self.shard_size).desired_width(60.0),
-                        )
-                        .labelled_by(l.id);
-                    });
-                    ui.end_row();
-                    ui.label("Codec");
-                    ui.horizontal(|ui| {
-                        ui.selectable_value(&mut self.codec, Codec::Zstd, "zstd");
-                        ui.selectable_value(&mut self.codec, Codec::BloscZstd, "blosc-zstd");
-                        ui.add(egui::Slider::new(&mut self.level, 1..=9).text("level"));
-                    });
-                    ui.end_row();
-                    ui.label("Device");
-                    ui.horizontal(|ui| {
-                        ui.selectable_value(&mut self.device, Device::Auto, "auto");
-                        ui.selectable_value(&mut self.device, Device::Gpu, "GPU");
-                        ui.selectable_value(&mut self.device, Device::Cpu, "CPU");
-                    });
-                    ui.end_row();
-                    ui.label("Options");
-                    ui.horizontal(|ui| {
-                        ui.checkbox(&mut self.keep_scale_offset, "keep scale-offset");
-                        ui.checkbox(&mut self.overwrite, "overwrite");
-                        ui.checkbox(&mut self.resume, "resume");
-                    });
-                    ui.end_row();
-                    if self.pipeline == Pipeline::Generic {
-                        let l = ui.label("Groups");
-                        ui.add(egui::TextEdit::singleline(&mut self.groups).desired_width(520.0))
-                            .labelled_by(l.id);
-                        ui.end_row();
-                        let l = ui.label("Min dimension");
-                        ui.add(egui::DragValue::new(&mut self.min_dimension).range(1..=65536))
-                            .labelled_by(l.id);
-                        ui.end_row();
-                        let l = ui.label("GCP group (S1)");
-                        ui.add(
-                            egui::TextEdit::singleline(&mut self.gcp_group).desired_width(240.0),
-                        )
-                        .labelled_by(l.id);
-                        ui.end_row();
-                    }
-                });
-        });
+        ui.add_enabled_ui(!busy, |ui| self.options(ui));
         ui.separator();
         ui.horizontal(|ui| {
             if ui
@@ -324,49 +229,7 @@ impl ConvertPanel {
             }
         });
         if busy {
-            let p = self.progress();
-            let frac = if p.total == 0 {
-                0.0
-            } else {
-                p.done as f32 / p.total as f32
-            };
-            let eta = match (self.started, frac > 0.02) {
-                (Some(t), true) => {
-                    let left = t.elapsed().as_secs_f32() * (1.0 - frac) / frac;
-                    format!(" · about {left:.0} s left")
-                }
-                _ => String::new(),
-            };
-            // One bar per stage: the arrays (data, read → compute → write, shard by shard),
-            // then the metadata documents and the consolidated metadata.
-            let metadata = p.what == "metadata";
-            egui::Grid::new("convert-stages")
-                .num_columns(2)
-                .show(ui, |ui| {
-                    ui.label("1. arrays");
-                    ui.add(
-                        egui::ProgressBar::new(if metadata { 1.0 } else { frac })
-                            .text(format!("{}/{} arrays{eta}", p.done, p.total))
-                            .animate(!metadata),
-                    );
-                    ui.end_row();
-                    ui.label("2. metadata");
-                    ui.add(
-                        egui::ProgressBar::new(0.0)
-                            .text(if metadata {
-                                "writing the documents and the consolidated metadata"
-                            } else {
-                                "after the arrays"
-                            })
-                            .animate(metadata),
-                    );
-                    ui.end_row();
-                });
-            if !metadata {
-                ui.label(format!("writing {}", p.what));
-            }
-            ui.ctx()
-                .request_repaint_after(std::time::Duration::from_millis(100));
+            self.stages(ui);
         }
         match &self.outcome {
             Some(Ok(m)) => {
@@ -378,5 +241,144 @@ impl ConvertPanel {
             None => {}
         }
         finished
+    }
+
+    /// The options grid.
+    fn options(&mut self, ui: &mut egui::Ui) {
+        egui::Grid::new("convert-options")
+            .num_columns(2)
+            .show(ui, |ui| {
+                ui.label("Input");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.input)
+                        .hint_text("folder, s3://bucket/key or https://…")
+                        .desired_width(520.0),
+                );
+                ui.end_row();
+                ui.label("Output");
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.output)
+                            .hint_text("folder or s3://bucket/key")
+                            .desired_width(420.0),
+                    );
+                    if ui
+                        .add_enabled(self.folder_job.is_none(), egui::Button::new("Choose…"))
+                        .clicked()
+                    {
+                        self.folder_job = Some(super::job::Job::spawn(
+                            "choosing a folder",
+                            Some(ui.ctx().clone()),
+                            || Ok(rfd::FileDialog::new().pick_folder()),
+                        ));
+                    }
+                });
+                ui.end_row();
+                ui.label("Pipeline");
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut self.pipeline, Pipeline::Optimized, "optimized (S2)");
+                    ui.selectable_value(&mut self.pipeline, Pipeline::Generic, "generic");
+                });
+                ui.end_row();
+                ui.label("Profile");
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut self.profile, Profile::Geozarr, "geozarr");
+                    ui.selectable_value(&mut self.profile, Profile::Reference, "reference");
+                });
+                ui.end_row();
+                ui.label("Chunks");
+                ui.horizontal(|ui| {
+                    ui.checkbox(&mut self.sharding, "sharding");
+                    let l = ui.label("inner chunk");
+                    ui.add(egui::DragValue::new(&mut self.spatial_chunk).range(1..=16384))
+                        .labelled_by(l.id);
+                    let l = ui.label("shard size");
+                    ui.add(egui::TextEdit::singleline(&mut self.shard_size).desired_width(60.0))
+                        .labelled_by(l.id);
+                });
+                ui.end_row();
+                ui.label("Codec");
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut self.codec, Codec::Zstd, "zstd");
+                    ui.selectable_value(&mut self.codec, Codec::BloscZstd, "blosc-zstd");
+                    ui.add(egui::Slider::new(&mut self.level, 1..=9).text("level"));
+                });
+                ui.end_row();
+                ui.label("Device");
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut self.device, Device::Auto, "auto");
+                    ui.selectable_value(&mut self.device, Device::Gpu, "GPU");
+                    ui.selectable_value(&mut self.device, Device::Cpu, "CPU");
+                });
+                ui.end_row();
+                ui.label("Options");
+                ui.horizontal(|ui| {
+                    ui.checkbox(&mut self.keep_scale_offset, "keep scale-offset");
+                    ui.checkbox(&mut self.overwrite, "overwrite");
+                    ui.checkbox(&mut self.resume, "resume");
+                });
+                ui.end_row();
+                if self.pipeline == Pipeline::Generic {
+                    let l = ui.label("Groups");
+                    ui.add(egui::TextEdit::singleline(&mut self.groups).desired_width(520.0))
+                        .labelled_by(l.id);
+                    ui.end_row();
+                    let l = ui.label("Min dimension");
+                    ui.add(egui::DragValue::new(&mut self.min_dimension).range(1..=65536))
+                        .labelled_by(l.id);
+                    ui.end_row();
+                    let l = ui.label("GCP group (S1)");
+                    ui.add(egui::TextEdit::singleline(&mut self.gcp_group).desired_width(240.0))
+                        .labelled_by(l.id);
+                    ui.end_row();
+                }
+            });
+    }
+
+    /// The progress of the running conversion, stage by stage.
+    fn stages(&self, ui: &mut egui::Ui) {
+        let p = self.progress();
+        let frac = if p.total == 0 {
+            0.0
+        } else {
+            p.done as f32 / p.total as f32
+        };
+        let eta = match (self.started, frac > 0.02) {
+            (Some(t), true) => {
+                let left = t.elapsed().as_secs_f32() * (1.0 - frac) / frac;
+                format!(" · about {left:.0} s left")
+            }
+            _ => String::new(),
+        };
+        // One bar per stage: the arrays (data, read → compute → write, shard by shard),
+        // then the metadata documents and the consolidated metadata.
+        let metadata = p.what == "metadata";
+        egui::Grid::new("convert-stages")
+            .num_columns(2)
+            .show(ui, |ui| {
+                ui.label("1. arrays");
+                ui.add(
+                    egui::ProgressBar::new(if metadata { 1.0 } else { frac })
+                        .text(format!("{}/{} arrays{eta}", p.done, p.total))
+                        .animate(!metadata),
+                );
+                ui.end_row();
+                ui.label("2. metadata");
+                ui.add(
+                    egui::ProgressBar::new(0.0)
+                        .text(if metadata {
+                            "writing the documents and the consolidated metadata"
+                        } else {
+                            "after the arrays"
+                        })
+                        .animate(metadata),
+                );
+                ui.end_row();
+            });
+        if !metadata {
+            ui.label(format!("writing {}", p.what));
+        }
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(100));
     }
 }

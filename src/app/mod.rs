@@ -14,13 +14,14 @@ pub mod gpu_colour;
 pub mod graticule;
 pub mod inspector;
 pub mod job;
+mod map;
 pub mod probe;
 pub mod product;
 pub mod recent;
 pub mod stretch_panel;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::hierarchy::Hierarchy;
 use crate::inspect::{ProductInfo, inspect};
@@ -49,6 +50,8 @@ pub struct Loaded {
     pub stretch: Option<crate::render::Stretch>,
     /// Histograms of B04/B03/B02 at the base level.
     pub histograms: Option<crate::render::Histograms>,
+    /// The lon/lat graticule over the inspector's level (PROJ runs here, not on the UI thread).
+    pub graticule: Option<Vec<graticule::Line>>,
 }
 
 /// Open `path`, build the report, the tree, the validation report of GeoZarr stores, and the
@@ -95,7 +98,17 @@ pub fn load_hierarchy(h: Hierarchy) -> crate::Result<Loaded> {
             crate::render::histograms(&h, &resolution, crate::render::Preset::TrueColour, 128).ok()
         })
         .flatten();
+    let graticule = inspector.as_ref().and_then(|ins| {
+        let (g, crs) = (ins.grid?, ins.crs.as_ref()?);
+        // ~2,000 points, once.
+        crate::geo::ToLonLat::new(crs).ok().map(|t| {
+            graticule::lines(ins.width, ins.height, 4, &|x, y| {
+                t.point(g.x0 + x * g.res, g.y_top - y * g.res).ok()
+            })
+        })
+    });
     Ok(Loaded {
+        graticule,
         inspector,
         stretch,
         histograms,
@@ -168,8 +181,8 @@ pub enum Tab {
 
 enum State {
     Loading(job::Job<Loaded>),
-    /// Building the demo product first (chunks written, total).
-    Building(job::Job<Loaded>, Arc<Mutex<(u64, u64)>>),
+    /// Building the demo product first (its job reports chunks written of the total).
+    Building(job::Job<Loaded>),
     Ready {
         loaded: Box<Loaded>,
         texture: Option<egui::TextureHandle>,
@@ -177,70 +190,129 @@ enum State {
     Failed(String),
 }
 
-/// The application state.
-pub struct ViewerApp {
-    path: PathBuf,
-    state: State,
-    scene_rect: egui::Rect,
-    /// The path box of the top bar.
-    pub path_input: String,
-    pub recent: Vec<String>,
-    pub tab: Tab,
-    selected: Option<String>,
-    pub bench: bench_panel::BenchPanel,
-    pub convert: convert_panel::ConvertPanel,
+/// The map's view: where it looks, what is under the cursor, which level it shows.
+pub struct MapView {
+    /// The visible scene rectangle (`ZERO`: fit the product).
+    pub scene_rect: egui::Rect,
     /// The pixel under the cursor on the map (shown level: col, row).
     pub hovered: Option<(usize, usize)>,
-    /// What the map shows.
-    pub preset: crate::render::Preset,
-    /// A preset being rendered in the background (image and the stretch it used).
-    rendering: Option<job::Job<Rendered>>,
-    /// Finer levels of the map, in tiles.
-    pub tiles: Option<canvas::TileCache>,
+    /// The cursor's position on the map as a fraction of the product's width and height.
+    pub hovered_rel: Option<(f64, f64)>,
+    /// What the map shows, in base-level pixels.
+    pub window: Option<crate::render::Window>,
+    /// Ground metres per screen pixel at the current zoom.
+    pub metres_per_px: Option<f64>,
+    /// The level the map shows (the level indicator's).
+    pub shown_level: Option<canvas::Level>,
     /// What the level indicator says (`Level r20m (20 m) · 4/4 tiles`).
     pub level_label: String,
+    /// `EOPF_GUI_AUTOPAN`: pan by itself and print the frame rate.
+    pub autopan: Option<autopan::AutoPan>,
+}
+
+impl Default for MapView {
+    fn default() -> Self {
+        MapView {
+            scene_rect: egui::Rect::ZERO,
+            hovered: None,
+            hovered_rel: None,
+            window: None,
+            metres_per_px: None,
+            shown_level: None,
+            level_label: String::new(),
+            autopan: None,
+        }
+    }
+}
+
+/// How the map is rendered: the preset, its stretch, the background rendering, the tiles.
+pub struct Rendering {
+    /// What the map shows.
+    pub preset: crate::render::Preset,
+    /// A preset asked for by [`ViewerApp::set_preset`], applied at the next frame.
+    pub requested: Option<crate::render::Preset>,
+    /// A preset being rendered in the background (image and the stretch it used).
+    job: Option<job::Job<Rendered>>,
+    /// A rendering asked for while another runs.
+    pending: Option<RenderJob>,
     /// The stretch of the shown preset (tiles reuse it).
     pub stretch: Option<crate::render::Stretch>,
+    /// The stretch the base image was coloured with (on the GPU path it stands in for missing
+    /// tiles only while it matches the current stretch).
+    image_stretch: Option<crate::render::Stretch>,
     /// Histograms of the shown preset's bands.
     pub histograms: Option<crate::render::Histograms>,
+    /// Why the last preset could not be rendered.
+    pub error: Option<String>,
     stretch_panel: stretch_panel::StretchPanel,
-    /// A rendering asked for while another runs.
-    pending_render: Option<RenderJob>,
-    /// What the map shows, in base-level pixels.
-    pub view_window: Option<crate::render::Window>,
     /// The map's tiles are coloured on the GPU (the pipelines are installed in the renderer).
     pub gpu_colour: bool,
     /// The adapter's largest texture edge (GPU tiles are cut to it).
     pub max_texture: u64,
-    /// Why the last preset could not be rendered.
-    pub render_error: Option<String>,
-    /// Draw the chunk (and shard) grid of the shown level over the map.
-    pub show_grid: bool,
-    /// Draw the lon/lat graticule over the map.
-    pub show_graticule: bool,
-    /// The graticule of the open product (computed on first use).
-    graticule: Option<Vec<graticule::Line>>,
-    /// Ground metres per screen pixel at the current zoom.
-    pub metres_per_px: Option<f64>,
-    /// PROJ transformer of the open product to lon/lat (created on the UI thread, on first use).
-    to_lonlat: Option<(String, crate::geo::ToLonLat)>,
-    ctx: Option<egui::Context>,
-    /// Compare with a second store (swipe or difference).
+    /// Finer levels of the map, in tiles.
+    pub tiles: Option<canvas::TileCache>,
+}
+
+impl Default for Rendering {
+    fn default() -> Self {
+        Rendering {
+            preset: crate::render::Preset::TrueColour,
+            requested: None,
+            job: None,
+            pending: None,
+            stretch: None,
+            image_stretch: None,
+            histograms: None,
+            error: None,
+            stretch_panel: Default::default(),
+            gpu_colour: false,
+            max_texture: u64::MAX,
+            tiles: None,
+        }
+    }
+}
+
+/// What is drawn over the map.
+#[derive(Default)]
+pub struct Overlays {
+    /// The chunk (and shard) grid of the shown level.
+    pub grid: bool,
+    /// The lon/lat graticule.
+    pub graticule: bool,
+    /// Compare with a second store or level (swipe or difference).
+    pub compare_on: bool,
     pub compare: compare::Compare,
-    pub show_compare: bool,
-    /// The stretch the base image was coloured with (on the GPU path it stands in for missing
-    /// tiles only while it matches the current stretch).
-    image_stretch: Option<crate::render::Stretch>,
-    /// The level the map shows (the level indicator's).
-    pub shown_level: Option<canvas::Level>,
-    /// The cursor's position on the map as a fraction of the product's width and height.
-    hovered_rel: Option<(f64, f64)>,
+}
+
+/// What the cursor panel shows beyond the inspector's values, read in the background.
+#[derive(Default)]
+pub struct Cursor {
     /// The pixel under the cursor at the shown level, when it is finer than the inspector's.
     pub probe: probe::Probe,
-    /// A preset asked for by [`ViewerApp::set_preset`], applied at the next frame.
-    requested_preset: Option<crate::render::Preset>,
-    /// `EOPF_GUI_AUTOPAN`: pan by itself and print the frame rate.
-    autopan: Option<autopan::AutoPan>,
+    /// Lon/lat of the hovered pixel's centre (PROJ runs in a job, never on the UI thread).
+    pub lonlat: job::Latest<(usize, usize), Option<(f64, f64)>>,
+}
+
+/// The application state.
+pub struct ViewerApp {
+    path: PathBuf,
+    state: State,
+    /// The path box of the top bar.
+    pub path_input: String,
+    pub recent: Vec<String>,
+    /// The recent list being read from disk (at start).
+    recent_job: Option<job::Job<Vec<String>>>,
+    /// A folder dialog open on a worker thread.
+    folder_job: Option<job::Job<Option<PathBuf>>>,
+    pub tab: Tab,
+    selected: Option<String>,
+    pub bench: bench_panel::BenchPanel,
+    pub convert: convert_panel::ConvertPanel,
+    pub view: MapView,
+    pub render: Rendering,
+    pub overlays: Overlays,
+    pub cursor: Cursor,
+    ctx: Option<egui::Context>,
 }
 
 impl ViewerApp {
@@ -254,19 +326,8 @@ impl ViewerApp {
     /// Build the demo product at `path` in the background (with progress), then open it.
     pub fn new_demo(path: PathBuf, ctx: Option<egui::Context>) -> Self {
         let mut app = Self::new_idle(path.clone(), ctx.clone());
-        let progress = Arc::new(Mutex::new((0u64, 0u64)));
-        let shared = progress.clone();
-        let repaint = ctx.clone();
-        let job = job::Job::spawn("building the demo product", ctx, move || {
-            let ctx = repaint;
-            let report = |done: u64, total: u64| {
-                if let Ok(mut p) = shared.lock() {
-                    *p = (done, total);
-                }
-                if let Some(c) = &ctx {
-                    c.request_repaint();
-                }
-            };
+        let job = job::Job::spawn_with("building the demo product", ctx, move |c| {
+            let report = |done: u64, total: u64| c.report(done, total, "chunks");
             let result = (|| {
                 if !path.exists() {
                     if let Some(dir) = path.parent() {
@@ -277,51 +338,35 @@ impl ViewerApp {
                     }
                     crate::demo::write_demo(&path, &crate::demo::DemoOptions::default(), &report)?;
                 }
-                load(&path)
+                let loaded = load(&path)?;
+                recent::remember(&path.display().to_string());
+                Ok(loaded)
             })();
-            result.map_err(|e| e.to_string())
+            result.map_err(|e: crate::Error| e.to_string())
         });
-        app.state = State::Building(job, progress);
+        app.state = State::Building(job);
         app
     }
 
     fn new_idle(path: PathBuf, ctx: Option<egui::Context>) -> Self {
+        let recent_job = job::Job::spawn("reading the recent products", ctx.clone(), || {
+            Ok(recent::load())
+        });
         ViewerApp {
             path_input: path.display().to_string(),
             path,
             state: State::Failed(String::new()),
-            scene_rect: egui::Rect::ZERO,
-            recent: recent::load(),
+            recent: Vec::new(),
+            recent_job: Some(recent_job),
+            folder_job: None,
             tab: Tab::Map,
             selected: None,
             bench: bench_panel::BenchPanel::default(),
             convert: convert_panel::ConvertPanel::default(),
-            hovered: None,
-            preset: crate::render::Preset::TrueColour,
-            rendering: None,
-            tiles: None,
-            level_label: String::new(),
-            stretch: None,
-            histograms: None,
-            stretch_panel: Default::default(),
-            pending_render: None,
-            view_window: None,
-            gpu_colour: false,
-            max_texture: u64::MAX,
-            requested_preset: None,
-            shown_level: None,
-            image_stretch: None,
-            hovered_rel: None,
-            probe: Default::default(),
-            render_error: None,
-            show_grid: false,
-            show_graticule: false,
-            graticule: None,
-            metres_per_px: None,
-            to_lonlat: None,
-            autopan: None,
-            compare: Default::default(),
-            show_compare: false,
+            view: MapView::default(),
+            render: Rendering::default(),
+            overlays: Overlays::default(),
+            cursor: Cursor::default(),
             ctx,
         }
     }
@@ -338,38 +383,42 @@ impl ViewerApp {
         loader: impl FnOnce(&std::path::Path) -> Result<Loaded, String> + Send + 'static,
     ) {
         let p = path.clone();
-        let job = job::Job::spawn("loading the product", self.ctx.clone(), move || loader(&p));
+        let job = job::Job::spawn("loading the product", self.ctx.clone(), move || {
+            let loaded = loader(&p)?;
+            // Remembered on the loader's thread: no file I/O on the UI thread.
+            recent::remember(&p.display().to_string());
+            Ok(loaded)
+        });
         self.path_input = path.display().to_string();
         self.path = path;
         self.state = State::Loading(job);
         self.selected = None;
-        self.preset = crate::render::Preset::TrueColour;
-        self.rendering = None;
-        self.tiles = None;
-        self.graticule = None;
-        self.level_label.clear();
-        self.stretch = None;
-        self.image_stretch = None;
-        self.histograms = None;
-        self.pending_render = None;
-        self.compare.clear();
-        self.render_error = None;
-        self.scene_rect = egui::Rect::ZERO;
+        // A new product: a new rendering (the renderer's capabilities stay), view and cursor.
+        self.render = Rendering {
+            gpu_colour: self.render.gpu_colour,
+            max_texture: self.render.max_texture,
+            stretch_panel: std::mem::take(&mut self.render.stretch_panel),
+            ..Rendering::default()
+        };
+        self.overlays.compare.clear();
+        self.view.level_label.clear();
+        self.view.scene_rect = egui::Rect::ZERO;
+        self.cursor.lonlat = Default::default();
     }
 
     /// Whether the map image is being rendered again (preset or stretch change).
     /// Where a value lies on the stretch panel's histogram (to drag its bounds).
     pub fn histogram_position(&self, value: f32) -> Option<egui::Pos2> {
-        self.stretch_panel.position_of(value)
+        self.render.stretch_panel.position_of(value)
     }
 
     /// Show `preset` from the next frame on (as choosing it in the menus does).
     pub fn set_preset(&mut self, preset: crate::render::Preset) {
-        self.requested_preset = Some(preset);
+        self.render.requested = Some(preset);
     }
 
     pub fn is_rendering(&self) -> bool {
-        self.rendering.is_some() || self.pending_render.is_some()
+        self.render.job.is_some() || self.render.pending.is_some()
     }
 
     /// Whether a product is loaded (for tests and the status line).
@@ -378,18 +427,37 @@ impl ViewerApp {
     }
 
     fn poll(&mut self) {
+        if let Some(j) = &self.recent_job
+            && let Some(r) = j.poll()
+        {
+            self.recent_job = None;
+            // Products opened meanwhile stay first.
+            for p in r.unwrap_or_default() {
+                if !self.recent.contains(&p) && self.recent.len() < recent::MAX_RECENT {
+                    self.recent.push(p);
+                }
+            }
+        }
+        if let Some(j) = &self.folder_job
+            && let Some(r) = j.poll()
+        {
+            self.folder_job = None;
+            if let Ok(Some(p)) = r {
+                self.open(p);
+            }
+        }
         let job = match &self.state {
-            State::Loading(job) | State::Building(job, _) => job,
+            State::Loading(job) | State::Building(job) => job,
             _ => return,
         };
         if let Some(result) = job.poll() {
             self.state = match result {
                 Ok(loaded) => {
-                    recent::remember(&mut self.recent, &self.path.display().to_string());
-                    self.stretch = loaded.stretch;
-                    self.image_stretch = loaded.stretch;
-                    self.histograms = loaded.histograms.clone();
-                    self.tiles = None;
+                    recent::add(&mut self.recent, &self.path.display().to_string());
+                    self.render.stretch = loaded.stretch;
+                    self.render.image_stretch = loaded.stretch;
+                    self.render.histograms = loaded.histograms.clone();
+                    self.render.tiles = None;
                     State::Ready {
                         loaded: Box::new(loaded),
                         texture: None,
@@ -429,10 +497,16 @@ impl ViewerApp {
                 if ui.button("Open").clicked() || enter {
                     to_open = Some(PathBuf::from(self.path_input.trim()));
                 }
-                if ui.button("Browse…").clicked()
-                    && let Some(p) = rfd::FileDialog::new().pick_folder()
+                // The dialog runs on a worker thread (the frame goes on); its folder opens.
+                if ui
+                    .add_enabled(self.folder_job.is_none(), egui::Button::new("Browse…"))
+                    .clicked()
                 {
-                    to_open = Some(p);
+                    self.folder_job = Some(job::Job::spawn(
+                        "choosing a folder",
+                        Some(ui.ctx().clone()),
+                        || Ok(rfd::FileDialog::new().pick_folder()),
+                    ));
                 }
                 ui.menu_button("Recent", |ui| {
                     if self.recent.is_empty() {
@@ -484,7 +558,18 @@ impl ViewerApp {
             }
             return;
         }
-        match &mut self.state {
+        // The state is taken for the frame (the panels below borrow the app mutably) and put
+        // back unless a panel opened another product meanwhile.
+        let mut state = std::mem::replace(&mut self.state, State::Failed(String::new()));
+        self.draw_state(ui, &mut state);
+        if matches!(&self.state, State::Failed(m) if m.is_empty()) {
+            self.state = state;
+        }
+    }
+
+    /// The central area for the product's state.
+    fn draw_state(&mut self, ui: &mut egui::Ui, state: &mut State) {
+        match state {
             State::Loading(_) => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     ui.horizontal(|ui| {
@@ -495,8 +580,8 @@ impl ViewerApp {
                 ui.ctx()
                     .request_repaint_after(std::time::Duration::from_millis(100));
             }
-            State::Building(_, progress) => {
-                let (done, total) = progress.lock().map(|p| *p).unwrap_or_default();
+            State::Building(job) => {
+                let job::Progress { done, total, .. } = job.progress();
                 egui::CentralPanel::default().show(ui, |ui| {
                     ui.label("Building the demo product (a synthetic Sentinel-2 L2A tile) …");
                     let frac = if total == 0 {
@@ -534,713 +619,7 @@ impl ViewerApp {
                     });
                     return;
                 }
-                // A preset rendered in the background replaces the image.
-                if let Some(job) = &self.rendering
-                    && let Some(r) = job.poll()
-                {
-                    self.rendering = None;
-                    match r {
-                        Ok((img, stretch, hist)) => {
-                            loaded.image = Some(img);
-                            *texture = None;
-                            self.stretch = stretch;
-                            self.image_stretch = stretch;
-                            if hist.is_some() {
-                                self.histograms = hist;
-                            }
-                            self.render_error = None;
-                            // CPU tiles carry the old stretch; GPU tiles only the bands.
-                            if let Some(t) = &mut self.tiles
-                                && !self.gpu_colour
-                            {
-                                t.invalidate();
-                            }
-                        }
-                        Err(e) => self.render_error = Some(e),
-                    }
-                }
-                self.compare.poll();
-                self.probe.poll(&loaded.hierarchy, ui.ctx());
-                if self.compare.running() {
-                    ui.ctx()
-                        .request_repaint_after(std::time::Duration::from_millis(100));
-                }
-                if self.rendering.is_none()
-                    && let Some(job) = self.pending_render.take()
-                {
-                    self.rendering = Some(start_render(
-                        loaded.hierarchy.clone(),
-                        loaded.resolution.clone(),
-                        job,
-                        ui.ctx().clone(),
-                    ));
-                }
-                let tex = match (&loaded.image, texture.as_ref()) {
-                    (Some(img), None) => {
-                        let c = egui::ColorImage::from_rgba_unmultiplied(
-                            [img.width, img.height],
-                            &img.pixels,
-                        );
-                        *texture = Some(ui.ctx().load_texture(
-                            "true-colour",
-                            c,
-                            egui::TextureOptions::NEAREST,
-                        ));
-                        texture.clone()
-                    }
-                    (_, t) => t.cloned(),
-                };
-                let report = loaded.report.clone();
-                // The inspector's lines for the hovered pixel (lon/lat through a cached PROJ).
-                let cursor: Option<Vec<String>> = match (&loaded.inspector, self.hovered) {
-                    (Some(ins), Some((c, r))) => {
-                        let key = ins.crs.as_ref().map(|c| c.to_string()).unwrap_or_default();
-                        if self.to_lonlat.as_ref().is_none_or(|(k, _)| *k != key) {
-                            self.to_lonlat = ins
-                                .crs
-                                .as_ref()
-                                .and_then(|c| crate::geo::ToLonLat::new(c).ok())
-                                .map(|t| (key, t));
-                        }
-                        let t = self.to_lonlat.as_ref().map(|(_, t)| t);
-                        Some(ins.describe(c, r, &|x, y| t.and_then(|t| t.point(x, y).ok())))
-                    }
-                    _ => None,
-                };
-                let mut stretch_job: Option<RenderJob> = None;
-                egui::Panel::right("info")
-                    .default_size(420.0)
-                    .resizable(true)
-                    .show(ui, |ui| {
-                        // Its own id scope: the lines come and go with the cursor, and the
-                        // widgets below must keep their ids (a click in flight is not lost).
-                        let probe = &self.probe;
-                        ui.push_id("cursor", |ui| {
-                            ui.strong("Cursor");
-                            match &cursor {
-                                Some(lines) => {
-                                    for l in lines {
-                                        ui.label(egui::RichText::new(l).monospace().size(11.0));
-                                    }
-                                }
-                                None => {
-                                    ui.weak("Hover the map to inspect a pixel.");
-                                }
-                            }
-                            if cursor.is_some() && probe.pixel.is_some() {
-                                ui.add_space(4.0);
-                                ui.strong("At the shown level");
-                                if probe.settled() {
-                                    for l in &probe.lines {
-                                        ui.label(egui::RichText::new(l).monospace().size(11.0));
-                                    }
-                                } else {
-                                    ui.horizontal(|ui| {
-                                        ui.spinner();
-                                        ui.weak("reading…");
-                                    });
-                                }
-                            }
-                        });
-                        ui.separator();
-                        if self.preset.stretched()
-                            && let Some(st) = self.stretch.as_mut()
-                        {
-                            let action = self.stretch_panel.show(
-                                ui,
-                                self.preset,
-                                st,
-                                self.histograms.as_ref(),
-                            );
-                            let job = |stretch, window| RenderJob {
-                                preset: self.preset,
-                                stretch,
-                                window,
-                                histograms: false,
-                            };
-                            // Coloured on the GPU: a new stretch is a new uniform, nothing to
-                            // read, upload or render again.
-                            stretch_job = match action {
-                                stretch_panel::Action::None => None,
-                                stretch_panel::Action::Changed if self.gpu_colour => None,
-                                stretch_panel::Action::Changed => Some(job(Some(*st), None)),
-                                stretch_panel::Action::WholeLevel => Some(job(None, None)),
-                                stretch_panel::Action::View => {
-                                    Some(job(None, self.view_window.clone()))
-                                }
-                            };
-                            ui.separator();
-                        }
-                        ui.strong("Product report");
-                        egui::ScrollArea::both().show(ui, |ui| {
-                            ui.add(
-                                egui::Label::new(
-                                    egui::RichText::new(report).monospace().size(11.0),
-                                )
-                                .wrap_mode(egui::TextWrapMode::Extend),
-                            );
-                        });
-                    });
-                let shown = match self.preset {
-                    crate::render::Preset::TrueColour => "True colour B04/B03/B02".to_string(),
-                    p => p.label().to_string(),
-                };
-                let stretch = match self.preset {
-                    crate::render::Preset::Ndvi | crate::render::Preset::Scl => "",
-                    _ => " · 2–98 % stretch",
-                };
-                let scale = self
-                    .metres_per_px
-                    .map(|m| format!(" · 1 screen px ≈ {m:.1} m"))
-                    .unwrap_or_default();
-                egui::Panel::bottom("status").show(ui, |ui| match &loaded.image {
-                    Some(img) => {
-                        ui.label(format!(
-                            "{shown} at {} · {}×{} px{stretch}{scale} · drag to pan, scroll to zoom",
-                            loaded.resolution, img.width, img.height
-                        ));
-                    }
-                    None => {
-                        ui.label(format!(
-                            "No true colour: {}",
-                            loaded
-                                .image_error
-                                .as_deref()
-                                .unwrap_or("no reflectance bands")
-                        ));
-                    }
-                });
-                let mut new_preset = self.requested_preset.take();
-                egui::Panel::top("presets").show(ui, |ui| {
-                    ui.horizontal(|ui| {
-                        let mut p = self.preset;
-                        egui::ComboBox::from_label("Show")
-                            .selected_text(p.label())
-                            .show_ui(ui, |ui| {
-                                for q in crate::render::Preset::ALL {
-                                    if ui.selectable_label(p.same_kind(q), q.label()).clicked()
-                                        && !p.same_kind(q)
-                                    {
-                                        p = q;
-                                    }
-                                }
-                            });
-                        if let crate::render::Preset::Single { band, colormap } = &mut p {
-                            egui::ComboBox::from_label("Band")
-                                .selected_text(crate::render::BANDS[usize::from(*band)])
-                                .show_ui(ui, |ui| {
-                                    for (i, b) in crate::render::BANDS.iter().enumerate() {
-                                        ui.selectable_value(band, i as u8, *b);
-                                    }
-                                });
-                            egui::ComboBox::from_label("Colour map")
-                                .selected_text(colormap.label())
-                                .show_ui(ui, |ui| {
-                                    for c in crate::render::Colormap::ALL {
-                                        ui.selectable_value(colormap, c, c.label());
-                                    }
-                                });
-                        }
-                        if p != self.preset {
-                            new_preset = Some(p);
-                        }
-                        if loaded
-                            .inspector
-                            .as_ref()
-                            .is_some_and(|i| i.chunks.is_some())
-                        {
-                            ui.checkbox(&mut self.show_grid, "Chunk grid");
-                        }
-                        if loaded
-                            .inspector
-                            .as_ref()
-                            .is_some_and(|i| i.grid.is_some() && i.crs.is_some())
-                        {
-                            ui.checkbox(&mut self.show_graticule, "Graticule");
-                        }
-                        ui.checkbox(&mut self.show_compare, "Compare");
-                        if ui
-                            .button("Fit")
-                            .on_hover_text(
-                                "Fit the product to the window (keys: 0 or F; + and − zoom)",
-                            )
-                            .clicked()
-                        {
-                            self.scene_rect = egui::Rect::ZERO;
-                        }
-                        if !self.level_label.is_empty() {
-                            ui.separator();
-                            ui.label(self.level_label.clone());
-                        }
-                        if self.rendering.is_some() || self.tiles.as_ref().is_some_and(|t| t.busy())
-                        {
-                            ui.spinner();
-                        }
-                        if let Some(e) = &self.render_error {
-                            ui.colored_label(egui::Color32::LIGHT_RED, e);
-                        }
-                    });
-                    if self.show_compare {
-                        let mut start = false;
-                        // The other levels of the product (stored and computed overviews).
-                        let other_levels: Vec<String> = self
-                            .tiles
-                            .as_ref()
-                            .map(|t| {
-                                t.levels
-                                    .iter()
-                                    .filter(|l| l.name != loaded.resolution)
-                                    .map(|l| l.name.clone())
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        ui.horizontal(|ui| {
-                            let describe = |a: &compare::Against| match a {
-                                compare::Against::Store => "another store".to_string(),
-                                compare::Against::Level(l) => format!("level {l}"),
-                            };
-                            egui::ComboBox::from_label("Compare with")
-                                .selected_text(describe(&self.compare.against))
-                                .show_ui(ui, |ui| {
-                                    let mut choices = vec![compare::Against::Store];
-                                    choices.extend(
-                                        other_levels.iter().cloned().map(compare::Against::Level),
-                                    );
-                                    for c in choices {
-                                        let label = describe(&c);
-                                        ui.selectable_value(&mut self.compare.against, c, label);
-                                    }
-                                });
-                            let mut enter = false;
-                            if self.compare.against == compare::Against::Store {
-                                let l = ui.label("Store");
-                                let edit = ui
-                                    .add(
-                                        egui::TextEdit::singleline(&mut self.compare.path_input)
-                                            .hint_text("second store: folder, s3:// or https://")
-                                            .desired_width(320.0),
-                                    )
-                                    .labelled_by(l.id);
-                                enter = edit.lost_focus()
-                                    && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                            }
-                            if ui
-                                .add_enabled(!self.compare.running(), egui::Button::new("Compare"))
-                                .clicked()
-                                || enter
-                            {
-                                start = true;
-                            }
-                            ui.selectable_value(
-                                &mut self.compare.mode,
-                                compare::Mode::Swipe,
-                                "Swipe",
-                            );
-                            ui.selectable_value(
-                                &mut self.compare.mode,
-                                compare::Mode::Difference,
-                                "Difference",
-                            );
-                            if self.compare.mode == compare::Mode::Swipe {
-                                ui.add(
-                                    egui::Slider::new(&mut self.compare.swipe, 0.0..=1.0)
-                                        .show_value(false)
-                                        .text("swipe"),
-                                );
-                            }
-                            if self.compare.running() {
-                                ui.spinner();
-                            }
-                        });
-                        if let Some(e) = &self.compare.error {
-                            ui.colored_label(egui::Color32::LIGHT_RED, e);
-                        }
-                        if let Some(d) = &self.compare.data {
-                            ui.horizontal(|ui| {
-                                ui.label(format!(
-                                    "max |B − A| = {:.3e} over {} pixels",
-                                    d.max_abs, d.compared
-                                ));
-                                if self.compare.mode == compare::Mode::Difference {
-                                    if d.diff.is_some() {
-                                        compare::legend(ui, d.max_abs);
-                                    } else {
-                                        ui.weak("(no difference view for this preset)");
-                                    }
-                                }
-                            });
-                        }
-                        if start
-                            && (self.compare.against != compare::Against::Store
-                                || !self.compare.path_input.trim().is_empty())
-                        {
-                            self.compare.start(
-                                loaded.hierarchy.clone(),
-                                loaded.resolution.clone(),
-                                self.preset,
-                                self.stretch,
-                                ui.ctx().clone(),
-                            );
-                        }
-                    }
-                    if self.preset == crate::render::Preset::Scl {
-                        ui.horizontal_wrapped(|ui| {
-                            for (v, name, c) in crate::render::SCL_CLASSES {
-                                let (rect, _) = ui.allocate_exact_size(
-                                    egui::vec2(12.0, 12.0),
-                                    egui::Sense::hover(),
-                                );
-                                ui.painter().rect_filled(
-                                    rect,
-                                    0.0,
-                                    egui::Color32::from_rgb(c[0], c[1], c[2]),
-                                );
-                                ui.label(format!("{v} {name}"));
-                            }
-                        });
-                    }
-                });
-                if let Some(p) = new_preset {
-                    // A colour-map change keeps the stretch; a new band or preset starts at 2–98 %.
-                    let keep = match (self.preset, p) {
-                        (
-                            crate::render::Preset::Single { band: a, .. },
-                            crate::render::Preset::Single { band: b, .. },
-                        ) => a == b,
-                        _ => false,
-                    };
-                    // GPU tiles hold the bands as stored: a new colour map of the same band
-                    // is a new table, nothing to read again.
-                    let same_bands = self.gpu_colour && bands_match(self.preset, p);
-                    self.preset = p;
-                    self.compare.clear();
-                    if let Some(t) = &mut self.tiles
-                        && !same_bands
-                    {
-                        t.invalidate();
-                    }
-                    self.pending_render = None;
-                    self.rendering = Some(start_render(
-                        loaded.hierarchy.clone(),
-                        loaded.resolution.clone(),
-                        RenderJob {
-                            preset: p,
-                            stretch: if keep { self.stretch } else { None },
-                            window: None,
-                            histograms: !keep,
-                        },
-                        ui.ctx().clone(),
-                    ));
-                } else if let Some(job) = stretch_job {
-                    if self.rendering.is_some() {
-                        self.pending_render = Some(job);
-                    } else {
-                        self.rendering = Some(start_render(
-                            loaded.hierarchy.clone(),
-                            loaded.resolution.clone(),
-                            job,
-                            ui.ctx().clone(),
-                        ));
-                    }
-                }
-                if self.rendering.is_some() {
-                    ui.ctx()
-                        .request_repaint_after(std::time::Duration::from_millis(100));
-                }
-                if self.show_graticule
-                    && self.graticule.is_none()
-                    && let Some(ins) = &loaded.inspector
-                    && let (Some(g), Some(crs)) = (ins.grid, ins.crs.as_ref())
-                {
-                    // PROJ on the UI thread (its handles stay there), ~2,000 points once.
-                    let lines = crate::geo::ToLonLat::new(crs)
-                        .map(|t| {
-                            graticule::lines(ins.width, ins.height, 4, &|x, y| {
-                                t.point(g.x0 + x * g.res, g.y_top - y * g.res).ok()
-                            })
-                        })
-                        .unwrap_or_default();
-                    self.graticule = Some(lines);
-                }
-                let graticule_lines = if self.show_graticule {
-                    self.graticule.clone()
-                } else {
-                    None
-                };
-                egui::CentralPanel::default().show(ui, |ui| {
-                    if let Some(tex) = tex {
-                        let size = tex.size_vec2();
-                        let mut hovered = None;
-                        let canvas = ui.available_rect_before_wrap();
-                        let show_grid = self.show_grid;
-                        // Without tiles: the inspector's level (the base) and its chunks.
-                        let base_grid = loaded
-                            .inspector
-                            .as_ref()
-                            .and_then(|i| i.chunks.map(|c| (c, i.shards, 1.0f32)));
-                        let mut shown_level = None;
-                        let mut hovered_rel = None;
-                        // Keys: + / − zoom around the centre, 0 or F fits the product.
-                        let (zoom_in, zoom_out, fit) = ui.ctx().input(|i| {
-                            (
-                                i.key_pressed(egui::Key::Plus) || i.key_pressed(egui::Key::Equals),
-                                i.key_pressed(egui::Key::Minus),
-                                i.key_pressed(egui::Key::Num0) || i.key_pressed(egui::Key::F),
-                            )
-                        });
-                        if self.scene_rect.width() > 0.0 {
-                            let c = self.scene_rect.center();
-                            if zoom_in {
-                                self.scene_rect =
-                                    egui::Rect::from_center_size(c, self.scene_rect.size() / 1.5);
-                            }
-                            if zoom_out {
-                                self.scene_rect =
-                                    egui::Rect::from_center_size(c, self.scene_rect.size() * 1.5);
-                            }
-                        }
-                        if fit {
-                            self.scene_rect = egui::Rect::ZERO;
-                        }
-                        if self.tiles.is_none() {
-                            self.tiles = Some(canvas::TileCache::new(
-                                loaded.hierarchy.clone(),
-                                Some(ui.ctx().clone()),
-                                2,
-                            ));
-                        }
-                        if let Some(a) = self.autopan.as_mut() {
-                            let fitted = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
-                            a.frame(ui.ctx(), &mut self.scene_rect, &self.level_label, fitted);
-                        }
-                        // Screen pixels per base-level pixel (scene units are base pixels).
-                        let view = self.scene_rect;
-                        let mut zoom = if view.width() > 0.0 {
-                            f64::from(canvas.width() / view.width())
-                        } else {
-                            1.0
-                        };
-                        if self.show_compare
-                            && self.compare.textures.is_none()
-                            && let Some(d) = &self.compare.data
-                        {
-                            let tex = |name: &str, img: &crate::render::Rgba| {
-                                ui.ctx().load_texture(
-                                    name,
-                                    egui::ColorImage::from_rgba_unmultiplied(
-                                        [img.width, img.height],
-                                        &img.pixels,
-                                    ),
-                                    egui::TextureOptions::NEAREST,
-                                )
-                            };
-                            self.compare.textures = Some((
-                                tex("compare-b", &d.image),
-                                d.diff.as_ref().map(|x| tex("compare-diff", x)),
-                            ));
-                        }
-                        let overlay = if self.show_compare {
-                            self.compare
-                                .textures
-                                .as_ref()
-                                .map(|(b, d)| (b.id(), d.as_ref().map(|d| d.id())))
-                                .map(|t| (t, self.compare.mode, self.compare.swipe))
-                        } else {
-                            None
-                        };
-                        if let Some(t) = self.tiles.as_mut() {
-                            t.set_gpu(self.gpu_colour, self.max_texture);
-                        }
-                        let (preset, stretch) = (self.preset, self.stretch);
-                        let gpu_tiles = self.gpu_colour;
-                        let base_current = self.image_stretch == self.stretch;
-                        let tiles = &mut self.tiles;
-                        let level_label = &mut self.level_label;
-                        let view_window = &mut self.view_window;
-                        let base_name = loaded.resolution.clone();
-                        egui::Scene::new()
-                            .zoom_range(0.05..=32.0)
-                            .scroll_zooms(true)
-                            .show(ui, &mut self.scene_rect, |ui| {
-                                // On the GPU path the tiles draw everything: the CPU-coloured
-                                // base image only lays out the map (and senses the cursor).
-                                // The base image lays out the map and senses the cursor; it is
-                                // painted by `draw_tiles`, only where tiles do not cover it.
-                                let r = ui.add(
-                                    egui::Image::from_texture((tex.id(), size))
-                                        .tint(egui::Color32::TRANSPARENT)
-                                        .sense(egui::Sense::hover()),
-                                );
-                                // What the screen shows, in scene units (the Scene may show more
-                                // than `scene_rect` when its zoom is clamped), and the zoom.
-                                let shown = ui.clip_rect();
-                                let scaling = ui
-                                    .ctx()
-                                    .layer_transform_to_global(ui.layer_id())
-                                    .map_or(1.0, |t| t.scaling);
-                                let px_per_base = f64::from(scaling * r.rect.width() / size.x);
-                                if px_per_base > 0.0 {
-                                    zoom = px_per_base;
-                                }
-                                *view_window = visible_window(r.rect, size, shown);
-                                if let Some(tiles) = tiles.as_mut() {
-                                    shown_level = draw_tiles(
-                                        ui,
-                                        tiles,
-                                        TileView {
-                                            image: r.rect,
-                                            size,
-                                            view: shown,
-                                            zoom,
-                                            base: &base_name,
-                                            preset,
-                                            stretch,
-                                            base_texture: (!gpu_tiles || base_current)
-                                                .then(|| tex.id()),
-                                        },
-                                        level_label,
-                                    );
-                                }
-                                if let Some(((b, diff), mode, swipe)) = overlay {
-                                    draw_compare(ui, r.rect, b, diff, mode, swipe);
-                                }
-                                if let Some(lines) = &graticule_lines {
-                                    let px = r.rect.width() / size.x;
-                                    let stroke = egui::Stroke::new(
-                                        1.0,
-                                        egui::Color32::from_rgba_unmultiplied(0, 230, 255, 200),
-                                    );
-                                    for l in lines {
-                                        let pts: Vec<egui::Pos2> = l
-                                            .points
-                                            .iter()
-                                            .map(|&(x, y)| r.rect.min + egui::vec2(x, y) * px)
-                                            .collect();
-                                        if let Some(first) = pts.first().copied() {
-                                            ui.painter().add(egui::Shape::line(pts, stroke));
-                                            ui.painter().text(
-                                                first + egui::vec2(2.0, 2.0),
-                                                egui::Align2::LEFT_TOP,
-                                                &l.label,
-                                                egui::FontId::proportional(9.0),
-                                                egui::Color32::from_rgb(0, 230, 255),
-                                            );
-                                        }
-                                    }
-                                }
-                                // The chunk grid of the shown level (of a computed overview: of
-                                // the stored level it is read from), in base pixels.
-                                let grid = if show_grid {
-                                    match (&shown_level, tiles.as_ref()) {
-                                        (Some(l), Some(t)) => grid_of(l, &t.levels, &base_name),
-                                        _ => base_grid,
-                                    }
-                                } else {
-                                    None
-                                };
-                                if let Some(((ch, cw), shards, scale)) = grid {
-                                    let px = r.rect.width() / size.x;
-                                    let painter = ui.painter();
-                                    let steps = |step: u64, n: f32| {
-                                        let step = step.max(1) as f32 * scale;
-                                        (1..)
-                                            .map(move |k| k as f32 * step)
-                                            .take_while(move |&v| v < n)
-                                    };
-                                    let lines = |step_r: u64, step_c: u64, stroke: egui::Stroke| {
-                                        for k in steps(step_c, size.x) {
-                                            let x = r.rect.min.x + k * px;
-                                            painter.line_segment(
-                                                [
-                                                    egui::pos2(x, r.rect.min.y),
-                                                    egui::pos2(x, r.rect.max.y),
-                                                ],
-                                                stroke,
-                                            );
-                                        }
-                                        for k in steps(step_r, size.y) {
-                                            let y = r.rect.min.y + k * px;
-                                            painter.line_segment(
-                                                [
-                                                    egui::pos2(r.rect.min.x, y),
-                                                    egui::pos2(r.rect.max.x, y),
-                                                ],
-                                                stroke,
-                                            );
-                                        }
-                                    };
-                                    lines(
-                                        ch,
-                                        cw,
-                                        egui::Stroke::new(
-                                            0.5,
-                                            egui::Color32::from_white_alpha(160),
-                                        ),
-                                    );
-                                    if let Some((sh, sw)) = shards {
-                                        lines(
-                                            sh,
-                                            sw,
-                                            egui::Stroke::new(1.5, egui::Color32::YELLOW),
-                                        );
-                                    }
-                                }
-                                if let Some(p) = r.hover_pos() {
-                                    let rel = (p - r.rect.min) / r.rect.size();
-                                    if (0.0..1.0).contains(&rel.x) && (0.0..1.0).contains(&rel.y) {
-                                        hovered_rel = Some((f64::from(rel.x), f64::from(rel.y)));
-                                        hovered = Some((
-                                            (rel.x * size.x) as usize,
-                                            (rel.y * size.y) as usize,
-                                        ));
-                                    }
-                                }
-                            });
-                        self.hovered = hovered;
-                        self.hovered_rel = hovered_rel;
-                        // Zoomed in past the inspector's level: the pixel at the shown level.
-                        let base_res = self.tiles.as_ref().and_then(|t| {
-                            t.levels
-                                .iter()
-                                .find(|l| l.name == loaded.resolution)
-                                .map(|l| l.res)
-                        });
-                        let probe_pixel = match (&shown_level, hovered_rel, base_res) {
-                            (Some(l), Some((fx, fy)), Some(b))
-                                if l.source.is_none() && l.res < b =>
-                            {
-                                Some((
-                                    l.name.clone(),
-                                    ((fx * l.width as f64) as u64).min(l.width - 1),
-                                    ((fy * l.height as f64) as u64).min(l.height - 1),
-                                ))
-                            }
-                            _ => None,
-                        };
-                        self.probe.want(&loaded.hierarchy, probe_pixel, ui.ctx());
-                        self.shown_level = shown_level;
-                        // Scene units are image pixels of the shown level.
-                        self.metres_per_px = loaded
-                            .inspector
-                            .as_ref()
-                            .and_then(|i| i.grid)
-                            .filter(|_| zoom > 0.0)
-                            .map(|g| g.res / zoom);
-                        if let Some(m) = self.metres_per_px {
-                            // Above the scene's layer, clipped to the map.
-                            let painter = ui
-                                .ctx()
-                                .layer_painter(egui::LayerId::new(
-                                    egui::Order::Foreground,
-                                    egui::Id::unique("scale-bar"),
-                                ))
-                                .with_clip_rect(canvas);
-                            scale_bar(&painter, canvas, m);
-                        }
-                    } else {
-                        ui.weak("Nothing to draw for this product; see the Product tab.");
-                    }
-                });
+                self.draw_map(ui, loaded, texture);
             }
         }
     }
@@ -1580,7 +959,7 @@ pub fn run_window(path: PathBuf, build_demo: bool) -> anyhow::Result<()> {
             } else {
                 ViewerApp::new(path, ctx)
             };
-            app.autopan = autopan::AutoPan::from_env();
+            app.view.autopan = autopan::AutoPan::from_env();
             // The map is coloured on the GPU (measured on lavapipe panning a full-size pyramid:
             // as fast as the CPU colouring, 13.0–13.4 vs 13.1–13.9 fps fitted, 12.3–12.5 vs
             // 12.3–12.4 zoomed in, and a stretch change costs nothing). EOPF_GPU_COLOUR=0 forces
@@ -1590,8 +969,8 @@ pub fn run_window(path: PathBuf, build_demo: bool) -> anyhow::Result<()> {
                     tracing::info!("map colouring on the CPU (EOPF_GPU_COLOUR=0)");
                 } else {
                     gpu_colour::install(rs);
-                    app.gpu_colour = true;
-                    app.max_texture = u64::from(gpu_colour::max_texture(rs));
+                    app.render.gpu_colour = true;
+                    app.render.max_texture = u64::from(gpu_colour::max_texture(rs));
                 }
             }
             Ok(Box::new(app))

@@ -12,19 +12,10 @@ use crate::render::{Window, reflectance_group};
 /// A pixel of a level: level name, column, row.
 pub type Pixel = (String, u64, u64);
 
-/// A read of one pixel in flight: the pixel and the job reading its lines.
-type Job = (Pixel, super::job::Job<Vec<String>>);
-
-/// The probe's state.
+/// The probe's state: the pixel asked for last and the lines of its read.
 #[derive(Default)]
 pub struct Probe {
-    /// The pixel the lines describe (or are being read for).
-    pub pixel: Option<Pixel>,
-    /// The lines of the last finished read.
-    pub lines: Vec<String>,
-    job: Option<Job>,
-    /// Asked for while a read runs.
-    next: Option<Pixel>,
+    reads: super::job::Latest<Pixel, Vec<String>>,
 }
 
 /// Read every 2-D band of level `name` of `h` at (`col`, `row`).
@@ -69,52 +60,39 @@ pub fn read_pixel(h: &Hierarchy, (name, col, row): &Pixel) -> crate::Result<Vec<
 }
 
 impl Probe {
-    /// Ask for `pixel` (`None`: the cursor left the map or the level is the inspector's).
-    pub fn want(&mut self, h: &Arc<Hierarchy>, pixel: Option<Pixel>, ctx: &egui::Context) {
-        if pixel.is_none() {
-            self.pixel = None;
-            self.lines.clear();
-            self.next = None;
-            return;
-        }
-        if pixel == self.pixel {
-            self.next = None;
-            return;
-        }
-        if self.job.is_some() {
-            self.next = pixel;
-            return;
-        }
-        self.start(h, pixel, ctx);
+    /// The pixel the lines describe (or are being read for).
+    pub fn pixel(&self) -> Option<&Pixel> {
+        self.reads.key.as_ref()
     }
 
-    fn start(&mut self, h: &Arc<Hierarchy>, pixel: Option<Pixel>, ctx: &egui::Context) {
-        let Some(p) = pixel else { return };
-        let (h, q) = (h.clone(), p.clone());
-        let job = super::job::Job::spawn("reading the pixel", Some(ctx.clone()), move || {
-            read_pixel(&h, &q).map_err(|e| e.to_string())
-        });
-        self.pixel = Some(p.clone());
-        self.job = Some((p, job));
+    /// The lines of the last finished read (an error as one line).
+    pub fn lines(&self) -> Vec<String> {
+        match &self.reads.value {
+            Some(Ok(l)) => l.clone(),
+            Some(Err(e)) => vec![format!("cannot read the pixel: {e}")],
+            None => Vec::new(),
+        }
+    }
+
+    /// Ask for `pixel` (`None`: the cursor left the map or the level is the inspector's).
+    pub fn want(&mut self, h: &Arc<Hierarchy>, pixel: Option<Pixel>, ctx: &egui::Context) {
+        self.reads.want(pixel, |p| start(h, p, ctx));
     }
 
     /// Take a finished read; start the newest one asked for meanwhile.
     pub fn poll(&mut self, h: &Arc<Hierarchy>, ctx: &egui::Context) {
-        let Some((p, job)) = &self.job else { return };
-        let Some(r) = job.poll() else { return };
-        if Some(p) == self.pixel.as_ref() {
-            self.lines = r.unwrap_or_else(|e| vec![format!("cannot read the pixel: {e}")]);
-        }
-        self.job = None;
-        if let Some(n) = self.next.take()
-            && Some(&n) != self.pixel.as_ref()
-        {
-            self.start(h, Some(n), ctx);
-        }
+        self.reads.poll(|p| start(h, p, ctx));
     }
 
     /// Whether the lines are those of the pixel asked for last.
     pub fn settled(&self) -> bool {
-        self.job.is_none() && self.next.is_none() && !self.lines.is_empty()
+        self.reads.settled()
     }
+}
+
+fn start(h: &Arc<Hierarchy>, p: &Pixel, ctx: &egui::Context) -> super::job::Job<Vec<String>> {
+    let (h, q) = (h.clone(), p.clone());
+    super::job::Job::spawn("reading the pixel", Some(ctx.clone()), move || {
+        read_pixel(&h, &q).map_err(|e| e.to_string())
+    })
 }

@@ -25,11 +25,19 @@ pub fn load() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Put `path` first in the list and save it; failures to save are logged, never fatal.
-pub fn remember(list: &mut Vec<String>, path: &str) {
+/// Put `path` first in `list` (in memory).
+pub fn add(list: &mut Vec<String>, path: &str) {
     list.retain(|p| p != path);
     list.insert(0, path.to_string());
     list.truncate(MAX_RECENT);
+}
+
+/// Put `path` first in the saved list (file I/O: called from background jobs); failures to
+/// save are logged, never fatal.
+pub fn remember(path: &str) {
+    let mut list = load();
+    add(&mut list, path);
+    let list = &list;
     let Some(dir) = config_dir() else { return };
     let result = std::fs::create_dir_all(&dir).and_then(|_| {
         let text = serde_json::to_string_pretty(list).map_err(std::io::Error::other)?;

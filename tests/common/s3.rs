@@ -1,6 +1,7 @@
 //! A real S3-compatible server for the tests: moto's S3 server (signatures checked) behind a
 //! fault-injecting, request-counting proxy, plus a Range-capable HTTP file server — all on
 //! 127.0.0.1, started by `tests/python/s3_harness.py` and stopped when this handle drops.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

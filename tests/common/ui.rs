@@ -1,4 +1,5 @@
 //! Helpers of the egui_kittest UI tests.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 
 use egui_kittest::Harness;
 use eopf_geozarr::app::ViewerApp;
@@ -30,7 +31,7 @@ pub fn choose_preset(h: &mut Harness<'_, ViewerApp>, label: &str) {
 
 /// The level indicator says every tile of the shown level is drawn (or no tiles are needed).
 pub fn tiles_settled(h: &Harness<'_, ViewerApp>) -> bool {
-    let l = &h.state().level_label;
+    let l = &h.state().view.level_label;
     if !l.contains("tiles") {
         return true;
     }
