@@ -244,11 +244,72 @@ enum Command {
     },
 }
 
+/// What the environment configures beyond the reference's `AWS_*` (which
+/// [`crate::storage::S3Config::from_env`] reads), read once when the CLI starts and passed down
+/// as values: the library reads no environment variable of its own.
+#[derive(Debug, Clone)]
+pub struct EnvSettings {
+    /// `EOPF_SOURCE_CACHE_MB`: decoded source chunks kept per input array.
+    pub source_cache_bytes: u64,
+    /// `EOPF_S3_CONCURRENCY`: uploads in flight at once per store.
+    pub s3_concurrency: usize,
+    /// `EOPF_S3_MULTIPART_MB`: larger values are uploaded in parts.
+    pub s3_multipart_threshold: usize,
+    /// `EOPF_GEOZARR_DEMO_DIR`, else `$XDG_CACHE_HOME/eopf-geozarr`, else `~/.cache/eopf-geozarr`:
+    /// where the built-in demo product is kept.
+    pub demo_dir: PathBuf,
+    /// wgpu's own variables (`WGPU_BACKEND`, `WGPU_DEBUG`, …).
+    pub gpu: crate::kernels::GpuConfig,
+    /// `DISPLAY` / `WAYLAND_DISPLAY`: whether a window can open.
+    pub display: bool,
+}
+
+impl EnvSettings {
+    /// Read the environment.
+    pub fn from_env() -> Self {
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+        let mb = |n: &str| {
+            var(n)
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(|mb| mb << 20)
+        };
+        EnvSettings {
+            source_cache_bytes: mb("EOPF_SOURCE_CACHE_MB")
+                .unwrap_or(crate::convert::writer::SOURCE_CACHE_BYTES),
+            s3_concurrency: var("EOPF_S3_CONCURRENCY")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(crate::storage::DEFAULT_CONCURRENCY),
+            s3_multipart_threshold: mb("EOPF_S3_MULTIPART_MB")
+                .map_or(crate::storage::DEFAULT_MULTIPART_THRESHOLD, |b| b as usize),
+            demo_dir: var("EOPF_GEOZARR_DEMO_DIR")
+                .map(PathBuf::from)
+                .or_else(|| var("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("eopf-geozarr")))
+                .or_else(|| var("HOME").map(|d| PathBuf::from(d).join(".cache/eopf-geozarr")))
+                .unwrap_or_else(|| std::env::temp_dir().join("eopf-geozarr")),
+            gpu: crate::kernels::GpuConfig {
+                backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
+                flags: wgpu::InstanceFlags::from_env_or_default(),
+            },
+            display: var("DISPLAY").is_some() || var("WAYLAND_DISPLAY").is_some(),
+        }
+    }
+}
+
+/// The CLI's environment settings (read on first use, once).
+pub fn env_settings() -> &'static EnvSettings {
+    static S: std::sync::OnceLock<EnvSettings> = std::sync::OnceLock::new();
+    S.get_or_init(EnvSettings::from_env)
+}
+
 /// Parse arguments, run, and return the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
+    let env = env_settings();
+    crate::kernels::configure_gpu(env.gpu);
     let mut s3 = crate::storage::S3Config::from_env();
+    s3.max_concurrency = env.s3_concurrency;
+    s3.multipart_threshold = env.s3_multipart_threshold;
     if let Some(e) = &cli.s3_endpoint {
         s3.endpoint = Some(e.clone());
     }
@@ -488,13 +549,7 @@ pub fn default_demo_product() -> anyhow::Result<PathBuf> {
 
 /// Where the built-in demo product lives (`$EOPF_GEOZARR_DEMO_DIR`, else the user cache).
 pub fn default_demo_path() -> PathBuf {
-    let base = std::env::var_os("EOPF_GEOZARR_DEMO_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("eopf-geozarr"))
-        })
-        .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/eopf-geozarr")))
-        .unwrap_or_else(|| std::env::temp_dir().join("eopf-geozarr"));
+    let base = env_settings().demo_dir.clone();
     let opts = DemoOptions::default();
     // (`-n0512`: today's Zarr v3 format; demos of earlier versions were Zarr v2.)
     base.join(format!(
@@ -507,7 +562,7 @@ pub fn default_demo_path() -> PathBuf {
 
 #[cfg(feature = "gui")]
 fn gui(input: Option<PathBuf>, headless: bool, png: &Path) -> anyhow::Result<()> {
-    let windowed = !headless && crate::app::has_display();
+    let windowed = !headless && env_settings().display;
     let path = match input {
         Some(p) => p,
         // In a window the demo is built in the background with a progress bar.
@@ -518,7 +573,7 @@ fn gui(input: Option<PathBuf>, headless: bool, png: &Path) -> anyhow::Result<()>
         if !headless {
             println!("No display found (DISPLAY/WAYLAND_DISPLAY unset): running headless.");
         }
-        let loaded = crate::app::load(&path)?;
+        let loaded = crate::app::load_with(&path, &crate::app::AppConfig::from_env())?;
         print!("{}", loaded.report);
         match &loaded.image {
             Some(image) => {
@@ -633,6 +688,7 @@ fn convert_command(
                 max_retries: opts.max_retries,
                 device: opts.device,
                 cancel: Default::default(),
+                source_cache_bytes: opts.source_cache_bytes,
             };
             crate::convert::create_geozarr_dataset(input, output, &gopts, existing, &progress)
         }
@@ -747,6 +803,7 @@ fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::c
         max_retries: crate::storage::s3_config().max_retries,
         device: args.device,
         cancel: Default::default(),
+        source_cache_bytes: env_settings().source_cache_bytes,
     })
 }
 

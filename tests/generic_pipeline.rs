@@ -662,6 +662,7 @@ fn plans_write_into_any_zarrs_store() {
         fingerprint: "memory",
         kernels: &kernels,
         cancel: &Default::default(),
+        source_cache_bytes: eopf_geozarr::convert::writer::SOURCE_CACHE_BYTES,
     };
     write_plan_to(
         &h,

@@ -17,10 +17,9 @@ pub struct AutoPan {
 }
 
 impl AutoPan {
-    /// From `EOPF_GUI_AUTOPAN` (seconds), if set.
-    pub fn from_env() -> Option<Self> {
-        let seconds: f64 = std::env::var("EOPF_GUI_AUTOPAN").ok()?.parse().ok()?;
-        Some(AutoPan {
+    /// An automatic pan of `seconds` (`EOPF_GUI_AUTOPAN`, [`super::config::AppConfig`]).
+    pub fn new(seconds: f64) -> Self {
+        AutoPan {
             seconds: seconds.max(1.0),
             created: Instant::now(),
             first_image: None,
@@ -28,7 +27,7 @@ impl AutoPan {
             frames: [0, 0],
             levels: [String::new(), String::new()],
             done: false,
-        })
+        }
     }
 
     /// One frame with the image shown: move the view and count; `true` when finished.

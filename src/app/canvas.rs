@@ -15,14 +15,6 @@ use crate::hierarchy::Hierarchy;
 use crate::kernels::Kernels;
 use crate::render::{Preset, RawTile, Stretch, Window, colour_raw, read_preset_raw};
 
-/// The memory budget of the tile caches in bytes: `EOPF_TILE_CACHE_MB`, 256 MB by default.
-pub fn cache_budget() -> usize {
-    std::env::var("EOPF_TILE_CACHE_MB")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .map_or(256 << 20, |mb| mb << 20)
-}
-
 /// Tile edge in level pixels.
 pub const TILE: u64 = 512;
 
@@ -214,6 +206,16 @@ impl TileCache {
     /// Start `threads` workers on `h` (`ctx` is repainted when a tile is ready). The cache
     /// budget is `EOPF_TILE_CACHE_MB` (256 MB by default).
     pub fn new(h: Arc<Hierarchy>, ctx: Option<egui::Context>, threads: usize) -> Self {
+        Self::with_budget(h, ctx, threads, super::config::DEFAULT_TILE_CACHE_BYTES)
+    }
+
+    /// [`TileCache::new`] with a memory budget in bytes.
+    pub fn with_budget(
+        h: Arc<Hierarchy>,
+        ctx: Option<egui::Context>,
+        threads: usize,
+        budget: usize,
+    ) -> Self {
         let queue = Arc::new((
             Mutex::new(Queue {
                 pending: Vec::new(),
@@ -287,7 +289,6 @@ impl TileCache {
                 }
             });
         }
-        let budget = cache_budget();
         TileCache {
             levels,
             queue,

@@ -79,6 +79,11 @@ pub fn max_texture(rs: &egui_wgpu::RenderState) -> u32 {
 
 /// Create the pipelines for `rs`'s target format and store them in its callback resources.
 pub fn install(rs: &egui_wgpu::RenderState) {
+    install_with_budget(rs, super::config::DEFAULT_TILE_CACHE_BYTES);
+}
+
+/// [`install`] with the memory budget of the GPU tiles in bytes.
+pub fn install_with_budget(rs: &egui_wgpu::RenderState, budget: usize) {
     let device = &rs.device;
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some("eopf-geozarr colour"),
@@ -163,7 +168,6 @@ pub fn install(rs: &egui_wgpu::RenderState) {
         4,
     );
     let lut_view = lut.create_view(&wgpu::TextureViewDescriptor::default());
-    let budget = super::canvas::cache_budget();
     tracing::info!(
         "map colouring on the GPU ({}, target {:?})",
         rs.adapter.get_info().name,

@@ -499,10 +499,11 @@ impl ViewerApp {
                 let mut hovered_rel = None;
                 self.map_keys(ui);
                 if self.render.tiles.is_none() {
-                    self.render.tiles = Some(canvas::TileCache::new(
+                    self.render.tiles = Some(canvas::TileCache::with_budget(
                         loaded.hierarchy.clone(),
                         Some(ui.ctx().clone()),
                         2,
+                        self.config.tile_cache_bytes,
                     ));
                 }
                 if let Some(a) = self.view.autopan.as_mut() {

@@ -9,6 +9,7 @@ pub mod autopan;
 pub mod bench_panel;
 pub mod canvas;
 pub mod compare;
+pub mod config;
 pub mod convert_panel;
 pub mod gpu_colour;
 pub mod graticule;
@@ -27,6 +28,7 @@ use crate::hierarchy::Hierarchy;
 use crate::inspect::{ProductInfo, inspect};
 use crate::render::Rgba;
 use crate::validate::Report;
+pub use config::AppConfig;
 
 /// What the loader thread produces.
 pub struct Loaded {
@@ -55,21 +57,27 @@ pub struct Loaded {
 }
 
 /// Open `path`, build the report, the tree, the validation report of GeoZarr stores, and the
-/// true-colour image of the coarsest native group (r60m).
+/// true-colour image of the coarsest native group (r60m), with the default configuration.
 pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
-    load_hierarchy(Hierarchy::open(path)?)
+    load_with(path, &AppConfig::default())
+}
+
+/// [`load`] with the app's configuration.
+pub fn load_with(path: &std::path::Path, config: &AppConfig) -> crate::Result<Loaded> {
+    load_hierarchy_with(Hierarchy::open(path)?, config)
 }
 
 /// [`load`] of an opened hierarchy (any store: tests count its reads).
 pub fn load_hierarchy(h: Hierarchy) -> crate::Result<Loaded> {
+    load_hierarchy_with(h, &AppConfig::default())
+}
+
+/// [`load_hierarchy`] with the app's configuration.
+pub fn load_hierarchy_with(h: Hierarchy, config: &AppConfig) -> crate::Result<Loaded> {
     // Map tiles are much smaller than EOPF chunks (up to 5490²): decoded chunks are kept for the
     // next tiles, for the 8 most recently read bands (the shown level's and the one underneath),
-    // at most `EOPF_CHUNK_CACHE_MB` (256 MB by default) each.
-    let per_band = std::env::var("EOPF_CHUNK_CACHE_MB")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(256);
-    let h = h.with_chunk_cache(per_band << 20, 8);
+    // at most `config.chunk_cache_bytes` each.
+    let h = h.with_chunk_cache(config.chunk_cache_bytes, 8);
     let info = inspect(&h)?;
     let resolution = "r60m".to_string();
     let (image, stretch, image_error) = match crate::render::render_preset_window(
@@ -312,6 +320,8 @@ pub struct ViewerApp {
     pub render: Rendering,
     pub overlays: Overlays,
     pub cursor: Cursor,
+    /// Read from the environment once, when the app starts.
+    pub config: AppConfig,
     ctx: Option<egui::Context>,
 }
 
@@ -326,6 +336,7 @@ impl ViewerApp {
     /// Build the demo product at `path` in the background (with progress), then open it.
     pub fn new_demo(path: PathBuf, ctx: Option<egui::Context>) -> Self {
         let mut app = Self::new_idle(path.clone(), ctx.clone());
+        let config = app.config.clone();
         let job = job::Job::spawn_with("building the demo product", ctx, move |c| {
             let report = |done: u64, total: u64| c.report(done, total, "chunks");
             let result = (|| {
@@ -338,8 +349,8 @@ impl ViewerApp {
                     }
                     crate::demo::write_demo(&path, &crate::demo::DemoOptions::default(), &report)?;
                 }
-                let loaded = load(&path)?;
-                recent::remember(&path.display().to_string());
+                let loaded = load_with(&path, &config)?;
+                recent::remember(config.config_dir.as_deref(), &path.display().to_string());
                 Ok(loaded)
             })();
             result.map_err(|e: crate::Error| e.to_string())
@@ -349,8 +360,10 @@ impl ViewerApp {
     }
 
     fn new_idle(path: PathBuf, ctx: Option<egui::Context>) -> Self {
-        let recent_job = job::Job::spawn("reading the recent products", ctx.clone(), || {
-            Ok(recent::load())
+        let config = AppConfig::from_env();
+        let dir = config.config_dir.clone();
+        let recent_job = job::Job::spawn("reading the recent products", ctx.clone(), move || {
+            Ok(recent::load(dir.as_deref()))
         });
         ViewerApp {
             path_input: path.display().to_string(),
@@ -363,17 +376,24 @@ impl ViewerApp {
             selected: None,
             bench: bench_panel::BenchPanel::default(),
             convert: convert_panel::ConvertPanel::default(),
-            view: MapView::default(),
             render: Rendering::default(),
             overlays: Overlays::default(),
             cursor: Cursor::default(),
+            view: MapView {
+                autopan: config.autopan_seconds.map(autopan::AutoPan::new),
+                ..MapView::default()
+            },
+            config,
             ctx,
         }
     }
 
     /// Open another product (loaded in the background; the UI stays responsive).
     pub fn open(&mut self, path: PathBuf) {
-        self.open_with(path, |p| load(p).map_err(|e| e.to_string()));
+        let config = self.config.clone();
+        self.open_with(path, move |p| {
+            load_with(p, &config).map_err(|e| e.to_string())
+        });
     }
 
     /// [`ViewerApp::open`] with another loader (the UI tests use one that fails or panics).
@@ -383,10 +403,11 @@ impl ViewerApp {
         loader: impl FnOnce(&std::path::Path) -> Result<Loaded, String> + Send + 'static,
     ) {
         let p = path.clone();
+        let dir = self.config.config_dir.clone();
         let job = job::Job::spawn("loading the product", self.ctx.clone(), move || {
             let loaded = loader(&p)?;
             // Remembered on the loader's thread: no file I/O on the UI thread.
-            recent::remember(&p.display().to_string());
+            recent::remember(dir.as_deref(), &p.display().to_string());
             Ok(loaded)
         });
         self.path_input = path.display().to_string();
@@ -933,12 +954,6 @@ impl eframe::App for ViewerApp {
     }
 }
 
-/// Whether a display is available for a window.
-pub fn has_display() -> bool {
-    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
-        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
-}
-
 /// Open the window on `path` (blocks until it is closed); `build_demo`: `path` is the demo
 /// product, built in the background first when it does not exist yet.
 pub fn run_window(path: PathBuf, build_demo: bool) -> anyhow::Result<()> {
@@ -959,16 +974,15 @@ pub fn run_window(path: PathBuf, build_demo: bool) -> anyhow::Result<()> {
             } else {
                 ViewerApp::new(path, ctx)
             };
-            app.view.autopan = autopan::AutoPan::from_env();
             // The map is coloured on the GPU (measured on lavapipe panning a full-size pyramid:
             // as fast as the CPU colouring, 13.0–13.4 vs 13.1–13.9 fps fitted, 12.3–12.5 vs
             // 12.3–12.4 zoomed in, and a stretch change costs nothing). EOPF_GPU_COLOUR=0 forces
             // the CPU colouring.
             if let Some(rs) = cc.wgpu_render_state.as_ref() {
-                if std::env::var("EOPF_GPU_COLOUR").as_deref() == Ok("0") {
+                if !app.config.gpu_colour {
                     tracing::info!("map colouring on the CPU (EOPF_GPU_COLOUR=0)");
                 } else {
-                    gpu_colour::install(rs);
+                    gpu_colour::install_with_budget(rs, app.config.tile_cache_bytes);
                     app.render.gpu_colour = true;
                     app.render.max_texture = u64::from(gpu_colour::max_texture(rs));
                 }

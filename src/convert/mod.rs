@@ -106,6 +106,7 @@ pub fn create_geozarr_dataset(
         max_retries: opts.max_retries,
         device: opts.device,
         cancel: opts.cancel.clone(),
+        source_cache_bytes: opts.source_cache_bytes,
         fingerprint: format!("{} | {:?}", h.location(), opts.output_choices()),
     };
     let report = run_plan(&h, &plan, output, &job, existing, progress)?;
@@ -156,6 +157,7 @@ pub fn convert_s2_optimized(
         max_retries: opts.max_retries,
         device: opts.device,
         cancel: opts.cancel.clone(),
+        source_cache_bytes: opts.source_cache_bytes,
         fingerprint: format!("{} | {:?}", h.location(), opts.output_choices()),
     };
     let report = run_plan(&h, &plan, output, &job, existing, progress)?;
@@ -167,6 +169,7 @@ struct Job {
     profile: crate::plan::Profile,
     max_retries: u32,
     device: crate::kernels::Device,
+    source_cache_bytes: u64,
     fingerprint: String,
     cancel: writer::CancelFlag,
 }
@@ -187,6 +190,7 @@ fn run_plan(
         fingerprint: &job.fingerprint,
         kernels: &kernels,
         cancel: &job.cancel,
+        source_cache_bytes: job.source_cache_bytes,
     };
     let loc = crate::storage::Location::from_path(output)?;
     let (store, at) = crate::storage::open_write(output)?;
@@ -225,6 +229,7 @@ pub fn write_geozarr_group(
         max_retries: opts.max_retries,
         device: opts.device,
         cancel: opts.cancel.clone(),
+        source_cache_bytes: opts.source_cache_bytes,
         fingerprint: format!("{} | {group} | {:?}", h.location(), opts.output_choices()),
     };
     let report = run_plan(&h, &plan, output, &job, existing, progress)?;

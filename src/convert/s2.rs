@@ -52,16 +52,19 @@ pub struct S2Options {
     pub device: crate::kernels::Device,
     /// Stops the conversion between two chunk writes (the app's Cancel).
     pub cancel: super::writer::CancelFlag,
+    /// Decoded source chunks kept per input array (`EOPF_SOURCE_CACHE_MB` in the CLI).
+    pub source_cache_bytes: u64,
 }
 
 impl S2Options {
     /// The options with everything that does not change the output reset (`max_retries`,
-    /// `device`, `cancel`): what a resumable conversion's fingerprint is made of.
+    /// `device`, `cancel`, `source_cache_bytes`): what a resumable conversion's fingerprint is made of.
     pub fn output_choices(&self) -> Self {
         S2Options {
             max_retries: 0,
             device: crate::kernels::Device::Auto,
             cancel: Default::default(),
+            source_cache_bytes: 0,
             ..self.clone()
         }
     }
@@ -81,6 +84,7 @@ impl Default for S2Options {
             max_retries: 3,
             device: crate::kernels::Device::Auto,
             cancel: Default::default(),
+            source_cache_bytes: super::writer::SOURCE_CACHE_BYTES,
         }
     }
 }

@@ -72,6 +72,8 @@ pub struct WriteSettings<'a> {
     pub kernels: &'a crate::kernels::Kernels,
     /// Checked before every chunk/shard write.
     pub cancel: &'a CancelFlag,
+    /// Decoded source chunks kept per input array.
+    pub source_cache_bytes: u64,
 }
 
 /// A computed float32 raster kept for the levels derived from it.
@@ -124,6 +126,7 @@ pub fn write_plan_to(
         fingerprint,
         kernels,
         cancel,
+        source_cache_bytes,
     } = *settings;
     let edge = match profile.choices().trimming {
         Trimming::DropPartialBlocks => Edge::Trim,
@@ -148,11 +151,9 @@ pub fn write_plan_to(
     };
     // The journal first, before any data: an output interrupted at any moment is recognisably
     // ours (and resumable), never an anonymous folder of chunks.
-    {
-        let mut kept: Vec<String> = done.iter().cloned().collect();
-        kept.sort();
-        write_journal(&store, fingerprint, &kept, &at, false)?;
-    }
+    let kept: std::collections::BTreeSet<&String> = done.iter().collect();
+    let kept: Vec<String> = kept.into_iter().cloned().collect();
+    write_journal(&store, fingerprint, &kept, &at, false)?;
     // On an error or a cancel, the arrays completed so far go into the journal for --resume.
     let arrays = (|| -> Result<()> {
         for (i, out) in plan.arrays.iter().enumerate() {
@@ -179,7 +180,7 @@ pub fn write_plan_to(
             let full = keep.then(|| Mutex::new(vec![f32::NAN; (shape[0] * shape[1]) as usize]));
             let cells = chunk_indices(&array, &shape);
             let reader = match read_source(&out.source) {
-                Some(from) => Some(input.region_reader(from, source_cache_bytes())?),
+                Some(from) => Some(input.region_reader(from, source_cache_bytes)?),
                 None => None,
             };
             // Pipeline A's overview levels read the level written before them.
@@ -476,16 +477,9 @@ struct Region {
     values: Option<Vec<f32>>,
 }
 
-/// Decoded source chunks kept per array: a whole 10980² u16 chunk (241 MB, e.g. `aot`) fits.
-const SOURCE_CACHE_BYTES: u64 = 256 << 20;
-
-/// The decoded-chunk cache per source array: [`SOURCE_CACHE_BYTES`], or `EOPF_SOURCE_CACHE_MB`.
-fn source_cache_bytes() -> u64 {
-    std::env::var("EOPF_SOURCE_CACHE_MB")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(SOURCE_CACHE_BYTES, |mb| mb << 20)
-}
+/// Decoded source chunks kept per array by default: a whole 10980² u16 chunk (241 MB, e.g.
+/// `aot`) fits (`EOPF_SOURCE_CACHE_MB` in the CLI).
+pub const SOURCE_CACHE_BYTES: u64 = 256 << 20;
 
 struct RegionCtx<'a> {
     input: &'a Hierarchy,

@@ -68,12 +68,40 @@ const MAX_GROUPS: u32 = 65535;
 
 static CONTEXT: OnceLock<std::result::Result<Arc<GpuContext>, String>> = OnceLock::new();
 
-/// Every adapter wgpu can see: the backends of `WGPU_BACKEND`, else the primary ones (Vulkan,
-/// Metal, DX12 — GL needs a display and only adds a slower path).
+/// Which wgpu backends and instance flags the process's GPU context uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GpuConfig {
+    pub backends: wgpu::Backends,
+    pub flags: wgpu::InstanceFlags,
+}
+
+impl Default for GpuConfig {
+    /// The primary backends (Vulkan, Metal, DX12 — GL needs a display and only adds a slower
+    /// path) and wgpu's default flags.
+    fn default() -> Self {
+        GpuConfig {
+            backends: wgpu::Backends::PRIMARY,
+            flags: wgpu::InstanceFlags::default(),
+        }
+    }
+}
+
+static CONFIG: OnceLock<GpuConfig> = OnceLock::new();
+
+/// Set the GPU configuration before the first GPU use (the CLI passes wgpu's environment
+/// variables, `WGPU_BACKEND` and kin, this way). Later calls, or calls after the context
+/// exists, are ignored: the context is created once per process.
+pub fn configure(config: GpuConfig) {
+    let _ = CONFIG.set(config);
+}
+
+/// Every adapter wgpu can see on the configured backends.
 fn adapters() -> (wgpu::Instance, Vec<wgpu::Adapter>) {
-    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
-    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    let config = CONFIG.get().copied().unwrap_or_default();
+    let backends = config.backends;
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
     desc.backends = backends;
+    desc.flags = config.flags;
     let instance = wgpu::Instance::new(desc);
     let list = pollster::block_on(instance.enumerate_adapters(backends));
     (instance, list)

@@ -9,7 +9,7 @@ pub mod gpu;
 use std::sync::Arc;
 
 pub use cpu::Edge;
-pub use gpu::{AdapterDescription, GpuTiming};
+pub use gpu::{AdapterDescription, GpuConfig, GpuTiming, configure as configure_gpu};
 
 use crate::error::{Error, Result};
 use crate::product::CfEncoding;

@@ -11,6 +11,12 @@ use serde_json::{Value, json};
 /// Default region, as the reference.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
+/// Uploads in flight at once per store, by default (`EOPF_S3_CONCURRENCY` in the CLI).
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Values larger than this are uploaded in parts, by default (`EOPF_S3_MULTIPART_MB` in the CLI).
+pub const DEFAULT_MULTIPART_THRESHOLD: usize = 16 << 20;
+
 /// How to reach S3 (and HTTP) stores.
 #[derive(Clone, Default)]
 pub struct S3Config {
@@ -72,12 +78,8 @@ impl S3Config {
             session_token: env("AWS_SESSION_TOKEN"),
             profile: env("AWS_PROFILE"),
             max_retries: 3,
-            max_concurrency: env("EOPF_S3_CONCURRENCY")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(8),
-            multipart_threshold: env("EOPF_S3_MULTIPART_MB")
-                .and_then(|v| v.parse::<usize>().ok())
-                .map_or(16 << 20, |mb| mb << 20),
+            max_concurrency: DEFAULT_CONCURRENCY,
+            multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
         };
         if c.access_key_id.is_none() {
             let profile = c.profile.clone().unwrap_or_else(|| "default".into());

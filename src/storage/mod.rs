@@ -14,7 +14,10 @@ pub use safety::JOURNAL;
 /// real product's (a few MB), so that a hostile one is never read whole.
 pub const METADATA_BYTES: u64 = 128 << 20;
 
-pub use config::{S3Config, mask_secrets, s3_config, set_s3_config};
+pub use config::{
+    DEFAULT_CONCURRENCY, DEFAULT_MULTIPART_THRESHOLD, S3Config, mask_secrets, s3_config,
+    set_s3_config,
+};
 pub use object::{ObjectStorage, RequestCounts, request_counts};
 
 use std::path::{Path, PathBuf};
