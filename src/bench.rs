@@ -2,7 +2,6 @@
 //! input and compressing the output with the chosen codec on all cores — what no conversion can
 //! beat, PRODUCT §8).
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -100,7 +99,7 @@ pub fn compress_outputs(h: &Hierarchy, opts: &S2Options) -> Result<Timing> {
 }
 
 /// The whole conversion of `input` into a temporary directory.
-pub fn convert_once(input: &Path, opts: &S2Options) -> Result<Timing> {
+pub fn convert_once(input: impl crate::storage::ToLocation, opts: &S2Options) -> Result<Timing> {
     let dir = std::env::temp_dir().join(format!("eopf-geozarr-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let t = Instant::now();
@@ -339,7 +338,7 @@ pub fn kernel_table(n: usize, gpu: Option<&crate::kernels::Kernels>) -> Result<V
 
 /// A whole conversion (geozarr profile, sharded) with the kernels on `device`.
 pub fn convert_on(
-    input: &Path,
+    input: impl crate::storage::ToLocation,
     opts: &S2Options,
     device: crate::kernels::Device,
 ) -> Result<Timing> {

@@ -4,6 +4,8 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use crate::storage::Location;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -110,7 +112,7 @@ enum Command {
     /// Describe a product or GeoZarr output: type, tile, CRS, bboxes, groups, arrays, levels.
     Info {
         /// Path of the Zarr store.
-        input_path: PathBuf,
+        input_path: String,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -118,7 +120,7 @@ enum Command {
     /// Validate a GeoZarr store: conventions, required attributes, layout consistency, CRS,
     /// strict JSON. Exit code 1 when there are errors.
     Validate {
-        input_path: PathBuf,
+        input_path: String,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -127,7 +129,7 @@ enum Command {
     /// since N0512, or Zarr v2 as up to N0511) to OUT.
     Demo {
         /// Output store (must not exist).
-        output_path: PathBuf,
+        output_path: String,
         /// Processing level of the built-in layout.
         #[arg(long, value_enum, default_value = "l2a")]
         level: Level,
@@ -151,8 +153,8 @@ enum Command {
     },
     /// Convert a Sentinel-2 product to an optimised GeoZarr store (pipeline B).
     ConvertS2Optimized {
-        input_path: PathBuf,
-        output_path: PathBuf,
+        input_path: String,
+        output_path: String,
         /// Target inner chunk edge (reference profile).
         #[arg(long, default_value_t = 256)]
         spatial_chunk: u64,
@@ -167,8 +169,8 @@ enum Command {
     /// other products) through pipeline A: the --groups become GeoZarr groups with overviews
     /// r2, r4, …, every other group is copied.
     Convert {
-        input_path: PathBuf,
-        output_path: PathBuf,
+        input_path: String,
+        output_path: String,
         /// Target inner chunk edge (the reference's `convert` default is 4096).
         #[arg(long, default_value_t = 4096)]
         spatial_chunk: u64,
@@ -198,7 +200,7 @@ enum Command {
     Bench {
         /// Product to convert (default: a demo product of --size, created in a temporary folder).
         #[arg(long)]
-        input: Option<PathBuf>,
+        input: Option<String>,
         /// r10m edge of the demo product when no --input is given.
         #[arg(long, default_value_t = 1098)]
         size: u64,
@@ -223,7 +225,7 @@ enum Command {
     },
     /// Render the true-colour composite (B04/B03/B02, 2–98 % stretch) of a product to a PNG.
     Preview {
-        input_path: PathBuf,
+        input_path: String,
         /// PNG to write.
         #[arg(short, long)]
         output: PathBuf,
@@ -234,7 +236,7 @@ enum Command {
     /// Open the desktop application (the demo product when no path is given).
     #[cfg(feature = "gui")]
     Gui {
-        input_path: Option<PathBuf>,
+        input_path: Option<String>,
         /// Do not open a window: write the preview PNG and print the report.
         #[arg(long)]
         headless: bool,
@@ -363,9 +365,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             input_path,
             headless,
             png,
-        }) => gui(input_path, headless, &png),
+        }) => gui(input_path.as_deref().map(loc).transpose()?, headless, &png),
         Some(Command::Info { input_path, json }) => {
-            let h = Hierarchy::open(&input_path)?;
+            let h = Hierarchy::open(loc(&input_path)?)?;
             let info = inspect(&h)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
@@ -374,24 +376,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Some(Command::Validate { input_path, json }) => {
-            let h = Hierarchy::open(&input_path)?;
-            let report = crate::validate::validate(&h);
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.to_text());
-            }
-            if report.is_valid() {
-                Ok(())
-            } else {
-                anyhow::bail!(
-                    "{}: {} validation error(s)",
-                    input_path.display(),
-                    report.errors().count()
-                )
-            }
-        }
+        Some(Command::Validate { input_path, json }) => validate_command(&loc(&input_path)?, json),
         Some(Command::Demo {
             output_path,
             level,
@@ -416,7 +401,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 seed,
                 empty,
             };
-            let report = demo_with_progress(&output_path, &opts)?;
+            let report = demo_with_progress(&loc(&output_path)?, &opts)?;
             println!(
                 "wrote demo product {} ({} arrays, {} chunks, r10m {}×{})",
                 report.path, report.arrays, report.chunks, report.size, report.size
@@ -429,7 +414,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             spatial_chunk,
             json,
             args,
-        }) => convert_command(&input_path, &output_path, spatial_chunk, &args, json, None),
+        }) => convert_command(
+            &loc(&input_path)?,
+            &loc(&output_path)?,
+            spatial_chunk,
+            &args,
+            json,
+            None,
+        ),
         Some(Command::Convert {
             input_path,
             output_path,
@@ -451,8 +443,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 no_s2_optimized,
             };
             convert_command(
-                &input_path,
-                &output_path,
+                &loc(&input_path)?,
+                &loc(&output_path)?,
                 spatial_chunk,
                 &args,
                 json,
@@ -469,7 +461,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             spatial_chunk,
             args,
         }) => bench_command(
-            input,
+            input.as_deref().map(loc).transpose()?,
             size,
             BenchParts {
                 pipeline,
@@ -485,7 +477,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             output,
             resolution,
         }) => {
-            let h = Hierarchy::open(&input_path)?;
+            let h = Hierarchy::open(loc(&input_path)?)?;
             let img = crate::render::true_colour(&h, &resolution)?;
             img.save_png(&output)?;
             println!(
@@ -500,9 +492,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `validate`: the report as text or JSON; an error (exit code 1) when it has errors.
+fn validate_command(input: &Location, json: bool) -> anyhow::Result<()> {
+    let h = Hierarchy::open(input)?;
+    let report = crate::validate::validate(&h);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    if report.is_valid() {
+        Ok(())
+    } else {
+        anyhow::bail!("{input}: {} validation error(s)", report.errors().count())
+    }
+}
+
+/// A path argument as a [`Location`] (a refused URL scheme is the command's one error line).
+fn loc(s: &str) -> crate::Result<Location> {
+    Location::parse(s)
+}
+
 /// Run the demo writer with a progress bar on a terminal and plain lines otherwise.
 pub fn demo_with_progress(
-    out: &Path,
+    out: &Location,
     opts: &DemoOptions,
 ) -> crate::Result<crate::demo::DemoReport> {
     let tty = std::io::stderr().is_terminal();
@@ -514,7 +527,7 @@ pub fn demo_with_progress(
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        bar.set_message(format!("writing {}", out.display()));
+        bar.set_message(format!("writing {out}"));
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
@@ -542,7 +555,7 @@ pub fn default_demo_product() -> anyhow::Result<PathBuf> {
         std::fs::create_dir_all(&base)
             .with_context(|| format!("{}: cannot create the demo directory", base.display()))?;
         eprintln!("creating the demo product at {} …", path.display());
-        demo_with_progress(&path, &DemoOptions::default())?;
+        demo_with_progress(&Location::Local(path.clone()), &DemoOptions::default())?;
     }
     Ok(path)
 }
@@ -561,13 +574,15 @@ pub fn default_demo_path() -> PathBuf {
 }
 
 #[cfg(feature = "gui")]
-fn gui(input: Option<PathBuf>, headless: bool, png: &Path) -> anyhow::Result<()> {
+fn gui(input: Option<Location>, headless: bool, png: &Path) -> anyhow::Result<()> {
     let windowed = !headless && env_settings().display;
     let path = match input {
         Some(p) => p,
         // In a window the demo is built in the background with a progress bar.
-        None if windowed => return crate::app::run_window(default_demo_path(), true),
-        None => default_demo_product()?,
+        None if windowed => {
+            return crate::app::run_window(Location::Local(default_demo_path()), true);
+        }
+        None => Location::Local(default_demo_product()?),
     };
     if !windowed {
         if !headless {
@@ -610,8 +625,8 @@ struct GenericArgs {
 }
 
 fn convert_command(
-    input: &Path,
-    output: &Path,
+    input: &Location,
+    output: &Location,
     spatial_chunk: u64,
     args: &ConvertArgs,
     json: bool,
@@ -701,14 +716,14 @@ fn convert_command(
             println!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
-                    "output": output.display().to_string(),
+                    "output": output.to_string(),
                     "up_to_date": true,
                 }))?
             );
         } else {
             println!(
                 "✅ {}: already the complete output of this input and these options: nothing to do",
-                output.display()
+                output
             );
         }
         return Ok(());
@@ -722,7 +737,7 @@ fn convert_command(
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "output": output.display().to_string(),
+                "output": output.to_string(),
                 "arrays": report.arrays,
                 "groups": report.groups,
                 "kernels": report.kernels,
@@ -738,7 +753,7 @@ fn convert_command(
             } else {
                 "S2 optimization completed"
             },
-            output.display(),
+            output,
             report.arrays,
             report.groups,
             elapsed
@@ -761,7 +776,7 @@ fn convert_command(
     {
         anyhow::bail!(
             "{}: the output does not validate ({} error(s))",
-            output.display(),
+            output,
             v.errors().count()
         );
     }
@@ -815,7 +830,7 @@ struct BenchParts {
 }
 
 fn bench_command(
-    input: Option<PathBuf>,
+    input: Option<Location>,
     size: u64,
     parts: BenchParts,
     json: Option<PathBuf>,
@@ -842,10 +857,10 @@ fn bench_command(
                 ..DemoOptions::default()
             };
             eprintln!("bench: creating a demo product of {size}×{size} px at r10m …");
-            demo_with_progress(&tmp, &demo)?;
-            tmp.clone()
+            demo_with_progress(&Location::Local(tmp.clone()), &demo)?;
+            Location::Local(tmp.clone())
         }
-        None => tmp.clone(),
+        None => Location::Local(tmp.clone()),
     };
     let mut timings = Vec::new();
     let mut kernel_report: Option<crate::bench::KernelReport> = None;
@@ -886,7 +901,7 @@ fn bench_command(
     result?;
     println!(
         "bench on {} ({} threads)",
-        input.display(),
+        input,
         rayon::current_num_threads()
     );
     for t in &timings {

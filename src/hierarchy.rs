@@ -6,7 +6,6 @@
 //! chunk, so that a broken chunk is reported with its array path and chunk index.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -136,12 +135,15 @@ fn store_key_for(node: &str, file: &str) -> String {
 impl Hierarchy {
     /// Open a Zarr hierarchy (v2 or v3): a local folder, `s3://bucket/key` or an `http(s)://`
     /// URL (see [`crate::storage::Location`]).
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        if crate::storage::is_remote(path) {
-            let (store, location) = crate::storage::open_read(path)?;
-            return Self::open_store(store, location);
-        }
+    pub fn open(path: impl crate::storage::ToLocation) -> Result<Self> {
+        let path = match path.to_location()? {
+            crate::storage::Location::Local(p) => p,
+            remote => {
+                let (store, location) = crate::storage::open_read(&remote)?;
+                return Self::open_store(store, location);
+            }
+        };
+        let path = path.as_path();
         let location = show(path);
         if !path.exists() {
             return Err(Error::NotFound { path: location });
@@ -214,7 +216,7 @@ impl Hierarchy {
 
     /// Whether the store is a local folder (not `s3://` or `http(s)://`).
     fn location_is_local(&self) -> bool {
-        !crate::storage::is_remote(Path::new(&self.location))
+        !crate::storage::is_remote(self.location.as_str())
     }
 
     fn has(&self, node: &str, file: &str) -> Result<bool> {

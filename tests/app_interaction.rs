@@ -275,3 +275,21 @@ fn a_dead_background_job_is_reported_in_the_ui() {
     h.state_mut().open(input);
     step_until(&mut h, |h| h.state().is_ready());
 }
+
+/// The app takes locations as the library does: a URL scheme it cannot read is said in the
+/// central area, and nothing is opened.
+#[test]
+fn an_unsupported_url_scheme_is_reported_in_the_ui() {
+    if common::gpu_kernels().is_none() {
+        return;
+    }
+    let mut h = harness(ViewerApp::new("gs://bucket/product.zarr", None));
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains(
+            "Cannot open the product: gs://bucket/product.zarr: unsupported URL scheme gs://"
+        )
+        .is_some()
+    );
+    assert!(!h.state().is_ready());
+}

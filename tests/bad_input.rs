@@ -294,3 +294,30 @@ fn unsafe_node_names_in_consolidated_metadata_are_rejected() {
     );
     assert!(!out.exists() && !dir.path().join("escape").exists());
 }
+
+/// A path or URL of a scheme we do not read is one clear error naming it, for every command that
+/// takes a store, and nothing is written.
+#[test]
+fn unsupported_url_schemes_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.zarr");
+    let out = out.to_str().unwrap();
+    for args in [
+        vec!["info", "gs://bucket/p.zarr"],
+        vec!["validate", "az://container/p.zarr"],
+        vec!["convert-s2-optimized", "gs://bucket/p.zarr", out],
+        vec!["convert", "s3a://bucket/p.zarr", out],
+        vec!["demo", "gs://bucket/demo.zarr"],
+        vec!["preview", "gs://bucket/p.zarr", "-o", out],
+    ] {
+        let scheme = args
+            .iter()
+            .find_map(|a| a.split_once("://").map(|(s, _)| s))
+            .unwrap();
+        fails_with(
+            &args,
+            &[&format!("unsupported URL scheme {scheme}://"), "s3://"],
+        );
+    }
+    assert!(!dir.path().join("out.zarr").exists());
+}

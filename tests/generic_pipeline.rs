@@ -561,7 +561,7 @@ fn api_mirrors_of_pipeline_a() {
     let out = dir.path().join("one.zarr");
     let g = "/measurements/reflectance/r60m";
     let (plan, _) = write_geozarr_group(
-        &fx.join("golden/in_l2a_shard.zarr"),
+        fx.join("golden/in_l2a_shard.zarr"),
         &out,
         g,
         &generic_opts(Profile::Reference),
@@ -598,7 +598,7 @@ fn api_mirrors_of_pipeline_a() {
     let q = "/quality/l2a_quicklook/r10m";
     let out_q = dir.path().join("q.zarr");
     write_geozarr_group(
-        &fx.join("golden/in_l2a_shard.zarr"),
+        fx.join("golden/in_l2a_shard.zarr"),
         &out_q,
         q,
         &generic_opts(Profile::Reference),

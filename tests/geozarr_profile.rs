@@ -23,7 +23,7 @@ fn geozarr_output(dir: &std::path::Path) -> Option<std::path::PathBuf> {
         ..Default::default()
     };
     convert_s2_optimized(
-        &fx.join("golden/in_l2a_shard.zarr"),
+        fx.join("golden/in_l2a_shard.zarr"),
         &out,
         &opts,
         eopf_geozarr::convert::Existing::Error,

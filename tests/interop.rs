@@ -118,7 +118,7 @@ fn python_readers_open_pipeline_a_outputs() {
             ..Default::default()
         };
         eopf_geozarr::convert::create_geozarr_dataset(
-            &fx.join("golden/in_l2a_shard.zarr"),
+            fx.join("golden/in_l2a_shard.zarr"),
             &out,
             &opts,
             eopf_geozarr::convert::Existing::Error,

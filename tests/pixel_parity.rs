@@ -41,7 +41,7 @@ fn reference_conversion_matches_the_golden_output() {
         ..Default::default()
     };
     convert_s2_optimized(
-        &fx.join("golden/in_l2a_shard.zarr"),
+        fx.join("golden/in_l2a_shard.zarr"),
         &out,
         &opts,
         eopf_geozarr::convert::Existing::Error,

@@ -6,7 +6,6 @@
 //! legend. A level of another resolution is brought to the map's grid first: a finer one by
 //! block means (the pyramid kernels), a coarser one by repeating its pixels.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::hierarchy::Hierarchy;
@@ -156,7 +155,7 @@ pub fn compute(
     let hb;
     let (raw_b, label) = match against {
         Against::Store => {
-            hb = Hierarchy::open(PathBuf::from(b))?;
+            hb = Hierarchy::open(b)?;
             let lb = super::canvas::levels(&hb)
                 .into_iter()
                 .find(|l| l.name == resolution)

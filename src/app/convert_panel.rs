@@ -3,6 +3,8 @@
 //! validates). When a conversion finishes, the app opens the result with its validation report.
 
 use std::path::PathBuf;
+
+use crate::storage::{Location, ToLocation};
 use std::time::Instant;
 
 use crate::convert::s2::Codec;
@@ -119,10 +121,17 @@ impl ConvertPanel {
         } else {
             Existing::Error
         };
-        let (input, output) = (
-            PathBuf::from(self.input.trim()),
-            PathBuf::from(self.output.trim()),
+        let parsed = (
+            self.input.trim().to_location(),
+            self.output.trim().to_location(),
         );
+        let (input, output) = match parsed {
+            (Ok(i), Ok(o)) => (i, o),
+            (Err(e), _) | (_, Err(e)) => {
+                self.outcome = Some(Err(e.to_string()));
+                return;
+            }
+        };
         let ctx = ctx.clone();
         let s2 = S2Options {
             profile: self.profile,
@@ -175,12 +184,12 @@ impl ConvertPanel {
                     if r.up_to_date {
                         format!(
                             "{} already holds the complete output of this input and these options: nothing to do",
-                            output.display()
+                            output
                         )
                     } else {
                         format!(
                             "wrote {} ({} arrays, {} groups; kernels: {})",
-                            output.display(),
+                            output,
                             r.arrays,
                             r.groups,
                             r.kernels
@@ -195,7 +204,7 @@ impl ConvertPanel {
     }
 
     /// Draw the panel; returns the output path when a conversion has just finished.
-    pub fn show(&mut self, ui: &mut egui::Ui) -> Option<PathBuf> {
+    pub fn show(&mut self, ui: &mut egui::Ui) -> Option<Location> {
         if let Some(j) = &self.folder_job
             && let Some(r) = j.poll()
         {
@@ -210,7 +219,7 @@ impl ConvertPanel {
         {
             self.running = None;
             if r.is_ok() {
-                finished = Some(PathBuf::from(self.output.trim()));
+                finished = self.output.trim().to_location().ok();
             }
             self.outcome = Some(r);
         }

@@ -22,6 +22,8 @@ pub mod recent;
 pub mod stretch_panel;
 
 use std::path::PathBuf;
+
+use crate::storage::{Location, ToLocation};
 use std::sync::Arc;
 
 use crate::hierarchy::Hierarchy;
@@ -58,12 +60,12 @@ pub struct Loaded {
 
 /// Open `path`, build the report, the tree, the validation report of GeoZarr stores, and the
 /// true-colour image of the coarsest native group (r60m), with the default configuration.
-pub fn load(path: &std::path::Path) -> crate::Result<Loaded> {
+pub fn load(path: impl ToLocation) -> crate::Result<Loaded> {
     load_with(path, &AppConfig::default())
 }
 
 /// [`load`] with the app's configuration.
-pub fn load_with(path: &std::path::Path, config: &AppConfig) -> crate::Result<Loaded> {
+pub fn load_with(path: impl ToLocation, config: &AppConfig) -> crate::Result<Loaded> {
     load_hierarchy_with(Hierarchy::open(path)?, config)
 }
 
@@ -303,7 +305,8 @@ pub struct Cursor {
 
 /// The application state.
 pub struct ViewerApp {
-    path: PathBuf,
+    /// The product shown (or being opened).
+    location: Location,
     state: State,
     /// The path box of the top bar.
     pub path_input: String,
@@ -326,31 +329,47 @@ pub struct ViewerApp {
 }
 
 impl ViewerApp {
-    /// Start loading `path` in the background.
-    pub fn new(path: PathBuf, ctx: Option<egui::Context>) -> Self {
-        let mut app = Self::new_idle(path.clone(), ctx);
+    /// Start loading `path` (a folder, `s3://` or `https://`) in the background.
+    pub fn new(path: impl ToLocation, ctx: Option<egui::Context>) -> Self {
+        let mut app = Self::new_idle(ctx);
         app.open(path);
         app
     }
 
     /// Build the demo product at `path` in the background (with progress), then open it.
-    pub fn new_demo(path: PathBuf, ctx: Option<egui::Context>) -> Self {
-        let mut app = Self::new_idle(path.clone(), ctx.clone());
+    pub fn new_demo(path: impl ToLocation, ctx: Option<egui::Context>) -> Self {
+        let mut app = Self::new_idle(ctx.clone());
+        let location = match path.to_location() {
+            Ok(l) => l,
+            Err(e) => {
+                app.state = State::Failed(e.to_string());
+                return app;
+            }
+        };
+        app.path_input = location.to_string();
+        app.location = location.clone();
         let config = app.config.clone();
         let job = job::Job::spawn_with("building the demo product", ctx, move |c| {
             let report = |done: u64, total: u64| c.report(done, total, "chunks");
             let result = (|| {
-                if !path.exists() {
-                    if let Some(dir) = path.parent() {
+                let missing = match &location {
+                    Location::Local(p) => !p.exists(),
+                    _ => Hierarchy::open(&location).is_err(),
+                };
+                if missing {
+                    if let Location::Local(p) = &location
+                        && let Some(dir) = p.parent()
+                    {
                         std::fs::create_dir_all(dir).map_err(|e| crate::Error::Io {
                             path: dir.display().to_string(),
                             reason: e.to_string(),
                         })?;
                     }
-                    crate::demo::write_demo(&path, &crate::demo::DemoOptions::default(), &report)?;
+                    let opts = crate::demo::DemoOptions::default();
+                    crate::demo::write_demo(&location, &opts, &report)?;
                 }
-                let loaded = load_with(&path, &config)?;
-                recent::remember(config.config_dir.as_deref(), &path.display().to_string());
+                let loaded = load_with(&location, &config)?;
+                recent::remember(config.config_dir.as_deref(), &location.to_string());
                 Ok(loaded)
             })();
             result.map_err(|e: crate::Error| e.to_string())
@@ -359,15 +378,15 @@ impl ViewerApp {
         app
     }
 
-    fn new_idle(path: PathBuf, ctx: Option<egui::Context>) -> Self {
+    fn new_idle(ctx: Option<egui::Context>) -> Self {
         let config = AppConfig::from_env();
         let dir = config.config_dir.clone();
         let recent_job = job::Job::spawn("reading the recent products", ctx.clone(), move || {
             Ok(recent::load(dir.as_deref()))
         });
         ViewerApp {
-            path_input: path.display().to_string(),
-            path,
+            path_input: String::new(),
+            location: Location::Local(PathBuf::new()),
             state: State::Failed(String::new()),
             recent: Vec::new(),
             recent_job: Some(recent_job),
@@ -389,7 +408,7 @@ impl ViewerApp {
     }
 
     /// Open another product (loaded in the background; the UI stays responsive).
-    pub fn open(&mut self, path: PathBuf) {
+    pub fn open(&mut self, path: impl ToLocation) {
         let config = self.config.clone();
         self.open_with(path, move |p| {
             load_with(p, &config).map_err(|e| e.to_string())
@@ -399,19 +418,27 @@ impl ViewerApp {
     /// [`ViewerApp::open`] with another loader (the UI tests use one that fails or panics).
     pub fn open_with(
         &mut self,
-        path: PathBuf,
-        loader: impl FnOnce(&std::path::Path) -> Result<Loaded, String> + Send + 'static,
+        path: impl ToLocation,
+        loader: impl FnOnce(&Location) -> Result<Loaded, String> + Send + 'static,
     ) {
-        let p = path.clone();
+        let location = match path.to_location() {
+            Ok(l) => l,
+            Err(e) => {
+                // A refused URL scheme: said where the product would show.
+                self.state = State::Failed(e.to_string());
+                return;
+            }
+        };
+        let p = location.clone();
         let dir = self.config.config_dir.clone();
         let job = job::Job::spawn("loading the product", self.ctx.clone(), move || {
             let loaded = loader(&p)?;
             // Remembered on the loader's thread: no file I/O on the UI thread.
-            recent::remember(dir.as_deref(), &p.display().to_string());
+            recent::remember(dir.as_deref(), &p.to_string());
             Ok(loaded)
         });
-        self.path_input = path.display().to_string();
-        self.path = path;
+        self.path_input = location.to_string();
+        self.location = location;
         self.state = State::Loading(job);
         self.selected = None;
         // A new product: a new rendering (the renderer's capabilities stay), view and cursor.
@@ -474,7 +501,7 @@ impl ViewerApp {
         if let Some(result) = job.poll() {
             self.state = match result {
                 Ok(loaded) => {
-                    recent::add(&mut self.recent, &self.path.display().to_string());
+                    recent::add(&mut self.recent, &self.location.to_string());
                     self.render.stretch = loaded.stretch;
                     self.render.image_stretch = loaded.stretch;
                     self.render.histograms = loaded.histograms.clone();
@@ -502,7 +529,7 @@ impl ViewerApp {
         if let Some(p) = dropped {
             self.open(p);
         }
-        let mut to_open: Option<PathBuf> = None;
+        let mut to_open: Option<String> = None;
         egui::Panel::top("top").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("eopf-geozarr");
@@ -516,7 +543,7 @@ impl ViewerApp {
                 );
                 let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 if ui.button("Open").clicked() || enter {
-                    to_open = Some(PathBuf::from(self.path_input.trim()));
+                    to_open = Some(self.path_input.trim().to_string());
                 }
                 // The dialog runs on a worker thread (the frame goes on); its folder opens.
                 if ui
@@ -535,7 +562,7 @@ impl ViewerApp {
                     }
                     for r in self.recent.clone() {
                         if ui.button(&r).clicked() {
-                            to_open = Some(PathBuf::from(r));
+                            to_open = Some(r);
                             ui.close();
                         }
                     }
@@ -568,7 +595,7 @@ impl ViewerApp {
         }
         if self.tab == Tab::Convert {
             if self.convert.input.is_empty() {
-                self.convert.input = self.path.display().to_string();
+                self.convert.input = self.location.to_string();
             }
             let mut done = None;
             egui::CentralPanel::default().show(ui, |ui| done = self.convert.show(ui));
@@ -956,7 +983,7 @@ impl eframe::App for ViewerApp {
 
 /// Open the window on `path` (blocks until it is closed); `build_demo`: `path` is the demo
 /// product, built in the background first when it does not exist yet.
-pub fn run_window(path: PathBuf, build_demo: bool) -> anyhow::Result<()> {
+pub fn run_window(path: Location, build_demo: bool) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Wgpu,
         viewport: egui::ViewportBuilder::default()

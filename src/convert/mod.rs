@@ -17,7 +17,7 @@ pub use ir::{OutArray, OutputPlan, Source};
 pub use s2::{S2Options, plan_s2};
 pub use writer::{WriteReport, WriteSettings, write_plan};
 
-use std::path::Path;
+use crate::storage::{Location, ToLocation};
 
 use crate::error::{Error, Result};
 use crate::geo::epsg_exists;
@@ -39,9 +39,13 @@ pub enum Prepared {
 /// symbolic link); `Resume` finishes an interrupted conversion of ours with the same input and
 /// options, does nothing on a complete one, and refuses anything else. Local folders and S3
 /// prefixes alike.
-pub fn prepare_output(output: &Path, existing: Existing, fingerprint: &str) -> Result<Prepared> {
-    let loc = crate::storage::Location::from_path(output)?;
-    let (store, at) = crate::storage::open_write(output)?;
+pub fn prepare_output(
+    output: impl ToLocation,
+    existing: Existing,
+    fingerprint: &str,
+) -> Result<Prepared> {
+    let loc = output.to_location()?;
+    let (store, at) = crate::storage::open_write(&loc)?;
     prepare_store(&loc, &store, &at, existing, fingerprint)
 }
 
@@ -92,12 +96,13 @@ fn prepare_store(
 /// groups, and write `output`. Works on any product; requested groups that are missing or have no
 /// data variables are skipped (logged).
 pub fn create_geozarr_dataset(
-    input: &Path,
-    output: &Path,
+    input: impl ToLocation,
+    output: impl ToLocation,
     opts: &GenericOptions,
     existing: Existing,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<(OutputPlan, WriteReport)> {
+    let output = output.to_location()?;
     let h = Hierarchy::open(input)?;
     crate::product::check_shapes(&h)?;
     let plan = plan_generic(&h, opts)?;
@@ -109,7 +114,7 @@ pub fn create_geozarr_dataset(
         source_cache_bytes: opts.source_cache_bytes,
         fingerprint: format!("{} | {:?}", h.location(), opts.output_choices()),
     };
-    let report = run_plan(&h, &plan, output, &job, existing, progress)?;
+    let report = run_plan(&h, &plan, &output, &job, existing, progress)?;
     Ok((plan, report))
 }
 
@@ -130,12 +135,13 @@ pub enum Existing {
 /// Pipeline B end to end on local paths: open `input`, check it is Sentinel-2, resolve the CRS,
 /// plan, and write `output`.
 pub fn convert_s2_optimized(
-    input: &Path,
-    output: &Path,
+    input: impl ToLocation,
+    output: impl ToLocation,
     opts: &S2Options,
     existing: Existing,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<(OutputPlan, WriteReport)> {
+    let output = output.to_location()?;
     let h = Hierarchy::open(input)?;
     check_sentinel2(&h).map_err(|why| {
         Error::Input(format!(
@@ -160,7 +166,7 @@ pub fn convert_s2_optimized(
         source_cache_bytes: opts.source_cache_bytes,
         fingerprint: format!("{} | {:?}", h.location(), opts.output_choices()),
     };
-    let report = run_plan(&h, &plan, output, &job, existing, progress)?;
+    let report = run_plan(&h, &plan, &output, &job, existing, progress)?;
     Ok((plan, report))
 }
 
@@ -178,7 +184,7 @@ struct Job {
 fn run_plan(
     h: &Hierarchy,
     plan: &OutputPlan,
-    output: &Path,
+    output: &Location,
     job: &Job,
     existing: Existing,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
@@ -192,9 +198,8 @@ fn run_plan(
         cancel: &job.cancel,
         source_cache_bytes: job.source_cache_bytes,
     };
-    let loc = crate::storage::Location::from_path(output)?;
     let (store, at) = crate::storage::open_write(output)?;
-    match prepare_store(&loc, &store, &at, existing, &job.fingerprint)? {
+    match prepare_store(output, &store, &at, existing, &job.fingerprint)? {
         Prepared::Write(done) => {
             writer::write_plan_to(h, plan, store, &at, &settings, &done, progress)
         }
@@ -214,13 +219,14 @@ fn run_plan(
 /// The reference's `write_geozarr_group` (§2A.2–2A.3): one group of `input` converted to a GeoZarr
 /// group with its overviews and `multiscales` in a new store at `output`; nothing else is copied.
 pub fn write_geozarr_group(
-    input: &Path,
-    output: &Path,
+    input: impl ToLocation,
+    output: impl ToLocation,
     group: &str,
     opts: &GenericOptions,
     existing: Existing,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<(OutputPlan, WriteReport)> {
+    let output = output.to_location()?;
     let h = Hierarchy::open(input)?;
     crate::product::check_shapes(&h)?;
     let plan = generic::plan_geozarr_group_only(&h, group, opts)?;
@@ -232,15 +238,15 @@ pub fn write_geozarr_group(
         source_cache_bytes: opts.source_cache_bytes,
         fingerprint: format!("{} | {group} | {:?}", h.location(), opts.output_choices()),
     };
-    let report = run_plan(&h, &plan, output, &job, existing, progress)?;
+    let report = run_plan(&h, &plan, &output, &job, existing, progress)?;
     Ok((plan, report))
 }
 
 /// The reference's `create_multiscale_from_datatree` (§2B.2–2B.9): pipeline B without the store
 /// root finalisation (no root bbox; consolidated at `/measurements/reflectance` only).
 pub fn create_multiscale_from_datatree(
-    input: &Path,
-    output: &Path,
+    input: impl ToLocation,
+    output: impl ToLocation,
     opts: &S2Options,
     existing: Existing,
     progress: &(dyn Fn(usize, usize, &str) + Sync),

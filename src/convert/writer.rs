@@ -9,7 +9,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
-use std::path::Path;
 
 use serde_json::{Map, Value, json};
 use zarrs::array::{Array, ArrayBytes, ArrayMetadata, ArrayMetadataV3};
@@ -99,7 +98,7 @@ impl Raster {
 pub fn write_plan(
     input: &Hierarchy,
     plan: &OutputPlan,
-    output: &Path,
+    output: impl crate::storage::ToLocation,
     settings: &WriteSettings<'_>,
     done: &std::collections::HashSet<String>,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
@@ -410,7 +409,7 @@ pub struct Journal {
 }
 
 /// Read the journal of an interrupted conversion, if any (local folder or remote store).
-pub fn read_journal(output: &Path) -> Result<Option<Journal>> {
+pub fn read_journal(output: impl crate::storage::ToLocation) -> Result<Option<Journal>> {
     let (store, at) = crate::storage::open_read(output)?;
     read_journal_from(&store, &at)
 }

@@ -623,10 +623,16 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 /// Write a demo product to `out` (which must not exist, or be an empty directory). The product is
 /// built in `out` + `.partial` and renamed when complete, so an interrupted run leaves no store
 /// that could pass for a finished product.
-pub fn write_demo(out: &Path, opts: &DemoOptions, progress: Progress<'_>) -> Result<DemoReport> {
-    if crate::storage::is_remote(out) {
-        return write_demo_remote(out, opts, progress);
-    }
+pub fn write_demo(
+    out: impl crate::storage::ToLocation,
+    opts: &DemoOptions,
+    progress: Progress<'_>,
+) -> Result<DemoReport> {
+    let out = match out.to_location()? {
+        crate::storage::Location::Local(p) => p,
+        remote => return write_demo_remote(&remote, opts, progress),
+    };
+    let out = out.as_path();
     let at = show(out);
     let (layout, format) = demo_layout_with_format(opts)?;
     if crate::storage::output_in_use(out)? {
@@ -672,7 +678,11 @@ pub fn write_demo(out: &Path, opts: &DemoOptions, progress: Progress<'_>) -> Res
 
 /// A demo product on S3: written to a local temporary folder, then uploaded (data first, metadata
 /// last, so an interrupted upload leaves no store that opens as a product).
-fn write_demo_remote(out: &Path, opts: &DemoOptions, progress: Progress<'_>) -> Result<DemoReport> {
+fn write_demo_remote(
+    out: &crate::storage::Location,
+    opts: &DemoOptions,
+    progress: Progress<'_>,
+) -> Result<DemoReport> {
     let (store, at) = crate::storage::open_write(out)?;
     if crate::storage::store_in_use(&store, &at)? {
         return Err(Error::Input(format!(

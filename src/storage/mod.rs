@@ -95,6 +95,15 @@ impl Location {
     }
 }
 
+impl std::str::FromStr for Location {
+    type Err = Error;
+
+    /// [`Location::parse`] (what the CLI's path arguments are parsed with).
+    fn from_str(s: &str) -> Result<Self> {
+        Location::parse(s)
+    }
+}
+
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -106,10 +115,54 @@ impl std::fmt::Display for Location {
     }
 }
 
-/// Whether a path names a remote store (`s3://`, `http://`, `https://`).
-pub fn is_remote(p: &Path) -> bool {
-    let s = p.to_string_lossy();
-    is_s3_path(&s) || s.starts_with("http://") || s.starts_with("https://")
+/// Anything that names a store: a [`Location`], or a path or URL string / `Path` parsed into
+/// one (`s3://bucket/key`, `http(s)://…`, else a local folder). Every path/URL parameter of the
+/// public API (conversions, [`crate::hierarchy::Hierarchy::open`], the app) takes one, so
+/// `s3://` URLs never travel as file-system paths.
+pub trait ToLocation {
+    /// The location, or the error of a refused URL scheme.
+    fn to_location(&self) -> Result<Location>;
+}
+
+impl ToLocation for Location {
+    fn to_location(&self) -> Result<Location> {
+        Ok(self.clone())
+    }
+}
+
+impl ToLocation for Path {
+    fn to_location(&self) -> Result<Location> {
+        Location::from_path(self)
+    }
+}
+
+impl ToLocation for PathBuf {
+    fn to_location(&self) -> Result<Location> {
+        Location::from_path(self)
+    }
+}
+
+impl ToLocation for str {
+    fn to_location(&self) -> Result<Location> {
+        Location::parse(self)
+    }
+}
+
+impl ToLocation for String {
+    fn to_location(&self) -> Result<Location> {
+        Location::parse(self)
+    }
+}
+
+impl<T: ToLocation + ?Sized> ToLocation for &T {
+    fn to_location(&self) -> Result<Location> {
+        (**self).to_location()
+    }
+}
+
+/// Whether a path or URL names a remote store (`s3://`, `http://`, `https://`).
+pub fn is_remote(p: impl ToLocation) -> bool {
+    p.to_location().is_ok_and(|l| l.is_remote())
 }
 
 fn client_options() -> object_store::ClientOptions {
@@ -210,8 +263,8 @@ fn checked_s3(loc: &Location, at: &str) -> Result<Arc<ObjectStorage>> {
 }
 
 /// A readable, listable store for a local folder or a remote location (`at` names it).
-pub fn open_read(p: &Path) -> Result<(zarrs::storage::ReadableListableStorage, String)> {
-    let loc = Location::from_path(p)?;
+pub fn open_read(p: impl ToLocation) -> Result<(zarrs::storage::ReadableListableStorage, String)> {
+    let loc = p.to_location()?;
     let at = loc.to_string();
     match &loc {
         Location::Local(path) => {
@@ -225,8 +278,8 @@ pub fn open_read(p: &Path) -> Result<(zarrs::storage::ReadableListableStorage, S
 
 /// A writable store for an output: a local folder (created) or an S3 prefix (access checked
 /// first); `https://` is refused.
-pub fn open_write(p: &Path) -> Result<(OutStore, String)> {
-    let loc = Location::from_path(p)?;
+pub fn open_write(p: impl ToLocation) -> Result<(OutStore, String)> {
+    let loc = p.to_location()?;
     let at = loc.to_string();
     match &loc {
         Location::Local(path) => {
@@ -544,7 +597,7 @@ pub fn normalize_path(p: &str) -> String {
 /// (every descendant's `zarr.json`, by path relative to `group`, through explicit groups only)
 /// into `group`'s `zarr.json` of a Zarr v3 store — a local folder or `s3://`. Errors name the
 /// document that cannot be read or parsed.
-pub fn consolidate_metadata(store_path: &Path, group: &str) -> Result<()> {
+pub fn consolidate_metadata(store_path: impl ToLocation, group: &str) -> Result<()> {
     let (store, at) = open_write(store_path)?;
     let rel = group.trim_matches('/');
     let key_of = |node: &str| {
