@@ -30,7 +30,7 @@ pub fn decode_all(h: &Hierarchy) -> Result<Timing> {
     let paths: Vec<String> = h
         .nodes()
         .filter(|n| matches!(n.kind, NodeKind::Array(_)))
-        .map(|n| n.path.clone())
+        .map(|n| n.path.to_string())
         .collect();
     let t = Instant::now();
     let bytes: Result<Vec<u64>> = paths

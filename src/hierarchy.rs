@@ -19,7 +19,7 @@ use crate::error::{Error, Result, show};
 #[derive(Debug, Clone)]
 pub struct Node {
     /// Absolute node path, `/` for the root, `/measurements/reflectance/r10m/b02` otherwise.
-    pub path: String,
+    pub path: crate::node_path::NodePath,
     /// User attributes (`.zattrs` for v2, `attributes` for v3).
     pub attributes: Map<String, Value>,
     /// Group or array.
@@ -305,7 +305,7 @@ impl Hierarchy {
             self.nodes.insert(
                 p.clone(),
                 Node {
-                    path: p,
+                    path: crate::node_path::NodePath::from_clean(&p),
                     attributes,
                     kind,
                 },
@@ -351,7 +351,7 @@ impl Hierarchy {
             self.nodes.insert(
                 path.to_string(),
                 Node {
-                    path: path.to_string(),
+                    path: crate::node_path::NodePath::from_clean(path),
                     attributes,
                     kind: NodeKind::Array(Box::new(meta)),
                 },
@@ -371,7 +371,7 @@ impl Hierarchy {
         self.nodes.insert(
             path.to_string(),
             Node {
-                path: path.to_string(),
+                path: crate::node_path::NodePath::from_clean(path),
                 attributes,
                 kind: NodeKind::Group,
             },
@@ -446,7 +446,7 @@ impl Hierarchy {
             }
         };
         Ok(Node {
-            path: path.to_string(),
+            path: crate::node_path::NodePath::from_clean(path),
             attributes,
             kind,
         })
@@ -744,14 +744,9 @@ fn check_depth(path: &str, location: &str) -> Result<()> {
     Ok(())
 }
 
-/// `a/b` and `/a/b/` → `/a/b`; `` → `/`.
+/// `a/b` and `/a/b/` → `/a/b`; `` → `/` (as a [`crate::node_path::NodePath`]).
 pub fn normalize_node_path(path: &str) -> String {
-    let t = path.trim_matches('/');
-    if t.is_empty() {
-        "/".into()
-    } else {
-        format!("/{t}")
-    }
+    crate::node_path::NodePath::from_clean(path).into()
 }
 
 fn parse_json(bytes: &[u8], path: &str) -> Result<Value> {

@@ -190,7 +190,7 @@ fn multiscales(h: &Hierarchy) -> Vec<MultiscalesInfo> {
             })
             .collect();
         out.push(MultiscalesInfo {
-            group: n.path.clone(),
+            group: n.path.to_string(),
             levels,
         });
     }
@@ -236,7 +236,7 @@ fn native_bbox(h: &Hierarchy, ms: &[MultiscalesInfo]) -> Result<Option<[f64; 4]>
                         && !path.starts_with("/measurements"))
             })
         {
-            best = Some((xm.shape[0], n.path.clone()));
+            best = Some((xm.shape[0], n.path.to_string()));
         }
     }
     let Some((_, group)) = best else {
@@ -337,7 +337,7 @@ pub fn inspect(h: &Hierarchy) -> Result<ProductInfo> {
         .nodes()
         .filter(|n| matches!(n.kind, NodeKind::Group))
         .map(|g| GroupInfo {
-            path: g.path.clone(),
+            path: g.path.to_string(),
             arrays: h
                 .children(&g.path)
                 .into_iter()

@@ -33,6 +33,7 @@ pub mod hierarchy;
 pub mod inspect;
 pub mod kernels;
 pub mod layout;
+pub mod node_path;
 pub mod plan;
 pub mod product;
 pub mod profile;

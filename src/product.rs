@@ -528,7 +528,7 @@ pub fn resolve_crs(h: &Hierarchy, is_known: &dyn Fn(u32) -> bool) -> Option<(Crs
         if let Some(code) = n.attributes.get("proj:code").and_then(parse_crs_code)
             && is_known(code)
         {
-            return Some((Crs::Epsg(code), CrsSource::ProjCode(n.path.clone())));
+            return Some((Crs::Epsg(code), CrsSource::ProjCode(n.path.to_string())));
         }
         for child in h.children(&n.path) {
             let name = child.path.rsplit('/').next().unwrap_or("");
@@ -540,7 +540,7 @@ pub fn resolve_crs(h: &Hierarchy, is_known: &dyn Fn(u32) -> bool) -> Option<(Crs
                 && let Some(crs) = grid_mapping_crs(child)
                 && crs.epsg().is_none_or(is_known)
             {
-                return Some((crs, CrsSource::GridMapping(child.path.clone())));
+                return Some((crs, CrsSource::GridMapping(child.path.to_string())));
             }
         }
     }
@@ -549,7 +549,7 @@ pub fn resolve_crs(h: &Hierarchy, is_known: &dyn Fn(u32) -> bool) -> Option<(Crs
         if let Some(code) = n.attributes.get("proj:epsg").and_then(parse_crs_code)
             && is_known(code)
         {
-            return Some((Crs::Epsg(code), CrsSource::ProjEpsg(n.path.clone())));
+            return Some((Crs::Epsg(code), CrsSource::ProjEpsg(n.path.to_string())));
         }
     }
     // Last resort: the store root's `proj:code` (for GeoZarr outputs that is the bbox CRS).

@@ -277,7 +277,7 @@ fn check_minispec(h: &Hierarchy, strict: bool, r: &mut Report) {
             }
         }
         if !is_array && (uses_spatial || uses_proj) && n.path != "/" {
-            datasets.push(n.path.clone());
+            datasets.push(n.path.to_string());
         }
         if let Some(ms) = a.get("multiscales").and_then(|m| m.get("layout")) {
             for e in ms.as_array().into_iter().flatten() {
@@ -285,7 +285,7 @@ fn check_minispec(h: &Hierarchy, strict: bool, r: &mut Report) {
                     && is_safe_asset(asset)
                 {
                     let p = if asset == "." {
-                        n.path.clone()
+                        n.path.to_string()
                     } else {
                         format!("{}/{asset}", n.path.trim_end_matches('/'))
                     };

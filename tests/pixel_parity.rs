@@ -77,7 +77,7 @@ fn reference_conversion_matches_the_golden_output() {
                     let err = (x - y).abs() / ulp;
                     assert!(err <= tol, "{}: {x} vs {y} ({err} ULP > {tol})", n.path);
                     if err > worst.0 {
-                        worst = (err, n.path.clone());
+                        worst = (err, n.path.to_string());
                     }
                 }
             }

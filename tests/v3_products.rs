@@ -233,7 +233,7 @@ fn decoded(h: &Hierarchy) -> std::collections::BTreeMap<String, Vec<f64>> {
                 .collect(),
             other => panic!("{}: unexpected dtype {other}", n.path),
         };
-        out.insert(n.path.clone(), values);
+        out.insert(n.path.to_string(), values);
     }
     out
 }

@@ -35,7 +35,7 @@ pub fn tree(h: &Hierarchy) -> Vec<TreeNode> {
                 }
             };
             TreeNode {
-                path: n.path.clone(),
+                path: n.path.to_string(),
                 depth,
                 is_group,
                 summary,

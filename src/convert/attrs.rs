@@ -84,7 +84,7 @@ pub(crate) fn whole_coordinate(
             dims(m),
         ),
         source: Source::Copy {
-            from: src.path.clone(),
+            from: src.path.to_string(),
         },
     })
 }

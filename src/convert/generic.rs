@@ -374,7 +374,7 @@ pub fn plan_generic(h: &Hierarchy, opts: &GenericOptions) -> Result<OutputPlan> 
             .children("/")
             .into_iter()
             .filter(|n| matches!(n.kind, NodeKind::Group))
-            .map(|n| n.path.clone())
+            .map(|n| n.path.to_string())
             .collect();
         if pols.len() != 2 {
             return Err(Error::Input(format!(
@@ -449,14 +449,14 @@ pub fn plan_generic(h: &Hierarchy, opts: &GenericOptions) -> Result<OutputPlan> 
     }
     // Every other node with data variables is copied.
     let pol_groups: Vec<String> = if s1 {
-        h.children("/").iter().map(|n| n.path.clone()).collect()
+        h.children("/").iter().map(|n| n.path.to_string()).collect()
     } else {
         vec![]
     };
     let all_groups: Vec<String> = h
         .nodes()
         .filter(|n| matches!(n.kind, NodeKind::Group) && n.path != "/")
-        .map(|n| n.path.clone())
+        .map(|n| n.path.to_string())
         .collect();
     for g in all_groups {
         if prepared.contains(&g) || pol_groups.contains(&g) {
@@ -850,7 +850,7 @@ fn native_var(
             stored,
             shape,
             Source::Warp {
-                from: v.path.clone(),
+                from: v.path.to_string(),
                 warp: Arc::new(warp),
                 src: stored,
             },
@@ -860,13 +860,13 @@ fn native_var(
     } else {
         let source = match cf {
             Some(cf) => Source::DecodeAs {
-                from: v.path.clone(),
+                from: v.path.to_string(),
                 cf,
                 src: stored,
                 out: decoded,
             },
             None => Source::Copy {
-                from: v.path.clone(),
+                from: v.path.to_string(),
             },
         };
         (decoded, m.shape.clone(), source, dims(m), None)
@@ -1472,7 +1472,7 @@ fn copied_var(ctx: &Ctx<'_>, g: &str, v: &Node, copy: &CopyGeo<'_>) -> Result<Ou
             json!(out.v3()),
             out.size(),
             Source::DecodeAs {
-                from: v.path.clone(),
+                from: v.path.to_string(),
                 cf,
                 src: stored,
                 out,
@@ -1484,7 +1484,7 @@ fn copied_var(ctx: &Ctx<'_>, g: &str, v: &Node, copy: &CopyGeo<'_>) -> Result<Ou
                 dt,
                 item,
                 Source::Copy {
-                    from: v.path.clone(),
+                    from: v.path.to_string(),
                 },
             )
         }

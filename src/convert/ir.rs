@@ -118,15 +118,14 @@ pub struct OutputPlan {
     pub consolidate: Vec<String>,
 }
 
+/// The last segment of a planned node path (see [`crate::node_path::NodePath::name`]).
 pub(crate) fn name_of(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// The parent group of a planned node path ([`crate::node_path::NodePath::parent`]).
 pub(crate) fn parent_of(path: &str) -> String {
-    match path.rsplit_once('/') {
-        Some(("", _)) | None => "/".into(),
-        Some((p, _)) => p.into(),
-    }
+    crate::node_path::NodePath::from_clean(path).parent().into()
 }
 
 /// How a level of pipeline A is reduced from the previous one.

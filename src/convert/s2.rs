@@ -204,7 +204,7 @@ impl Ctx<'_> {
             path: path.to_string(),
             doc: array_doc(&m.shape, dt, &grid, fill, codecs, attrs, dims(m)),
             source: Source::Copy {
-                from: src.path.clone(),
+                from: src.path.to_string(),
             },
         })
     }
@@ -422,7 +422,7 @@ fn plan_raster_family(
         .into_iter()
         .filter_map(|c| match &c.kind {
             NodeKind::Array(m) if m.shape.len() == 2 && !matches!(name_of(&c.path), "x" | "y") => {
-                Some((c.path.clone(), (**m).clone()))
+                Some((c.path.to_string(), (**m).clone()))
             }
             _ => None,
         })
@@ -765,7 +765,7 @@ fn measurement_bands(
             &m.shape,
             a,
             Source::Decode {
-                from: a.path.clone(),
+                from: a.path.to_string(),
                 cf,
             },
             grid,
@@ -896,7 +896,7 @@ fn plan_derived_levels(ctx: &Ctx<'_>, plan: &mut OutputPlan, levels: &mut Levels
             let mut out = src.clone();
             out.path = format!("{path}/{name}");
             let attrs_node = Node {
-                path: out.path.clone(),
+                path: crate::node_path::NodePath::from_clean(&out.path),
                 attributes: src.doc["attributes"]
                     .as_object()
                     .cloned()
