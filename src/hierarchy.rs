@@ -37,8 +37,11 @@ pub enum NodeKind {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ArrayMeta {
     pub shape: Vec<u64>,
-    /// Data type as the metadata spells it (`<u2` for v2, `uint16` for v3).
+    /// Data type as the metadata spells it (`<u2` for v2, `uint16` for v3), for display.
     pub dtype: String,
+    /// The data type, parsed once (what code matches on; reports show `dtype`).
+    #[serde(skip)]
+    pub data_type: crate::dtype::DataType,
     /// Read chunk shape: the inner chunk when sharded.
     pub chunks: Vec<u64>,
     /// Shard shape when the array uses `sharding_indexed`.
@@ -625,18 +628,18 @@ impl Hierarchy {
             let v: Vec<T> = a.iter().cloned().collect();
             Ok(bytemuck::cast_slice(&v).to_vec())
         }
-        let dtype = self.array_meta(path)?.dtype.clone();
-        match dtype.trim_start_matches(['<', '|', '=']) {
-            "u1" | "uint8" => le::<u8>(self, path, ranges),
-            "i1" | "int8" => le::<i8>(self, path, ranges),
-            "u2" | "uint16" => le::<u16>(self, path, ranges),
-            "i2" | "int16" => le::<i16>(self, path, ranges),
-            "u4" | "uint32" => le::<u32>(self, path, ranges),
-            "i4" | "int32" => le::<i32>(self, path, ranges),
-            "f4" | "float32" => le::<f32>(self, path, ranges),
-            "u8" | "uint64" => le::<u64>(self, path, ranges),
-            "i8" | "int64" => le::<i64>(self, path, ranges),
-            "f8" | "float64" => le::<f64>(self, path, ranges),
+        use crate::dtype::DataType as D;
+        match self.array_meta(path)?.data_type {
+            D::U8 => le::<u8>(self, path, ranges),
+            D::I8 => le::<i8>(self, path, ranges),
+            D::U16 => le::<u16>(self, path, ranges),
+            D::I16 => le::<i16>(self, path, ranges),
+            D::U32 => le::<u32>(self, path, ranges),
+            D::I32 => le::<i32>(self, path, ranges),
+            D::F32 => le::<f32>(self, path, ranges),
+            D::U64 => le::<u64>(self, path, ranges),
+            D::I64 => le::<i64>(self, path, ranges),
+            D::F64 => le::<f64>(self, path, ranges),
             _ => {
                 let array = self.open_array(path)?;
                 let at = format!("{}{}", self.location, normalize_node_path(path));
@@ -676,11 +679,18 @@ impl Hierarchy {
 
 /// The fill value `zarrs` accepts for a v2 dtype when the metadata says `null`.
 fn zero_fill(dtype: &str) -> Value {
-    let t = dtype.trim_start_matches(['<', '>', '|', '=']);
-    match t.chars().next() {
-        Some('U' | 'S') => Value::String(String::new()),
-        Some('b') => Value::Bool(false),
-        Some('f') => serde_json::json!(0.0),
+    use crate::dtype::DataType as D;
+    match D::parse(dtype) {
+        D::Bytes(_) | D::Unicode(_) => Value::String(String::new()),
+        D::Bool => Value::Bool(false),
+        D::F32 | D::F64 => serde_json::json!(0.0),
+        // (other spellings of strings, bools and floats, as v2 writers do)
+        D::Other(s) => match s.trim_start_matches(['<', '>', '|', '=']).chars().next() {
+            Some('U' | 'S') => Value::String(String::new()),
+            Some('b') => Value::Bool(false),
+            Some('f') => serde_json::json!(0.0),
+            _ => serde_json::json!(0),
+        },
         _ => serde_json::json!(0),
     }
 }
@@ -945,6 +955,7 @@ fn array_meta_v2(doc: &Value, attributes: &Map<String, Value>, loc: &str) -> Res
     }
     Ok(ArrayMeta {
         shape,
+        data_type: crate::dtype::DataType::parse(&dtype),
         dtype,
         chunks,
         shard_shape: None,
@@ -1043,6 +1054,7 @@ fn array_meta_v3(doc: &Value, loc: &str) -> Result<ArrayMeta> {
     }
     Ok(ArrayMeta {
         shape,
+        data_type: crate::dtype::DataType::parse(&dtype),
         dtype,
         chunks,
         shard_shape,

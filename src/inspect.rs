@@ -260,12 +260,12 @@ pub fn read_f64(h: &Hierarchy, path: &str) -> Result<Vec<f64>> {
             format!("{n} values, above the limit of {MAX_VALUES} for a coordinate read whole"),
         ));
     }
-    let dt = meta.dtype.trim_start_matches(['<', '>', '|', '=']);
-    Ok(match dt {
-        "i8" | "int64" => h.read::<i64>(path)?.iter().map(|&v| v as f64).collect(),
-        "i4" | "int32" => h.read::<i32>(path)?.iter().map(|&v| f64::from(v)).collect(),
-        "f4" | "float32" => h.read::<f32>(path)?.iter().map(|&v| f64::from(v)).collect(),
-        "u4" | "uint32" => h.read::<u32>(path)?.iter().map(|&v| f64::from(v)).collect(),
+    use crate::dtype::DataType as D;
+    Ok(match meta.data_type {
+        D::I64 => h.read::<i64>(path)?.iter().map(|&v| v as f64).collect(),
+        D::I32 => h.read::<i32>(path)?.iter().map(|&v| f64::from(v)).collect(),
+        D::F32 => h.read::<f32>(path)?.iter().map(|&v| f64::from(v)).collect(),
+        D::U32 => h.read::<u32>(path)?.iter().map(|&v| f64::from(v)).collect(),
         _ => h.read::<f64>(path)?.iter().copied().collect(),
     })
 }

@@ -27,6 +27,7 @@ pub mod cli;
 pub mod conventions;
 pub mod convert;
 pub mod demo;
+pub mod dtype;
 pub mod error;
 pub mod geo;
 pub mod hierarchy;

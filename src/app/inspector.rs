@@ -53,7 +53,7 @@ impl Inspector {
                     .filter(|s| s.len() == 2)
                     .map(|s| (s[0], s[1]));
             }
-            let Some(num) = Num::from_dtype(&m.dtype) else {
+            let Some(num) = Num::from_data_type(&m.data_type) else {
                 continue;
             };
             let raw: Vec<f64> = match num {

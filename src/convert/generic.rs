@@ -118,7 +118,7 @@ fn clean_group(p: &str) -> String {
 /// integers with a fill value or packing become floats.
 fn decoding(node: &Node) -> Option<(Num, Num, Option<CfEncoding>)> {
     let m = array_meta(node)?;
-    let num = Num::from_dtype(&m.dtype)?;
+    let num = Num::from_data_type(&m.data_type)?;
     let a = &node.attributes;
     let scaled = a.contains_key("scale_factor") || a.contains_key("add_offset");
     let fill_attr = a
@@ -347,7 +347,7 @@ impl Ctx<'_> {
         if m.shape.len() != 1 {
             return Ok(None);
         }
-        let num = Num::from_dtype(&m.dtype).unwrap_or(Num::F64);
+        let num = Num::from_data_type(&m.data_type).unwrap_or(Num::F64);
         Ok(Some((read_f64(self.h, &n.path)?, num)))
     }
 }
@@ -1600,7 +1600,7 @@ pub fn validate_existing_band_data(
         }
     }
     let first: Vec<std::ops::Range<u64>> = shape.iter().map(|_| 0..1).collect();
-    let v = match Num::from_dtype(&m.dtype) {
+    let v = match Num::from_data_type(&m.data_type) {
         Some(Num::F32) => out
             .read_region::<f32>(&path, &first)
             .ok()

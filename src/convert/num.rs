@@ -19,17 +19,23 @@ pub enum Num {
 impl Num {
     /// From a v2 (`<u2`, `|u1`) or v3 (`uint16`) data type; `None` for strings, bools, times.
     pub fn from_dtype(s: &str) -> Option<Num> {
-        Some(match s.trim_start_matches(['<', '>', '|', '=']) {
-            "u1" | "uint8" => Num::U8,
-            "u2" | "uint16" => Num::U16,
-            "u4" | "uint32" => Num::U32,
-            "u8" | "uint64" => Num::U64,
-            "i1" | "int8" => Num::I8,
-            "i2" | "int16" => Num::I16,
-            "i4" | "int32" => Num::I32,
-            "i8" | "int64" => Num::I64,
-            "f4" | "float32" => Num::F32,
-            "f8" | "float64" => Num::F64,
+        Self::from_data_type(&crate::dtype::DataType::parse(s))
+    }
+
+    /// The numeric type of a [`crate::dtype::DataType`]; `None` for strings, bools, times.
+    pub fn from_data_type(d: &crate::dtype::DataType) -> Option<Num> {
+        use crate::dtype::DataType as D;
+        Some(match d {
+            D::U8 => Num::U8,
+            D::U16 => Num::U16,
+            D::U32 => Num::U32,
+            D::U64 => Num::U64,
+            D::I8 => Num::I8,
+            D::I16 => Num::I16,
+            D::I32 => Num::I32,
+            D::I64 => Num::I64,
+            D::F32 => Num::F32,
+            D::F64 => Num::F64,
             _ => return None,
         })
     }

@@ -798,15 +798,16 @@ impl RegionCtx<'_> {
         use crate::kernels::IntOp;
         let meta = self.input.array_meta(from)?;
         let dims = meta.shape.clone();
-        let dtype = meta.dtype.trim_start_matches(['<', '|', '=']).to_string();
+        let data_type = meta.data_type.clone();
         let src = source_ranges(ranges, factor, &dims);
         let (h, w) = (
             (src[0].end - src[0].start) as usize,
             (src[1].end - src[1].start) as usize,
         );
         let f = factor as usize;
-        let bytes = match (dtype.as_str(), kernel) {
-            ("u1" | "uint8", _) => {
+        use crate::dtype::DataType as D;
+        let bytes = match (&data_type, kernel) {
+            (D::U8, _) => {
                 let v: Vec<u8> = self.read::<u8>(from, &src)?;
                 let op = match kernel {
                     Kernel::Mode => IntOp::Mode,
@@ -815,13 +816,13 @@ impl RegionCtx<'_> {
                 };
                 self.kernels.block_u8(&v, w, h, f, self.edge, op)?.0
             }
-            ("u2" | "uint16", Kernel::Mean) => {
+            (D::U16, Kernel::Mean) => {
                 let v: Vec<u16> = self.read::<u16>(from, &src)?;
                 let (o, ..) = self.kernels.block_mean_u16(&v, w, h, f, self.edge)?;
                 o.iter().flat_map(|x| x.to_le_bytes()).collect()
             }
             // N0512 probabilities are float32 with NaN fill: the NaN-skipping mean.
-            ("f4" | "float32", Kernel::Mean) => {
+            (D::F32, Kernel::Mean) => {
                 let v: Vec<f32> = self.read::<f32>(from, &src)?;
                 let (o, ..) = self.kernels.block_mean_f32(&v, w, h, f, self.edge, true)?;
                 o.iter().flat_map(|x| x.to_le_bytes()).collect()

@@ -452,7 +452,7 @@ impl DemoContent {
                 Box::new(|i| Val::Num(1.0 + i[0] as f64))
             }
             _ if nd == 0 => Box::new(|_| Val::Num(0.0)),
-            _ if spec.dtype.contains('U') || spec.dtype.contains('S') => {
+            _ if crate::dtype::DataType::parse(&spec.dtype).is_text() => {
                 let n = name.to_string();
                 Box::new(move |i| Val::Str(format!("{n}{}", i.first().copied().unwrap_or(0))))
             }

@@ -170,17 +170,17 @@ pub fn read_band_raw(h: &Hierarchy, path: &str, window: Option<&Window>) -> Resu
         ],
         None => vec![0..hh, 0..ww],
     };
-    let dt = meta.dtype.trim_start_matches(['<', '>', '|', '=']);
-    let (data, cf) = match dt {
-        "u2" | "uint16" => (
+    use crate::dtype::DataType as D;
+    let (data, cf) = match &meta.data_type {
+        D::U16 => (
             RawData::U16(flat(h.read_region::<u16>(path, &ranges)?)),
             Some(cf),
         ),
-        "u1" | "uint8" => (
+        D::U8 => (
             RawData::U8(flat(h.read_region::<u8>(path, &ranges)?)),
             Some(cf),
         ),
-        "f4" | "float32" => {
+        D::F32 => {
             // Float data is shown as stored unless it carries a scale or an offset.
             let encoded = cf.scale_factor != 1.0 || cf.add_offset != 0.0;
             (
@@ -188,7 +188,7 @@ pub fn read_band_raw(h: &Hierarchy, path: &str, window: Option<&Window>) -> Resu
                 encoded.then_some(cf),
             )
         }
-        "f8" | "float64" => (
+        D::F64 => (
             RawData::F32(
                 h.read_region::<f64>(path, &ranges)?
                     .iter()
