@@ -1,6 +1,6 @@
 //! `eopf-geozarr bench`: wall times of a whole conversion and of its codec floor (decoding the
 //! input and compressing the output with the chosen codec on all cores — what no conversion can
-//! beat, PRODUCT §8).
+//! beat, README.md "Performance").
 
 use std::sync::Arc;
 use std::time::Instant;

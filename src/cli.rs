@@ -51,7 +51,7 @@ enum Level {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ProfileArg {
-    /// The published GeoZarr conventions with the fixes of PRODUCT.md §3.
+    /// The published GeoZarr conventions with the fixes of src/profile.rs.
     Geozarr,
     /// eopf-geozarr 0.10.1's structure and metadata.
     Reference,

@@ -1,4 +1,4 @@
-//! The GeoZarr conventions: `multiscales`, `proj` and `spatial` (ECOSYSTEM §2). The writer emits
+//! The GeoZarr conventions: `multiscales`, `proj` and `spatial` (src/conventions.rs). The writer emits
 //! either the exact published v0.1 declarations (geozarr profile) or the draft-era declarations of
 //! eopf-geozarr 0.10.1 (reference profile); the reader identifies a convention by UUID, with or
 //! without the trailing colon in its name and whatever its URLs.

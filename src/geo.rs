@@ -18,7 +18,7 @@ pub struct GeoTransform {
 }
 
 impl GeoTransform {
-    /// From pixel-centre coordinates (rioxarray's rule, REFERENCE §1.6 a): pixel size =
+    /// From pixel-centre coordinates (rioxarray's rule, docs/reference.md §1.6 a): pixel size =
     /// `x[1]−x[0]`, `y[1]−y[0]`; edge origin = first centre − size/2. `None` with fewer than 2 values.
     pub fn from_centres(x: &[f64], y: &[f64]) -> Option<Self> {
         if x.len() < 2 || y.len() < 2 {

@@ -1,6 +1,6 @@
 //! Pure planning functions: aligned chunk sizes (both reference variants), shard shapes, overview
 //! levels (pipeline A), the Sentinel-2 level table and its derivation chain (pipeline B), and the
-//! geozarr profile's sharding policy. Every number of REFERENCE §2A.6, §2B.5 and §2B.11 is a test.
+//! geozarr profile's sharding policy. Every number of docs/reference.md §2A.6, §2B.5 and §2B.11 is a test.
 
 pub use crate::profile::Profile;
 use crate::profile::{Transforms, Trimming};

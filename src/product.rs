@@ -1,4 +1,4 @@
-//! EOPF semantics: Sentinel-2 detection (the reference's structural rules, REFERENCE §1.8), the band
+//! EOPF semantics: Sentinel-2 detection (the reference's structural rules, docs/reference.md §1.8), the band
 //! table (BAND_INFO), resolution groups, CRS resolution in the reference's order (§1.6) and CF
 //! decoding (fill → NaN, `value·scale + offset` in f64, then f32).
 
@@ -186,7 +186,7 @@ fn res_groups_with(h: &Hierarchy, path: &str, arrays: &[&str]) -> Result<(), Str
     Ok(())
 }
 
-/// The reference's Sentinel-2 structural check (REFERENCE §1.8). `Err` says why it is not S2.
+/// The reference's Sentinel-2 structural check (docs/reference.md §1.8). `Err` says why it is not S2.
 pub fn check_sentinel2(h: &Hierarchy) -> Result<S2Level, String> {
     // N0511 and earlier: Zarr v2; N0512 and later: Zarr v3 (same tree, fewer groups).
     if !matches!(h.zarr_format(), 2 | 3) {
@@ -490,7 +490,7 @@ pub fn epsg_from_wkt(wkt: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// Resolve a product's CRS in the reference's order (`initialize_crs_from_dataset`, REFERENCE §1.6):
+/// Resolve a product's CRS in the reference's order (`initialize_crs_from_dataset`, docs/reference.md §1.6):
 /// (1) root `horizontal_CRS_code` / `horizontal_crs_code` — an unknown code falls through;
 /// (2) the first group holding a grid-mapping variable; (3) the first array with `proj:epsg`.
 /// `is_known` decides whether an EPSG code exists (PROJ's database in [`crate::geo::epsg_exists`]).

@@ -8,7 +8,7 @@
 pub enum Profile {
     /// eopf-geozarr 0.10.1 structure and metadata (reproduces the reference's fixtures).
     Reference,
-    /// The published GeoZarr conventions with the fixes of PRODUCT.md §3 (default).
+    /// The published GeoZarr conventions with the fixes of src/profile.rs (default).
     #[default]
     Geozarr,
 }
@@ -94,7 +94,7 @@ pub struct Choices {
     pub convention_versions: ConventionVersions,
     /// `zarr_conventions` declared on the store root and multiscale groups, STAC metadata at the
     /// root, CF `coordinates` cleaned up (scalars dropped, `spatial_ref` named): what today's
-    /// clients read (CURRENT.md).
+    /// clients read (docs/reference.md, "Today's clients").
     pub client_metadata: bool,
     /// Attributes made strict JSON and stripped of stale encodings (instead of copied verbatim).
     pub sanitized_attributes: bool,

@@ -1,4 +1,4 @@
-//! A real GeoZarr validator (ECOSYSTEM §2, the reference's minispec): conventions found by UUID,
+//! A real GeoZarr validator (src/conventions.rs, the reference's minispec): conventions found by UUID,
 //! required attributes on the store root, on multiscale groups, levels and arrays, layout
 //! consistency (shapes vs arrays, transforms vs scales and shapes, edges across levels), a CRS
 //! wherever there is georeferencing, and strict JSON metadata. Findings carry the node path.
@@ -611,7 +611,7 @@ fn check_multiscales(h: &Hierarchy, path: &str, a: &Map<String, Value>, r: &mut 
             r.warn(
                 path,
                 "nested-levels",
-                "levels are nested under the native level (asset \".\"): xarray.open_datatree cannot align the parent's x/y with the levels' (ECOSYSTEM #9)".into(),
+                "levels are nested under the native level (asset \".\"): xarray.open_datatree cannot align the parent's x/y with the levels' (docs/reference.md E-9)".into(),
             );
         }
         if !is_safe_asset(&e.asset) {

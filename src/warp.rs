@@ -1,4 +1,4 @@
-//! Ground-control-point georeferencing of Sentinel-1 GRD products (REFERENCE §2A.7): GDAL's GCP
+//! Ground-control-point georeferencing of Sentinel-1 GRD products (docs/reference.md §2A.7): GDAL's GCP
 //! polynomial transformer (order chosen from the number of GCPs, least squares on mean-centred
 //! coordinates), GDAL's suggested warp output (edge sampling, square pixels from the diagonal),
 //! and bilinear resampling with GDAL's weights and validity rules.

@@ -1,4 +1,4 @@
-//! Pipeline A (`create_geozarr_dataset`, REFERENCE §2A): the reference profile's plan reproduces
+//! Pipeline A (`create_geozarr_dataset`, docs/reference.md §2A): the reference profile's plan reproduces
 //! `golden/out_generic_spec.json` (S2 L2A input) and `golden/out_s1_spec.json` (the reference's
 //! Sentinel-1 test mock, rebuilt here), and both profiles write stores whose values follow the
 //! rules: plain/NaN means, truncation, nodata, the GCP warp.

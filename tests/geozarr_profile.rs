@@ -114,7 +114,7 @@ fn geozarr_profile_is_exact_and_valid() {
         "{:?}",
         aot.codecs
     );
-    // Invariants of the reference's test_array_attrs (REFERENCE §5.2.5).
+    // Invariants of the reference's test_array_attrs (its tests/test_array_attrs.py checks).
     for n in h.nodes() {
         assert!(!n.attributes.contains_key("_eopf_attrs"), "{}", n.path);
         assert!(

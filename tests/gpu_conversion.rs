@@ -1,4 +1,4 @@
-//! The written stores are the same whichever device ran the kernels (PRODUCT §4 agreement rule):
+//! The written stores are the same whichever device ran the kernels (the agreement rule of src/kernels/mod.rs):
 //! `--device gpu` (wgpu on lavapipe in `make test`) against `--device cpu`, for both pipelines and
 //! both profiles on the golden input and for a demo product — every array, integers and strings
 //! bit-identical, floats within 4 ULP, and identical metadata.

@@ -1,6 +1,6 @@
 //! Every WGSL kernel against the CPU kernel on random and edge-case inputs: NaN blocks, all-NaN
 //! blocks, partial edge blocks, factors 2/3/6/7, odd sizes, 1×1, and inputs split into several
-//! strips. Integers bit-identical, floats within 4 ULP (PRODUCT §4). Runs on Mesa lavapipe in
+//! strips. Integers bit-identical, floats within 4 ULP (src/kernels/mod.rs). Runs on Mesa lavapipe in
 //! `make test` and fails there without an adapter.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])
 

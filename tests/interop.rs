@@ -101,7 +101,7 @@ fn python_readers_open_both_profiles() {
 }
 
 /// Pipeline A outputs: the geozarr profile (flat levels) opens with `open_datatree`; the reference
-/// profile (levels nested under the native one, ECOSYSTEM #9) level by level with `open_dataset`.
+/// profile (levels nested under the native one, docs/reference.md E-9) level by level with `open_dataset`.
 #[test]
 fn python_readers_open_pipeline_a_outputs() {
     let Some(py) = common::python() else { return };

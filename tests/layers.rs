@@ -1,4 +1,4 @@
-//! Layers without loops (PRODUCT §2): read the `crate::…` paths of `src/` (code only, comments
+//! Layers without loops (ARCHITECTURE.md): read the `crate::…` paths of `src/` (code only, comments
 //! left out) and fail on a forbidden edge — `storage` and `kernels` know nothing of `convert`,
 //! `app` or `cli`; library modules know nothing of `app` or `cli`; the module graph has no cycle.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)] // test code (Cargo.toml [lints])

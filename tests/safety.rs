@@ -1,4 +1,4 @@
-//! Only our own outputs are ever erased or rewritten (PRODUCT §9): `--overwrite` and `--resume`
+//! Only our own outputs are ever erased or rewritten (README.md "Safety"): `--overwrite` and `--resume`
 //! refuse a folder or S3 prefix holding anything else (one error line naming the path and the
 //! first foreign entry, exit 1, nothing touched), never follow a symbolic link out of the output,
 //! never erase a bucket root; `--resume` does nothing on a complete output of the same conversion

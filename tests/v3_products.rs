@@ -45,7 +45,7 @@ fn v3_fixture_layout_materialises_with_data_at_a_tenth_and_empty_at_full_size() 
     let layout_file = fx.join(V3_L2A);
     let (layout, format) = GroupSpec::from_file_with_format(&layout_file).unwrap();
     assert_eq!(format, ZarrFormat::V3);
-    assert_eq!(layout.arrays().len(), 103, "CURRENT.md §1: 103 arrays");
+    assert_eq!(layout.arrays().len(), 103, "the N0512 layout: 103 arrays");
     let dir = tempfile::tempdir().unwrap();
 
     // 1/10 size with demo data, written in the layout's own format (v3).
@@ -483,12 +483,12 @@ fn tree_against_reference_0_12(fx: &Path, fixture: &str) {
             && ["/r120m", "/r360m", "/r720m"].iter().any(|l| n.contains(l))
         {
             return Some(
-                "PRODUCT §3.7: the geozarr profile builds type-correct pyramids of every raster family",
+                "src/profile.rs, resampling: the geozarr profile builds type-correct pyramids of every raster family",
             );
         }
         if n.starts_with("/quality/probability/r60m") {
             return Some(
-                "PRODUCT §3.7: a family without r60m (probabilities) gets one derived from r20m for its pyramid",
+                "src/profile.rs, resampling: a family without r60m (probabilities) gets one derived from r20m for its pyramid",
             );
         }
         let scalar_names = [
@@ -511,7 +511,7 @@ fn tree_against_reference_0_12(fx: &Path, fixture: &str) {
         }
         if n.starts_with("/conditions/geometry/spatial_ref") {
             return Some(
-                "PRODUCT §3.4 (B-11): the 5 km angle grids are georeferenced by a CF grid mapping",
+                "B-11 (docs/reference.md): the 5 km angle grids are georeferenced by a CF grid mapping",
             );
         }
         None

@@ -1,4 +1,4 @@
-//! The plan of pipeline A (`create_geozarr_dataset`, REFERENCE §2A): the requested groups become
+//! The plan of pipeline A (`create_geozarr_dataset`, docs/reference.md §2A): the requested groups become
 //! GeoZarr groups (native data at the group, overviews `r2`, `r4`, … below it, `multiscales` on
 //! the group), every other group with data variables is copied, Sentinel-1 measurement groups are
 //! first georeferenced from their GCPs (EPSG:4326). Pure metadata work on the opened input, like
@@ -630,7 +630,7 @@ fn plan_geozarr_group(
     let lonlat = matches!(crs, Some(Crs::Epsg(4326)));
     let (grid, s1_grid) = native_grid(ctx, info, &crs, gcp)?;
     // The reference writes the native level at the group and nests the overviews below it
-    // (`asset: "."`), which xarray's DataTree cannot align (ECOSYSTEM #9); the geozarr profile
+    // (`asset: "."`), which xarray's DataTree cannot align (docs/reference.md E-9); the geozarr profile
     // writes flat sibling levels r1 (native), r2, r4, … under the multiscale group.
     let native_group = match pc.levels {
         LevelLayout::Nested => g.clone(),

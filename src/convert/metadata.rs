@@ -1,4 +1,4 @@
-//! Zarr v3 metadata documents as the reference writes them (REFERENCE §2.0): data types, codecs,
+//! Zarr v3 metadata documents as the reference writes them (docs/reference.md §2.0): data types, codecs,
 //! fill values, attribute sanitising, the CF `spatial_ref` grid mapping and its WKT.
 
 use serde_json::{Map, Value, json};

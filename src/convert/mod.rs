@@ -1,4 +1,4 @@
-//! Conversion pipelines. Pipeline B (`convert_s2_optimized`, REFERENCE §2B) is planned by [`s2`],
+//! Conversion pipelines. Pipeline B (`convert_s2_optimized`, docs/reference.md §2B) is planned by [`s2`],
 //! pipeline A (`create_geozarr_dataset`, §2A) by [`generic`]: every output node with its exact
 //! metadata and the source of its values; [`metadata`] holds the Zarr v3 documents the reference
 //! writes; [`writer`] executes a plan.
@@ -33,7 +33,7 @@ pub enum Prepared {
     UpToDate,
 }
 
-/// Apply the existing-output policy before a conversion writes anything (PRODUCT §9): an existing
+/// Apply the existing-output policy before a conversion writes anything (README.md "Safety"): an existing
 /// output is an error; `Overwrite` erases it only when it is a Zarr store or an output of ours
 /// (never a folder or prefix holding anything else, never a bucket root, never through a
 /// symbolic link); `Resume` finishes an interrupted conversion of ours with the same input and
@@ -91,7 +91,7 @@ fn prepare_store(
     }
 }
 
-/// Pipeline A (`create_geozarr_dataset`, REFERENCE §2A) end to end on local paths: open `input`,
+/// Pipeline A (`create_geozarr_dataset`, docs/reference.md §2A) end to end on local paths: open `input`,
 /// plan the requested GeoZarr groups (Sentinel-1: georeferenced from the GCPs) and the copied
 /// groups, and write `output`. Works on any product; requested groups that are missing or have no
 /// data variables are skipped (logged).

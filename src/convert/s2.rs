@@ -1,4 +1,4 @@
-//! The plan of pipeline B (`convert_s2_optimized`, REFERENCE §2B): every output group with its
+//! The plan of pipeline B (`convert_s2_optimized`, docs/reference.md §2B): every output group with its
 //! attributes and every output array with its full `zarr.json` and where its values come from.
 //! Pure metadata work on the opened input; the writer executes the plan.
 

@@ -1,4 +1,4 @@
-//! The built-in EOPF Sentinel-2 layouts (full-size tile), generated from the facts of REFERENCE
+//! The built-in EOPF Sentinel-2 layouts (full-size tile), generated from the facts of docs/reference.md
 //! §1.2–1.5: groups, arrays, dtypes, chunking and attributes of an L2A (T32TQM) and an L1C (T32TLQ)
 //! product. No fixture file is read or copied here.
 
@@ -679,7 +679,7 @@ pub fn builtin_layout(level: S2Level, lonlat: Option<[f64; 4]>) -> GroupSpec {
     }
 }
 
-/// The N0512 (Zarr v3) form of an N0511 (Zarr v2) EOPF layout, with the changes CURRENT.md §1
+/// The N0512 (Zarr v3) form of an N0511 (Zarr v2) EOPF layout, with the changes N0512 made
 /// lists: no meteorology or quicklook groups and no scalar coordinates; float32 `x`/`y` and
 /// probabilities with NaN fill (`_FillValue` base64 NaN attribute); `|S3` band and detector
 /// labels; 6 × 6 chunks per raster; no `proj:*`, `_eopf_attrs` or `_ARRAY_DIMENSIONS` attributes

@@ -1,6 +1,6 @@
 //! The kernels of the pyramids, twice: [`cpu`] (rayon, the fallback) and [`gpu`] (wgpu compute,
 //! WGSL in `shaders/`). [`Kernels`] is the one API the conversions use: it dispatches to the GPU
-//! or the CPU as [`Device`] decides. Agreement rule (PRODUCT §4): integer kernels bit-identical,
+//! or the CPU as [`Device`] decides. Agreement rule (src/kernels/mod.rs): integer kernels bit-identical,
 //! float kernels within 4 ULP.
 
 pub mod cpu;

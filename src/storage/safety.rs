@@ -1,6 +1,6 @@
 //! What an existing output location holds, decided before `--overwrite` or `--resume` touches
 //! anything: the tool only ever erases or rewrites a Zarr store or an output of its own
-//! (PRODUCT §9). A local folder or an S3 prefix holding anything else is refused with the first
+//! (README.md "Safety"). A local folder or an S3 prefix holding anything else is refused with the first
 //! foreign entry; symbolic links are never followed (a link is itself foreign); a bucket root is
 //! never erased.
 
