@@ -6,46 +6,52 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Top-level module → the top-level modules its code names.
-fn edges() -> BTreeMap<String, BTreeSet<String>> {
+/// Every `.rs` file of `src/`: its path relative to `src/` and its text.
+fn sources() -> Vec<(String, String)> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut out = Vec::new();
     let mut stack = vec![src.clone()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-                continue;
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let rel = p.strip_prefix(&src).unwrap().to_string_lossy().to_string();
+                out.push((rel, std::fs::read_to_string(&p).unwrap()));
             }
-            if p.extension().is_none_or(|x| x != "rs") {
-                continue;
-            }
-            let rel = p.strip_prefix(&src).unwrap().to_string_lossy().to_string();
-            let module = rel
-                .split('/')
-                .next()
-                .unwrap()
-                .trim_end_matches(".rs")
-                .to_string();
-            if module == "lib" || module == "main" {
-                continue;
-            }
-            let text = std::fs::read_to_string(&p).unwrap();
-            let entry = out.entry(module.clone()).or_default();
-            for line in text.lines() {
-                let code = line.split("//").next().unwrap_or("");
-                let mut rest = code;
-                while let Some(i) = rest.find("crate::") {
-                    rest = &rest[i + 7..];
-                    let name: String = rest
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                        .collect();
-                    let is_module = name.chars().next().is_some_and(|c| c.is_ascii_lowercase());
-                    if is_module && name != module {
-                        entry.insert(name);
-                    }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Top-level module → the top-level modules its code names.
+fn edges() -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (rel, text) in sources() {
+        let module = rel
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".rs")
+            .to_string();
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let entry = out.entry(module.clone()).or_default();
+        for line in text.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            let mut rest = code;
+            while let Some(i) = rest.find("crate::") {
+                rest = &rest[i + 7..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                let is_module = name.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+                if is_module && name != module {
+                    entry.insert(name);
                 }
             }
         }
@@ -101,35 +107,24 @@ fn the_module_graph_has_layers_without_loops() {
 /// `src/` is fed configuration values.
 #[test]
 fn only_the_edges_read_the_environment() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let allowed = ["cli.rs", "main.rs", "app/config.rs", "storage/config.rs"];
     let mut readers = Vec::new();
-    let mut stack = vec![src.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let rel = p.strip_prefix(&src).unwrap().to_string_lossy().to_string();
-            let text = std::fs::read_to_string(&p).unwrap_or_default();
-            let reads = text.lines().any(|l| {
-                let code = l.split("//").next().unwrap_or("");
-                // std's readers and wgpu's (our own `X::from_env()` constructors live at the edges).
-                [
-                    "env::var",
-                    "var_os(",
-                    "Backends::from_env",
-                    "Flags::from_env",
-                    "_from_env(",
-                ]
-                .iter()
-                .any(|k| code.contains(k))
-            });
-            if reads {
-                readers.push(rel);
-            }
+    for (rel, text) in sources() {
+        let reads = text.lines().any(|l| {
+            let code = l.split("//").next().unwrap_or("");
+            // std's readers and wgpu's (our own `X::from_env()` constructors live at the edges).
+            [
+                "env::var",
+                "var_os(",
+                "Backends::from_env",
+                "Flags::from_env",
+                "_from_env(",
+            ]
+            .iter()
+            .any(|k| code.contains(k))
+        });
+        if reads {
+            readers.push(rel);
         }
     }
     readers.sort();

@@ -361,3 +361,16 @@ impl ProjGrid for EdgeGrid {
         Some((self.transform(), self.bbox(h, w)))
     }
 }
+
+/// The `_ARRAY_DIMENSIONS` attribute (how v2 sources and xarray name dimensions), if any.
+pub(crate) fn array_dimensions(attrs: &Map<String, Value>) -> Option<Vec<String>> {
+    attrs
+        .get("_ARRAY_DIMENSIONS")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+}

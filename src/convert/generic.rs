@@ -9,8 +9,9 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use super::attrs::{
-    ProjGrid, array_meta, cf_coordinates, coordinate_attrs, coordinate_names, copied_attrs, dims,
-    geotransform_string, insert_crs, py_float, rewrite_proj, value_coordinate, whole_coordinate,
+    ProjGrid, array_dimensions, array_meta, cf_coordinates, coordinate_attrs, coordinate_names,
+    copied_attrs, dims, geotransform_string, insert_crs, py_float, rewrite_proj, value_coordinate,
+    whole_coordinate,
 };
 pub use super::dask::dask_auto_chunks;
 use super::ir::{Codec, Kernel, OutArray, OutputPlan, Source, name_of, parent_of};
@@ -1236,16 +1237,7 @@ fn overview_var(
             _ => json!(0),
         }
     };
-    let odims = attrs
-        .get("_ARRAY_DIMENSIONS")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .or_else(|| dims.clone());
+    let odims = array_dimensions(&attrs).or_else(|| dims.clone());
     ctx.plan.arrays.push(OutArray {
         path: join(og, name),
         doc: array_doc(

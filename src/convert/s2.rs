@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::attrs::{
-    array_meta, cf_coordinates, computed_coordinate, coordinate_names, dims, doc_shape, insert_crs,
-    rewrite_proj, whole_coordinate,
+    array_dimensions, array_meta, cf_coordinates, computed_coordinate, coordinate_names, dims,
+    doc_shape, insert_crs, rewrite_proj, whole_coordinate,
 };
 pub use super::attrs::{centre_bbox, geotransform_string, preferred_transform, py_float};
 pub use super::ir::{Codec, Kernel, OutArray, OutputPlan, Source};
@@ -264,16 +264,7 @@ impl Ctx<'_> {
         };
 
         // v2 sources name their dimensions in `_ARRAY_DIMENSIONS`, v3 ones in `dimension_names`.
-        let dims = attrs_src
-            .attributes
-            .get("_ARRAY_DIMENSIONS")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
+        let dims = array_dimensions(&attrs_src.attributes)
             .or_else(|| array_meta(attrs_src).and_then(dims));
         OutArray {
             path: path.to_string(),
