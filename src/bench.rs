@@ -350,3 +350,156 @@ pub fn convert_on(
     t.what = format!("conversion, kernels on {device:?}");
     Ok(t)
 }
+
+/// One tool's conversion in `bench --versus`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolRun {
+    /// The command line (program and arguments).
+    pub command: Vec<String>,
+    pub wall_s: f64,
+    /// Peak resident set of the tool's process (`wait4`'s `ru_maxrss`; its child processes are
+    /// not counted).
+    pub peak_rss_bytes: u64,
+    /// Bytes of every file of the output.
+    pub bytes_written: u64,
+    /// The exit code (`None`: killed by a signal).
+    pub exit_code: Option<i32>,
+    /// The last lines of its standard error when it failed.
+    pub error: Option<String>,
+}
+
+/// `bench --versus`: the same conversion by two command-line tools, one after the other.
+#[derive(Debug, Clone, Serialize)]
+pub struct Versus {
+    pub input: String,
+    pub ours: ToolRun,
+    pub theirs: ToolRun,
+}
+
+impl Versus {
+    /// `theirs / ours` for time, peak memory and bytes written (`None` when either run failed).
+    pub fn ratios(&self) -> Option<(f64, f64, f64)> {
+        let ok = |r: &ToolRun| r.exit_code == Some(0);
+        (ok(&self.ours) && ok(&self.theirs)).then(|| {
+            let q = |a: f64, b: f64| a / b.max(1e-9);
+            (
+                q(self.theirs.wall_s, self.ours.wall_s),
+                q(
+                    self.theirs.peak_rss_bytes as f64,
+                    self.ours.peak_rss_bytes as f64,
+                ),
+                q(
+                    self.theirs.bytes_written as f64,
+                    self.ours.bytes_written as f64,
+                ),
+            )
+        })
+    }
+}
+
+/// The total size of the files below `dir`.
+fn tree_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(e.path()),
+                Ok(t) if t.is_file() => total += e.metadata().map_or(0, |m| m.len()),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
+/// Run `program args…` to completion: wall time, peak RSS, exit code; standard error goes to
+/// `log` (read back on failure).
+fn run_measured(
+    program: &std::path::Path,
+    args: &[String],
+    log: &std::path::Path,
+) -> Result<(f64, u64, Option<i32>)> {
+    let at = program.display().to_string();
+    let err = std::fs::File::create(log).map_err(|e| Error::io(log.display(), e))?;
+    let t = Instant::now();
+    let child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(err)
+        .spawn()
+        .map_err(|e| Error::io(&at, e))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet reaped (std's `Child` is never waited on).
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = t.elapsed().as_secs_f64();
+    if r != pid {
+        return Err(Error::io(&at, std::io::Error::last_os_error()));
+    }
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    // ru_maxrss is in KiB on Linux.
+    Ok((wall, (usage.ru_maxrss.max(0) as u64) << 10, code))
+}
+
+/// Convert `input` with our CLI (`ours`) and another one with the same command-line interface
+/// (`theirs`: the Python reference's `eopf-geozarr`), `convert-s2-optimized --enable-sharding`
+/// (plus `--keep-scale-offset` on both sides when asked), each into a fresh folder below
+/// `scratch`, which is removed after its size is taken.
+pub fn versus(
+    input: &str,
+    ours: &std::path::Path,
+    theirs: &std::path::Path,
+    keep_scale_offset: bool,
+    scratch: &std::path::Path,
+) -> Result<Versus> {
+    std::fs::create_dir_all(scratch).map_err(|e| Error::io(scratch.display(), e))?;
+    let run = |name: &str, program: &std::path::Path, extra: &[&str]| -> Result<ToolRun> {
+        let out = scratch.join(format!("{name}.zarr"));
+        let _ = std::fs::remove_dir_all(&out);
+        let mut args: Vec<String> = vec![
+            "convert-s2-optimized".into(),
+            input.into(),
+            out.display().to_string(),
+            "--enable-sharding".into(),
+        ];
+        if keep_scale_offset {
+            args.push("--keep-scale-offset".into());
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let log = scratch.join(format!("{name}.stderr"));
+        let (wall_s, peak_rss_bytes, exit_code) = run_measured(program, &args, &log)?;
+        let error = (exit_code != Some(0)).then(|| {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().rev().take(5).collect();
+            lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+        });
+        let bytes_written = tree_bytes(&out);
+        let _ = std::fs::remove_dir_all(&out);
+        let _ = std::fs::remove_file(&log);
+        let mut command = vec![program.display().to_string()];
+        command.extend(args);
+        Ok(ToolRun {
+            command,
+            wall_s,
+            peak_rss_bytes,
+            bytes_written,
+            exit_code,
+            error,
+        })
+    };
+    let ours = run("ours", ours, &[])?;
+    let theirs = run("theirs", theirs, &[])?;
+    let _ = std::fs::remove_dir(scratch);
+    Ok(Versus {
+        input: input.to_string(),
+        ours,
+        theirs,
+    })
+}

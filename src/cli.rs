@@ -217,6 +217,12 @@ enum Command {
         /// Also write the results as JSON to this file (what the app's benchmark panel plots).
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Convert the same input with this other CLI too (the Python reference's
+        /// `eopf-geozarr`), `convert-s2-optimized --enable-sharding` on both sides (with
+        /// `--keep-scale-offset` when given), and print wall time, peak RSS, bytes written and
+        /// the ratios. Alone, it runs only this comparison.
+        #[arg(long, value_name = "CLI")]
+        versus: Option<PathBuf>,
         /// Target inner chunk edge (reference profile).
         #[arg(long, default_value_t = 256)]
         spatial_chunk: u64,
@@ -458,6 +464,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             codec_floor,
             kernels,
             json,
+            versus,
             spatial_chunk,
             args,
         }) => bench_command(
@@ -467,6 +474,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 pipeline,
                 codec_floor,
                 kernels,
+                versus,
             },
             json,
             spatial_chunk,
@@ -822,11 +830,42 @@ fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::c
     })
 }
 
+/// The `bench --versus` table.
+fn print_versus(v: &crate::bench::Versus) {
+    println!(
+        "  {:<10} {:>9} {:>11} {:>12}",
+        "tool", "wall", "peak RSS", "written"
+    );
+    for (name, r) in [("ours", &v.ours), ("theirs", &v.theirs)] {
+        println!(
+            "  {name:<10} {:>7.2} s {:>7.3} GiB {:>9.3} GB{}",
+            r.wall_s,
+            r.peak_rss_bytes as f64 / f64::from(1u32 << 30),
+            r.bytes_written as f64 / 1e9,
+            match (r.exit_code, &r.error) {
+                (Some(0), _) => String::new(),
+                (code, e) => format!(
+                    "  FAILED (exit {code:?}): {}",
+                    e.as_deref().unwrap_or("").replace('\n', " | ")
+                ),
+            }
+        );
+    }
+    if let Some((t, m, b)) = v.ratios() {
+        println!(
+            "  theirs / ours: {t:.2}× the time, {m:.2}× the peak memory; ours writes {:.2}× their bytes",
+            1.0 / b.max(1e-9)
+        );
+    }
+}
+
 /// Which parts `bench` runs (none given: all).
 struct BenchParts {
     pipeline: bool,
     codec_floor: bool,
     kernels: bool,
+    /// The other CLI of `--versus`.
+    versus: Option<PathBuf>,
 }
 
 fn bench_command(
@@ -842,12 +881,13 @@ fn bench_command(
         mut pipeline,
         mut codec_floor,
         mut kernels,
+        versus,
     } = parts;
-    if !pipeline && !codec_floor && !kernels {
+    if !pipeline && !codec_floor && !kernels && versus.is_none() {
         (pipeline, codec_floor, kernels) = (true, true, true);
     }
     let tmp = std::env::temp_dir().join(format!("eopf-geozarr-bench-input-{}", std::process::id()));
-    let needs_product = pipeline || codec_floor || kernels;
+    let needs_product = pipeline || codec_floor || kernels || versus.is_some();
     let input = match input {
         Some(p) => p,
         None if needs_product => {
@@ -864,7 +904,26 @@ fn bench_command(
     };
     let mut timings = Vec::new();
     let mut kernel_report: Option<crate::bench::KernelReport> = None;
+    let mut side_by_side: Option<crate::bench::Versus> = None;
     let result = (|| -> anyhow::Result<()> {
+        if let Some(theirs) = &versus {
+            let ours = std::env::current_exe()?;
+            let scratch =
+                std::env::temp_dir().join(format!("eopf-geozarr-versus-{}", std::process::id()));
+            eprintln!(
+                "bench: converting {input} with {} and {} …",
+                ours.display(),
+                theirs.display()
+            );
+            let v = crate::bench::versus(
+                &input.to_string(),
+                &ours,
+                theirs,
+                args.keep_scale_offset,
+                &scratch,
+            )?;
+            side_by_side = Some(v);
+        }
         if codec_floor {
             let h = Hierarchy::open(&input)?;
             timings.push(crate::bench::decode_all(&h)?);
@@ -904,6 +963,9 @@ fn bench_command(
         input,
         rayon::current_num_threads()
     );
+    if let Some(v) = &side_by_side {
+        print_versus(v);
+    }
     for t in &timings {
         println!(
             "  {:<34} {:>8.2} s  {:>9.1} MB",
@@ -954,6 +1016,7 @@ fn bench_command(
             "threads": rayon::current_num_threads(),
             "timings": timings,
             "kernels": kernel_report,
+            "versus": side_by_side,
         });
         std::fs::write(&path, serde_json::to_string_pretty(&v)?)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -534,3 +534,43 @@ fn cancelled_conversions_are_resumable() {
     let v = common::run(&["validate", out.to_str().unwrap()]);
     assert!(v.status.success(), "{}", common::stdout(&v));
 }
+
+/// `bench --versus CLI` converts the same input with both tools, each as its own process, and
+/// reports wall time, peak RSS and bytes written. The other tool here is our own binary (the
+/// Python reference is not part of `make test`): both sides then write the same bytes.
+#[test]
+fn bench_versus_measures_two_tools_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("versus.json");
+    let ours = env!("CARGO_BIN_EXE_eopf-geozarr");
+    let o = common::run(&[
+        "bench",
+        "--size",
+        "366",
+        "--versus",
+        ours,
+        "--keep-scale-offset",
+        "--json",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let out = common::stdout(&o);
+    assert!(out.contains("theirs / ours:"), "{out}");
+    // Alone, --versus runs only the comparison.
+    assert!(
+        !out.contains("conversion / codec floor") && !out.contains("speedup"),
+        "{out}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let (a, b) = (&v["versus"]["ours"], &v["versus"]["theirs"]);
+    for r in [a, b] {
+        assert_eq!(r["exit_code"], 0, "{r}");
+        assert!(r["wall_s"].as_f64().unwrap() > 0.0);
+        // A real process of ours holds more than 10 MB at its peak.
+        assert!(r["peak_rss_bytes"].as_u64().unwrap() > 10 << 20, "{r}");
+        assert!(r["command"][4] == "--enable-sharding" && r["command"][5] == "--keep-scale-offset");
+    }
+    assert!(a["bytes_written"].as_u64().unwrap() > 100_000);
+    assert_eq!(a["bytes_written"], b["bytes_written"]);
+}
