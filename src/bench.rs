@@ -503,3 +503,136 @@ pub fn versus(
         theirs,
     })
 }
+
+/// One row of `bench --codecs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodecRow {
+    pub codec: String,
+    /// `uint16 DN` or `float32 reflectance`.
+    pub data: String,
+    /// Raw bytes / stored bytes (chunk payloads of 256² inner chunks).
+    pub ratio: f64,
+    /// Single-core throughput over the raw bytes.
+    pub encode_mb_s: f64,
+    pub decode_mb_s: f64,
+}
+
+/// The codec chains compared by `bench --codecs` (name, codec after `bytes`). A standalone `lz4`
+/// codec is not among zarrs' Zarr v3 codecs; LZ4 is measured inside Blosc.
+pub fn codec_candidates(item: usize) -> Vec<(String, serde_json::Value)> {
+    use serde_json::json;
+    let mut v = Vec::new();
+    for level in [1, 3, 5] {
+        v.push((
+            format!("zstd {level}"),
+            json!({"name": "zstd", "configuration": {"level": level, "checksum": false}}),
+        ));
+    }
+    for (shuffle, label) in [("shuffle", "shuffle"), ("bitshuffle", "bit-shuffle")] {
+        for level in [1, 3] {
+            v.push((
+                format!("blosc-zstd {label} {level}"),
+                json!({"name": "blosc", "configuration": {"cname": "zstd", "clevel": level,
+                    "shuffle": shuffle, "typesize": item, "blocksize": 0}}),
+            ));
+        }
+    }
+    v.push((
+        "blosc-lz4 shuffle 5".into(),
+        json!({"name": "blosc", "configuration": {"cname": "lz4", "clevel": 5,
+            "shuffle": "shuffle", "typesize": item, "blocksize": 0}}),
+    ));
+    v
+}
+
+/// `bench --codecs`: every [`codec_candidates`] chain on the r10m B04 of `h` (a window of at
+/// most `edge`² pixels), as the stored uint16 digital numbers and as decoded float32
+/// reflectance, in 256² chunks, encoded and decoded on one core.
+pub fn codec_study(h: &Hierarchy, edge: u64) -> Result<Vec<CodecRow>> {
+    let path = "/measurements/reflectance/r10m/b04";
+    let meta = h.array_meta(path)?;
+    let (hh, ww) = match meta.shape[..] {
+        [a, b] => (a.min(edge), b.min(edge)),
+        _ => return Err(Error::invalid(path, "B04 is not 2-D")),
+    };
+    let dn: Vec<u16> = h
+        .read_region::<u16>(path, &[0..hh, 0..ww])?
+        .iter()
+        .copied()
+        .collect();
+    let node = h
+        .node(path)
+        .ok_or_else(|| Error::invalid(path, "vanished"))?;
+    let cf = crate::product::CfEncoding::from_attributes(&node.attributes, &meta.fill_value);
+    let refl = crate::kernels::cpu::decode_u16(&dn, &cf);
+    let inputs: [(&str, &str, usize, Vec<u8>); 2] = [
+        ("uint16 DN", "uint16", 2, bytemuck::cast_slice(&dn).to_vec()),
+        (
+            "float32 reflectance",
+            "float32",
+            4,
+            bytemuck::cast_slice(&refl).to_vec(),
+        ),
+    ];
+    let options = zarrs::array::CodecOptions::default().with_concurrent_target(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| Error::invalid("bench --codecs", e))?;
+    let mut rows = Vec::new();
+    for (data, dt, item, raw) in &inputs {
+        for (codec, doc) in codec_candidates(*item) {
+            let fill = if *dt == "float32" {
+                serde_json::json!("NaN")
+            } else {
+                serde_json::json!(0)
+            };
+            let array_doc = crate::convert::metadata::array_doc(
+                &[hh, ww],
+                serde_json::json!(dt),
+                &[256, 256],
+                fill,
+                vec![crate::convert::metadata::bytes_codec(*item), doc],
+                serde_json::Map::new(),
+                Some(vec!["y".into(), "x".into()]),
+            );
+            let store = Arc::new(MemoryStore::new());
+            let m: ArrayMetadataV3 =
+                serde_json::from_value(array_doc).map_err(|e| Error::invalid(&codec, e))?;
+            let array = Array::new_with_metadata(store.clone(), "/a", ArrayMetadata::V3(m))
+                .map_err(|e| Error::invalid(&codec, e))?;
+            let (enc, dec, stored) = pool.install(|| -> Result<(f64, f64, u64)> {
+                let t = Instant::now();
+                array
+                    .store_array_subset_opt(
+                        &array.subset_all(),
+                        ArrayBytes::new_flen(raw.as_slice()),
+                        &options,
+                    )
+                    .map_err(|e| Error::io(&codec, e))?;
+                let enc = t.elapsed().as_secs_f64();
+                let stored = zarrs::storage::ListableStorageTraits::size(&*store)
+                    .map_err(|e| Error::io(&codec, e))?;
+                let t = Instant::now();
+                let back: ArrayBytes = array
+                    .retrieve_array_subset_opt(&array.subset_all(), &options)
+                    .map_err(|e| Error::io(&codec, e))?;
+                let dec = t.elapsed().as_secs_f64();
+                let back = back.into_fixed().map_err(|e| Error::invalid(&codec, e))?;
+                if back.as_ref() != raw.as_slice() {
+                    return Err(Error::invalid(&codec, "the round trip changed the data"));
+                }
+                Ok((enc, dec, stored))
+            })?;
+            let mb = raw.len() as f64 / 1e6;
+            rows.push(CodecRow {
+                codec,
+                data: data.to_string(),
+                ratio: raw.len() as f64 / stored.max(1) as f64,
+                encode_mb_s: mb / enc.max(1e-9),
+                decode_mb_s: mb / dec.max(1e-9),
+            });
+        }
+    }
+    Ok(rows)
+}

@@ -214,6 +214,12 @@ enum Command {
         /// conversion on each device.
         #[arg(long)]
         kernels: bool,
+        /// Compare codecs on the input's r10m B04 (a window of at most 2048² px), as uint16
+        /// digital numbers and as float32 reflectance, in 256² chunks: compression ratio and
+        /// single-core encode/decode MB/s of zstd, blosc-zstd (shuffle, bit-shuffle) and
+        /// blosc-lz4.
+        #[arg(long)]
+        codecs: bool,
         /// Also write the results as JSON to this file (what the app's benchmark panel plots).
         #[arg(long)]
         json: Option<PathBuf>,
@@ -463,6 +469,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             pipeline,
             codec_floor,
             kernels,
+            codecs,
             json,
             versus,
             spatial_chunk,
@@ -474,6 +481,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 pipeline,
                 codec_floor,
                 kernels,
+                codecs,
                 versus,
             },
             json,
@@ -830,6 +838,54 @@ fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::c
     })
 }
 
+/// The `bench --codecs` table.
+fn print_codecs(rows: &[crate::bench::CodecRow]) {
+    println!(
+        "  {:<26} {:<20} {:>7} {:>12} {:>12}",
+        "codec (256² chunks)", "data", "ratio", "encode MB/s", "decode MB/s"
+    );
+    for r in rows {
+        println!(
+            "  {:<26} {:<20} {:>6.2}× {:>12.0} {:>12.0}",
+            r.codec, r.data, r.ratio, r.encode_mb_s, r.decode_mb_s
+        );
+    }
+}
+
+/// The `bench --kernels` table.
+fn print_kernels(k: &crate::bench::KernelReport) {
+    let adapter = k.adapter.as_ref().map_or("none".to_string(), |a| {
+        format!("{} ({}, {})", a.name, a.backend, a.device_type)
+    });
+    println!("kernels: CPU = {}, GPU adapter = {adapter}", k.cpu);
+    println!(
+        "  {:<30} {:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
+        "kernel", "size", "CPU ms", "GPU ms", "upload", "compute", "readback", "speedup", "ULP"
+    );
+    for r in &k.rows {
+        let g = |f: fn(&crate::bench::GpuSplit) -> f64| {
+            r.gpu
+                .as_ref()
+                .map_or("-".into(), |g| format!("{:.1}", f(g)))
+        };
+        println!(
+            "  {:<30} {:<16} {:>9.1} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
+            r.kernel,
+            r.size,
+            r.cpu_ms,
+            g(|g| g.total_ms),
+            g(|g| g.upload_ms),
+            g(|g| g.compute_ms),
+            g(|g| g.readback_ms),
+            r.speedup.map_or("-".into(), |s| format!("{s:.2}×")),
+            r.max_ulp.map_or("-".into(), |u| u.to_string()),
+        );
+    }
+    for t in &k.conversions {
+        println!("  {:<47} {:>8.2} s", t.what, t.seconds);
+    }
+}
+
 /// The `bench --versus` table.
 fn print_versus(v: &crate::bench::Versus) {
     println!(
@@ -864,6 +920,7 @@ struct BenchParts {
     pipeline: bool,
     codec_floor: bool,
     kernels: bool,
+    codecs: bool,
     /// The other CLI of `--versus`.
     versus: Option<PathBuf>,
 }
@@ -881,13 +938,14 @@ fn bench_command(
         mut pipeline,
         mut codec_floor,
         mut kernels,
+        mut codecs,
         versus,
     } = parts;
-    if !pipeline && !codec_floor && !kernels && versus.is_none() {
-        (pipeline, codec_floor, kernels) = (true, true, true);
+    if !pipeline && !codec_floor && !kernels && !codecs && versus.is_none() {
+        (pipeline, codec_floor, kernels, codecs) = (true, true, true, true);
     }
     let tmp = std::env::temp_dir().join(format!("eopf-geozarr-bench-input-{}", std::process::id()));
-    let needs_product = pipeline || codec_floor || kernels || versus.is_some();
+    let needs_product = pipeline || codec_floor || kernels || codecs || versus.is_some();
     let input = match input {
         Some(p) => p,
         None if needs_product => {
@@ -905,7 +963,11 @@ fn bench_command(
     let mut timings = Vec::new();
     let mut kernel_report: Option<crate::bench::KernelReport> = None;
     let mut side_by_side: Option<crate::bench::Versus> = None;
+    let mut codec_rows: Option<Vec<crate::bench::CodecRow>> = None;
     let result = (|| -> anyhow::Result<()> {
+        if codecs {
+            codec_rows = Some(crate::bench::codec_study(&Hierarchy::open(&input)?, 2048)?);
+        }
         if let Some(theirs) = &versus {
             let ours = std::env::current_exe()?;
             let scratch =
@@ -966,6 +1028,9 @@ fn bench_command(
     if let Some(v) = &side_by_side {
         print_versus(v);
     }
+    if let Some(rows) = &codec_rows {
+        print_codecs(rows);
+    }
     for t in &timings {
         println!(
             "  {:<34} {:>8.2} s  {:>9.1} MB",
@@ -980,36 +1045,7 @@ fn bench_command(
         println!("  conversion / codec floor: {:.2}×", conv / floor.max(1e-9));
     }
     if let Some(k) = &kernel_report {
-        let adapter = k.adapter.as_ref().map_or("none".to_string(), |a| {
-            format!("{} ({}, {})", a.name, a.backend, a.device_type)
-        });
-        println!("kernels: CPU = {}, GPU adapter = {adapter}", k.cpu);
-        println!(
-            "  {:<30} {:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
-            "kernel", "size", "CPU ms", "GPU ms", "upload", "compute", "readback", "speedup", "ULP"
-        );
-        for r in &k.rows {
-            let g = |f: fn(&crate::bench::GpuSplit) -> f64| {
-                r.gpu
-                    .as_ref()
-                    .map_or("-".into(), |g| format!("{:.1}", f(g)))
-            };
-            println!(
-                "  {:<30} {:<16} {:>9.1} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
-                r.kernel,
-                r.size,
-                r.cpu_ms,
-                g(|g| g.total_ms),
-                g(|g| g.upload_ms),
-                g(|g| g.compute_ms),
-                g(|g| g.readback_ms),
-                r.speedup.map_or("-".into(), |s| format!("{s:.2}×")),
-                r.max_ulp.map_or("-".into(), |u| u.to_string()),
-            );
-        }
-        for t in &k.conversions {
-            println!("  {:<47} {:>8.2} s", t.what, t.seconds);
-        }
+        print_kernels(k);
     }
     if let Some(path) = json {
         let v = serde_json::json!({
@@ -1017,6 +1053,7 @@ fn bench_command(
             "timings": timings,
             "kernels": kernel_report,
             "versus": side_by_side,
+            "codecs": codec_rows,
         });
         std::fs::write(&path, serde_json::to_string_pretty(&v)?)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

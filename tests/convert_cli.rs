@@ -574,3 +574,38 @@ fn bench_versus_measures_two_tools_side_by_side() {
     assert!(a["bytes_written"].as_u64().unwrap() > 100_000);
     assert_eq!(a["bytes_written"], b["bytes_written"]);
 }
+
+/// `bench --codecs`: every candidate chain on B04 as uint16 and float32, round-tripped (a chain
+/// that changed the data would fail the command), with its ratio and single-core throughput.
+#[test]
+fn bench_codecs_compares_the_candidate_chains() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("codecs.json");
+    let o = common::run(&[
+        "bench",
+        "--size",
+        "366",
+        "--codecs",
+        "--json",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(common::stdout(&o).contains("decode MB/s"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let rows = v["codecs"].as_array().unwrap();
+    let names = eopf_geozarr::bench::codec_candidates(2);
+    assert_eq!(rows.len(), 2 * names.len());
+    for r in rows {
+        assert!(r["ratio"].as_f64().unwrap() > 1.0, "{r}");
+        assert!(
+            r["encode_mb_s"].as_f64().unwrap() > 0.0 && r["decode_mb_s"].as_f64().unwrap() > 0.0
+        );
+    }
+    let datas: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["data"].as_str().unwrap()).collect();
+    assert_eq!(
+        datas.into_iter().collect::<Vec<_>>(),
+        ["float32 reflectance", "uint16 DN"]
+    );
+}
