@@ -196,7 +196,8 @@ enum Command {
         #[command(flatten)]
         args: ConvertArgs,
     },
-    /// Time a whole conversion and/or its codec floor (decode the input, compress the output).
+    /// Time a whole conversion, its codec floor (decode the input, compress the output), the
+    /// kernels on CPU and GPU, the codecs, or the same conversion by another CLI (--versus).
     Bench {
         /// Product to convert (default: a demo product of --size, created in a temporary folder).
         #[arg(long)]
@@ -281,12 +282,7 @@ pub struct EnvSettings {
 impl EnvSettings {
     /// Read the environment.
     pub fn from_env() -> Self {
-        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-        let mb = |n: &str| {
-            var(n)
-                .and_then(|v| v.parse::<u64>().ok())
-                .map(|mb| mb << 20)
-        };
+        let (var, mb) = (crate::env::var, crate::env::megabytes);
         EnvSettings {
             source_cache_bytes: mb("EOPF_SOURCE_CACHE_MB")
                 .unwrap_or(crate::convert::writer::SOURCE_CACHE_BYTES),

@@ -28,6 +28,7 @@ pub mod conventions;
 pub mod convert;
 pub mod demo;
 pub mod dtype;
+pub mod env;
 pub mod error;
 pub mod geo;
 pub mod hierarchy;

@@ -41,12 +41,7 @@ impl Default for AppConfig {
 impl AppConfig {
     /// Read the environment.
     pub fn from_env() -> Self {
-        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-        let mb = |n: &str| {
-            var(n)
-                .and_then(|v| v.parse::<u64>().ok())
-                .map(|mb| mb << 20)
-        };
+        let (var, mb) = (crate::env::var, crate::env::megabytes);
         AppConfig {
             chunk_cache_bytes: mb("EOPF_CHUNK_CACHE_MB").unwrap_or(DEFAULT_CHUNK_CACHE_BYTES),
             tile_cache_bytes: mb("EOPF_TILE_CACHE_MB")

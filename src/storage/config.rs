@@ -8,6 +8,8 @@ use std::sync::{OnceLock, RwLock};
 
 use serde_json::{Value, json};
 
+use crate::env::var as env;
+
 /// Default region, as the reference.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
@@ -56,10 +58,6 @@ impl std::fmt::Debug for S3Config {
             .field("max_retries", &self.max_retries)
             .finish()
     }
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 impl S3Config {
@@ -136,9 +134,7 @@ pub fn mask_key(k: &str) -> String {
 fn profile_keys(profile: &str) -> Option<(Option<String>, Option<String>, Option<String>)> {
     let file = env("AWS_SHARED_CREDENTIALS_FILE")
         .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".aws/credentials"))
-        })?;
+        .or_else(|| env("HOME").map(|h| std::path::PathBuf::from(h).join(".aws/credentials")))?;
     let text = std::fs::read_to_string(file).ok()?;
     let mut section = String::new();
     let (mut id, mut secret, mut token) = (None, None, None);
