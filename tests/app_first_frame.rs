@@ -59,14 +59,13 @@ impl ListableStorageTraits for Counting {
 fn first_frame_of_a_full_size_pyramid_reads_only_the_coarse_level() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.zarr");
-    let o = common::run(&[
+    common::run_ok(&[
         "demo",
         input.to_str().unwrap(),
         "--size",
         "10980",
         "--empty",
     ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
     // The full-tile GeoZarr layout (geozarr profile, sharded), metadata only.
     let h = Hierarchy::open(&input).unwrap();
     let opts = eopf_geozarr::convert::S2Options {
@@ -194,8 +193,7 @@ fn regions_of_a_decoded_chunk_are_not_read_again() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.zarr");
     // N0511 (v2) chunks are large (one 549² chunk per r20m band here), the case the cache is for.
-    let o = common::run(&["demo", input.to_str().unwrap(), "--format", "v2"]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    common::run_ok(&["demo", input.to_str().unwrap(), "--format", "v2"]);
     let open = || {
         let store = Arc::new(Counting {
             inner: zarrs::filesystem::FilesystemStore::new(&input).unwrap(),

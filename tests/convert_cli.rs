@@ -65,13 +65,12 @@ fn converts_and_validates_both_profiles() {
     }
     // `convert` sends Sentinel-2 inputs to pipeline B too.
     let out = dir.path().join("convert.zarr");
-    let o = common::run(&[
+    let o = common::run_ok(&[
         "convert",
         input.to_str().unwrap(),
         out.to_str().unwrap(),
         "--json",
     ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["validation"]["findings"].as_array().unwrap().len(), 0);
 }
@@ -150,7 +149,7 @@ fn convert_runs_pipeline_a_on_other_products() {
     )
     .unwrap();
     let out = dir.path().join("out.zarr");
-    let o = common::run(&[
+    let o = common::run_ok(&[
         "convert",
         input.to_str().unwrap(),
         out.to_str().unwrap(),
@@ -161,7 +160,6 @@ fn convert_runs_pipeline_a_on_other_products() {
         "--spatial-chunk",
         "256",
     ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
     assert!(
         common::stdout(&o).contains("Successfully converted EOPF dataset to GeoZarr format"),
         "{}",
@@ -226,13 +224,12 @@ fn existing_and_unwritable_outputs() {
         e.contains("out.zarr") && e.contains("already exists"),
         "{e}"
     );
-    let o = common::run(&[
+    common::run_ok(&[
         "convert-s2-optimized",
         input.to_str().unwrap(),
         out.to_str().unwrap(),
         "--overwrite",
     ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
     // A file where a directory is needed.
     let file = dir.path().join("plain-file");
     std::fs::write(&file, "x").unwrap();
@@ -305,13 +302,12 @@ fn corrupt_source_chunk_leaves_no_valid_output_and_resume_completes_it() {
     std::fs::write(&chunk, &good).unwrap();
     let b04 = out.join("measurements/reflectance/r10m/b04/c/0/0");
     let before = std::fs::metadata(&b04).unwrap().modified().unwrap();
-    let o = common::run(&[
+    common::run_ok(&[
         "convert-s2-optimized",
         input.to_str().unwrap(),
         out.to_str().unwrap(),
         "--resume",
     ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
     assert_eq!(
         std::fs::metadata(&b04).unwrap().modified().unwrap(),
         before,
@@ -389,8 +385,7 @@ fn bad_flags() {
 fn bench_reports_the_floor_the_conversion_and_the_kernels() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bench.json");
-    let o = common::run(&["bench", "--size", "366", "--json", file.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    let o = common::run_ok(&["bench", "--size", "366", "--json", file.to_str().unwrap()]);
     let out = common::stdout(&o);
     assert!(
         out.contains("conversion / codec floor") && out.contains("speedup"),
@@ -444,7 +439,7 @@ fn keep_scale_offset_stores_the_packed_digital_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let input = demo(dir.path(), "in.zarr");
     let out = dir.path().join("keep.zarr");
-    let o = common::run(&[
+    common::run_ok(&[
         "convert-s2-optimized",
         input.to_str().unwrap(),
         out.to_str().unwrap(),
@@ -452,7 +447,6 @@ fn keep_scale_offset_stores_the_packed_digital_numbers() {
         "--profile",
         "reference",
     ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
     let (src, h) = (
         eopf_geozarr::hierarchy::Hierarchy::open(&input).unwrap(),
         eopf_geozarr::hierarchy::Hierarchy::open(&out).unwrap(),
@@ -543,7 +537,7 @@ fn bench_versus_measures_two_tools_side_by_side() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("versus.json");
     let ours = env!("CARGO_BIN_EXE_eopf-geozarr");
-    let o = common::run(&[
+    let o = common::run_ok(&[
         "bench",
         "--size",
         "366",
@@ -553,7 +547,6 @@ fn bench_versus_measures_two_tools_side_by_side() {
         "--json",
         file.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
     let out = common::stdout(&o);
     assert!(out.contains("theirs / ours:"), "{out}");
     // Alone, --versus runs only the comparison.
@@ -581,7 +574,7 @@ fn bench_versus_measures_two_tools_side_by_side() {
 fn bench_codecs_compares_the_candidate_chains() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("codecs.json");
-    let o = common::run(&[
+    let o = common::run_ok(&[
         "bench",
         "--size",
         "366",
@@ -589,7 +582,6 @@ fn bench_codecs_compares_the_candidate_chains() {
         "--json",
         file.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
     assert!(common::stdout(&o).contains("decode MB/s"));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();

@@ -6,8 +6,7 @@ mod common;
 use serde_json::{Value, json};
 
 fn info_json(path: &std::path::Path) -> Value {
-    let o = common::run(&["info", path.to_str().unwrap(), "--json"]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    let o = common::run_ok(&["info", path.to_str().unwrap(), "--json"]);
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
@@ -111,8 +110,7 @@ fn info_json_on_the_golden_geozarr_output() {
 fn info_text_on_a_v3_demo_product() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("d.zarr");
-    let o = common::run(&["demo", p.to_str().unwrap(), "--size", "366"]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    common::run_ok(&["demo", p.to_str().unwrap(), "--size", "366"]);
     let o = common::run(&["info", p.to_str().unwrap()]);
     assert!(o.status.success());
     let text = common::stdout(&o);
@@ -141,7 +139,7 @@ fn info_text_on_a_v3_demo_product() {
 fn info_text_on_a_demo_product() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("d.zarr");
-    let o = common::run(&[
+    common::run_ok(&[
         "demo",
         p.to_str().unwrap(),
         "--format",
@@ -153,7 +151,6 @@ fn info_text_on_a_demo_product() {
         "--seed",
         "3",
     ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
     let o = common::run(&["info", p.to_str().unwrap()]);
     assert!(o.status.success());
     let text = common::stdout(&o);

@@ -71,16 +71,14 @@ fn killed_conversions_resume_to_the_fresh_output() {
     let dir = tempfile::tempdir().unwrap();
     // 1/10 of a tile: long enough to be caught at each moment.
     let input = dir.path().join("in.zarr");
-    let o = common::run(&["demo", input.to_str().unwrap(), "--size", "1098"]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    common::run_ok(&["demo", input.to_str().unwrap(), "--size", "1098"]);
     let fresh = dir.path().join("fresh.zarr");
-    let o = common::run(&[
+    common::run_ok(&[
         "convert-s2-optimized",
         input.to_str().unwrap(),
         fresh.to_str().unwrap(),
         "--enable-sharding",
     ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
     let want = tree(&fresh);
     type Moment = Box<dyn Fn(&Path) -> bool>;
     let moments: Vec<(&str, Moment)> = vec![

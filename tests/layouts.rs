@@ -228,8 +228,7 @@ fn layout_files_feed_the_demo_through_the_binary() {
             f.display(),
             common::stderr(&o)
         );
-        let info = common::run(&["info", out.to_str().unwrap(), "--json"]);
-        assert!(info.status.success(), "{}", common::stderr(&info));
+        let info = common::run_ok(&["info", out.to_str().unwrap(), "--json"]);
         let v: Value = serde_json::from_slice(&info.stdout).unwrap();
         let is_s1 = f.to_string_lossy().contains("s1_examples");
         assert_eq!(

@@ -341,8 +341,7 @@ fn both_pipelines_and_profiles_convert_v3_input() {
     }
     // `convert` runs pipeline B on Sentinel-2 input; --no-s2-optimized gives pipeline A.
     let b = dir.path().join("convert-b.zarr");
-    let o = common::run(&["convert", v3.to_str().unwrap(), b.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    let o = common::run_ok(&["convert", v3.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(
         common::stdout(&o).contains("S2 optimization completed"),
         "{}",
@@ -350,7 +349,7 @@ fn both_pipelines_and_profiles_convert_v3_input() {
     );
     assert!(b.join("measurements/reflectance/r720m").is_dir());
     let a = dir.path().join("convert-a.zarr");
-    let o = common::run(&[
+    let o = common::run_ok(&[
         "convert",
         v3.to_str().unwrap(),
         a.to_str().unwrap(),
@@ -361,7 +360,6 @@ fn both_pipelines_and_profiles_convert_v3_input() {
         "--min-dimension",
         "64",
     ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
     assert!(common::stdout(&o).contains("Successfully converted EOPF dataset to GeoZarr format"));
     let h = Hierarchy::open(&a).unwrap();
     let ms = &h.node("/measurements/reflectance/r10m").unwrap().attributes["multiscales"];

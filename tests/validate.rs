@@ -14,8 +14,7 @@ use serde_json::Value;
 
 fn convert_demo(dir: &Path) -> std::path::PathBuf {
     let input = dir.join("in.zarr");
-    let o = common::run(&["demo", input.to_str().unwrap(), "--size", "1098"]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    common::run_ok(&["demo", input.to_str().unwrap(), "--size", "1098"]);
     let out = dir.join("out.zarr");
     let opts = S2Options {
         profile: Profile::Reference,
@@ -59,8 +58,7 @@ fn golden_reference_output_has_the_known_defects_as_warnings() {
     );
     assert!(r.has("convention-draft") && r.has("root-conventions"));
     // Through the binary: exit 0, the findings printed.
-    let o = common::run(&["validate", p.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    let o = common::run_ok(&["validate", p.to_str().unwrap()]);
     let text = common::stdout(&o);
     assert!(
         text.contains("[half-pixel]")

@@ -20,7 +20,7 @@ pub fn bin() -> Command {
 /// `eopf-geozarr demo DIR/NAME --size 366 --format FORMAT` (v2 or v3), asserting success.
 pub fn demo_at(dir: &Path, name: &str, format: &str) -> PathBuf {
     let p = dir.join(name);
-    let o = run(&[
+    run_ok(&[
         "demo",
         p.to_str().unwrap(),
         "--size",
@@ -28,13 +28,19 @@ pub fn demo_at(dir: &Path, name: &str, format: &str) -> PathBuf {
         "--format",
         format,
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     p
 }
 
 /// Run the binary with `args`.
 pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the binary runs")
+}
+
+/// [`run`], asserting that the command succeeded (its arguments and standard error otherwise).
+pub fn run_ok(args: &[&str]) -> Output {
+    let o = run(args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    o
 }
 
 fn truthy(name: &str) -> bool {
