@@ -324,7 +324,7 @@ pub fn inspect(h: &Hierarchy) -> Result<ProductInfo> {
     let resolved = resolve_crs(h, &epsg_exists);
     let ms = multiscales(h);
     let native = native_bbox(h, &ms)?;
-    let res = if kind_is_s2(h) {
+    let res = if matches!(kind, ProductKind::Sentinel2 { .. }) {
         resolutions(h)?
     } else {
         Vec::new()
@@ -377,10 +377,6 @@ pub fn inspect(h: &Hierarchy) -> Result<ProductInfo> {
         multiscales: ms,
         resolutions: res,
     })
-}
-
-fn kind_is_s2(h: &Hierarchy) -> bool {
-    matches!(detect(h), ProductKind::Sentinel2 { .. })
 }
 
 fn list(v: &[u64]) -> String {
