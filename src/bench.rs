@@ -101,7 +101,7 @@ pub fn compress_outputs(h: &Hierarchy, opts: &S2Options) -> Result<Timing> {
 /// The whole conversion of `input` into a temporary directory.
 pub fn convert_once(input: impl crate::storage::ToLocation, opts: &S2Options) -> Result<Timing> {
     let dir = std::env::temp_dir().join(format!("eopf-geozarr-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    // (`Overwrite` replaces a stale output of ours and refuses anything else by that name.)
     let t = Instant::now();
     let r = convert_s2_optimized(
         input,
@@ -462,7 +462,13 @@ pub fn versus(
     std::fs::create_dir_all(scratch).map_err(|e| Error::io(scratch.display(), e))?;
     let run = |name: &str, program: &std::path::Path, extra: &[&str]| -> Result<ToolRun> {
         let out = scratch.join(format!("{name}.zarr"));
-        let _ = std::fs::remove_dir_all(&out);
+        if out.exists() {
+            // Not written by this run: not ours to erase.
+            return Err(Error::Input(format!(
+                "{}: already exists; remove it or run again",
+                out.display()
+            )));
+        }
         let mut args: Vec<String> = vec![
             "convert-s2-optimized".into(),
             input.into(),

@@ -942,10 +942,11 @@ fn bench_command(
     }
     let tmp = std::env::temp_dir().join(format!("eopf-geozarr-bench-input-{}", std::process::id()));
     let needs_product = pipeline || codec_floor || kernels || codecs || versus.is_some();
+    let created = input.is_none() && needs_product;
     let input = match input {
         Some(p) => p,
         None if needs_product => {
-            let _ = std::fs::remove_dir_all(&tmp);
+            // (the demo writer refuses an existing folder: nothing by that name is erased)
             let demo = DemoOptions {
                 size,
                 ..DemoOptions::default()
@@ -1014,7 +1015,10 @@ fn bench_command(
         }
         Ok(())
     })();
-    let _ = std::fs::remove_dir_all(&tmp);
+    if created {
+        // The demo product this run wrote (and nothing else).
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
     result?;
     println!(
         "bench on {} ({} threads)",
