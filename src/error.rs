@@ -34,6 +34,10 @@ pub enum Error {
     /// Bad user input (a flag, a size, a layout file).
     #[error("{0}")]
     Input(String),
+    /// The output exists and the trust rules forbid touching it (README "Safety"): it is not ours
+    /// nor a Zarr store, it is a bucket root, or it holds another conversion. Nothing was touched.
+    #[error("{0}")]
+    Refused(String),
     /// Storage I/O failed.
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },

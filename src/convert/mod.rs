@@ -62,7 +62,7 @@ fn prepare_store(
     let fresh = Prepared::Write(Default::default());
     match (existing, &found) {
         (_, Contents::Empty) => Ok(fresh),
-        (Existing::Error, _) => Err(Error::Input(format!(
+        (Existing::Error, _) => Err(Error::Refused(format!(
             "{at}: output already exists (use --overwrite to replace it or --resume to finish an interrupted conversion)"
         ))),
         (Existing::Overwrite, _) => {
@@ -70,10 +70,25 @@ fn prepare_store(
             crate::storage::erase_all(store, at)?;
             Ok(fresh)
         }
+        (Existing::Replace, _) => {
+            check_erasable(loc, &found, at, "replace it")?;
+            if let Contents::Zarr { journal: true } = found
+                && let Some(j) = writer::read_journal_from(&**store, at)?
+                && j.fingerprint == fingerprint
+                && !j.complete
+            {
+                tracing::info!(
+                    "{at}: resuming an interrupted conversion of the same input and options"
+                );
+                return Ok(Prepared::Write(j.done.into_iter().collect()));
+            }
+            crate::storage::erase_all(store, at)?;
+            Ok(fresh)
+        }
         (Existing::Resume, Contents::Foreign(_)) => {
             check_erasable(loc, &found, at, "resume into it").map(|_| fresh)
         }
-        (Existing::Resume, Contents::Zarr { journal: false }) => Err(Error::Input(format!(
+        (Existing::Resume, Contents::Zarr { journal: false }) => Err(Error::Refused(format!(
             "{at}: refusing to resume: it is a Zarr store that no conversion of ours wrote (no journal); nothing was touched (use --overwrite to replace it)"
         ))),
         (Existing::Resume, Contents::Zarr { journal: true }) => {
@@ -83,7 +98,7 @@ fn prepare_store(
                 Some(j) if j.fingerprint == fingerprint => {
                     Ok(Prepared::Write(j.done.into_iter().collect()))
                 }
-                _ => Err(Error::Input(format!(
+                _ => Err(Error::Refused(format!(
                     "{at}: refusing to resume: it holds a conversion of another input or with other options; nothing was touched (use --overwrite)"
                 ))),
             }
@@ -130,6 +145,10 @@ pub enum Existing {
     /// journal lists as complete are kept, everything else (and all metadata) is written again.
     /// A complete output of the same conversion is left as it is; anything else is refused.
     Resume,
+    /// What the reference's Python API does, within the trust rules (the Python package): an
+    /// interrupted conversion of ours with the same input and options is resumed; any other Zarr
+    /// store or output of ours is erased and written again; anything else is refused.
+    Replace,
 }
 
 /// Pipeline B end to end on local paths: open `input`, check it is Sentinel-2, resolve the CRS,

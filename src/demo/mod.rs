@@ -655,7 +655,7 @@ pub fn write_demo(
                 std::fs::remove_dir_all(&partial).map_err(|e| Error::io(show(&partial), e))?
             }
             Contents::Foreign(entry) => {
-                return Err(Error::Input(format!(
+                return Err(Error::Refused(format!(
                     "{pat}: refusing to replace it: it holds {entry}, which is not part of an \
                      interrupted demo product (remove it or choose another output)"
                 )));

@@ -293,6 +293,41 @@ pub fn downsample_2d_array(
         .collect()
 }
 
+/// `downsample_2d_array(src, th, tw, nodata)` with the reference's nodata rules in the block-mean
+/// branch: a finite `nodata` is left out of each mean (a block of nodata only gives nodata); a NaN
+/// `nodata` gives the mean of the non-NaN values (NaN for a block of NaN); `None` is the plain mean
+/// of [`downsample_2d_array`]. Without blocks (a block size of 1 on an axis): nearest sampling.
+pub fn downsample_2d_array_nodata(
+    src: &[f64],
+    width: usize,
+    height: usize,
+    tw: usize,
+    th: usize,
+    nodata: Option<f64>,
+) -> Vec<f64> {
+    let (by, bx) = (height / th.max(1), width / tw.max(1));
+    let Some(nd) = nodata.filter(|_| by > 1 && bx > 1) else {
+        return downsample_2d_array(src, width, height, tw, th);
+    };
+    let mut out = vec![0.0; tw * th];
+    for oy in 0..th {
+        for ox in 0..tw {
+            let (mut sum, mut n) = (0.0, 0u64);
+            for y in oy * by..(oy + 1) * by {
+                for &v in &src[y * width + ox * bx..y * width + (ox + 1) * bx] {
+                    let skip = if nd.is_nan() { v.is_nan() } else { v == nd };
+                    if !skip {
+                        sum += v;
+                        n += 1;
+                    }
+                }
+            }
+            out[oy * tw + ox] = if n == 0 { nd } else { sum / n as f64 };
+        }
+    }
+    out
+}
+
 /// Plain block mean of f32 (any NaN → NaN), accumulated in f64, then rounded to f32.
 pub fn block_mean_f32(
     src: &[f32],
@@ -329,6 +364,21 @@ mod tests {
         assert_eq!(downsample_2d_array(&a, 4, 4, 2, 2), [3.5, 5.5, 11.5, 13.5]);
         let b: Vec<f64> = (1..=9).map(f64::from).collect();
         assert_eq!(downsample_2d_array(&b, 3, 3, 2, 2), [1.0, 3.0, 7.0, 9.0]);
+        // With a finite nodata it is left out of the mean; a block of nodata stays nodata.
+        let c = [1.0, 0.0, 5.0, 5.0, 0.0, 3.0, 5.0, 5.0];
+        assert_eq!(
+            downsample_2d_array_nodata(&c, 4, 2, 2, 1, Some(0.0)),
+            [2.0, 5.0]
+        );
+        let d = [0.0, 0.0, 0.0, 0.0];
+        assert_eq!(downsample_2d_array_nodata(&d, 2, 2, 1, 1, Some(0.0)), [0.0]);
+        // NaN nodata: the mean of the other values.
+        let e = [f64::NAN, 1.0, 3.0, f64::NAN];
+        assert_eq!(
+            downsample_2d_array_nodata(&e, 2, 2, 1, 1, Some(f64::NAN)),
+            [2.0]
+        );
+        assert!(downsample_2d_array_nodata(&[f64::NAN; 4], 2, 2, 1, 1, Some(f64::NAN))[0].is_nan());
     }
 
     #[test]

@@ -153,12 +153,12 @@ pub fn contents(loc: &Location, store: &OutStore, at: &str) -> Result<Contents> 
 pub fn check_erasable(loc: &Location, contents: &Contents, at: &str, verb: &str) -> Result<()> {
     match contents {
         Contents::Empty => Ok(()),
-        Contents::Foreign(entry) => Err(Error::Input(format!(
+        Contents::Foreign(entry) => Err(Error::Refused(format!(
             "{at}: refusing to {verb}: it holds {entry}, which is not part of a Zarr store; \
              nothing was touched (choose another output)"
         ))),
         Contents::Zarr { .. } => match loc {
-            Location::S3 { bucket, key } if key.is_empty() => Err(Error::Input(format!(
+            Location::S3 { bucket, key } if key.is_empty() => Err(Error::Refused(format!(
                 "{at}: refusing to {verb} the root of bucket {bucket}; nothing was touched \
                  (write to a prefix, e.g. s3://{bucket}/product.zarr)"
             ))),
