@@ -36,6 +36,20 @@ else
 fi
 cargo test --no-default-features --no-fail-fast --lib --bins \
   --test convert_cli --test bad_input --test info --test validate --test safety 2>&1 || status=$?
+# The Python package (python/, PyO3): its wheel built from the library without default features
+# (dev profile: the build above is reused) and installed into the test environment, then its
+# pytest suite: the reference's API and examples, same bytes as the CLI, the Dask recipe on a
+# LocalCluster with a killed worker, S3 against moto.
+venv_bin="$(dirname "$EOPF_PYTHON")"
+cargo build --no-default-features --bin eopf-geozarr 2>&1 || status=$?
+if PATH="$venv_bin:$PATH" MATURIN_PEP517_ARGS="--profile dev" \
+    "$EOPF_PYTHON" -m pip install -q --no-build-isolation --no-deps --force-reinstall ./python 2>&1; then
+  EOPF_CLI="$CARGO_TARGET_DIR/debug/eopf-geozarr" "$EOPF_PYTHON" -m pytest -q -p no:cacheprovider \
+    python/tests 2>&1 || status=$?
+else
+  echo "FAIL: the Python package (python/) did not build or install"
+  status=1
+fi
 if [ ! -d "$fixtures" ]; then
   echo "WARNING: the fixture suite did not run ($fixtures is missing)."
 fi
