@@ -314,3 +314,9 @@ def test_conversions_release_the_gil(tmp_path, demo_v3):
     # Held GIL: the loop would barely run (a handful of switch intervals). Released: it spins
     # freely for the whole conversion (hundreds of thousands of iterations here).
     assert ticks > 10_000, f"only {ticks} iterations ran during the conversion"
+
+
+def test_one_abi3_extension_for_every_cpython_from_3_11():
+    from eopf_geozarr_rs import _native
+
+    assert _native.__file__.endswith(".abi3.so"), _native.__file__
