@@ -1,12 +1,16 @@
 fn main() {
-    // Large buffers (shards, decoded chunks: 10–250 MB) come and go on every rayon thread; with
-    // one glibc arena per thread they fragment several heaps. One arena keeps the peak RSS of a
-    // full-tile conversion at 0.93 GiB instead of 0.96–1.08 GiB, for ~1 s more on 2 cores (a
-    // fixed 16 MB mmap threshold gave 0.89 GiB but cost 6 s in page faults).
+    // Large buffers (shards, decoded chunks: 10–250 MB; zstd's ~1 MB context per compressed
+    // chunk) come and go on every thread. By default glibc maps and unmaps each one over its
+    // dynamic mmap threshold and trims the heap top after frees, so each is page-faulted afresh:
+    // half of a full-tile conversion's CPU time was the kernel's. A fixed 32 MiB mmap threshold
+    // (glibc's maximum) and a 1 GiB trim threshold keep freed memory for reuse; one arena keeps
+    // the big buffers from fragmenting one heap per thread (README "Performance").
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; called before any thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
     // Mesa's Vulkan/GL drivers print "XDG_RUNTIME_DIR is invalid" on headless machines when
     // wgpu looks for adapters; give them a private runtime directory when there is none.

@@ -92,9 +92,10 @@ impl Raster {
     }
 }
 
-/// Execute `plan` from `input` into a new store at `output` (a local folder or `s3://`). Arrays are written one after
-/// the other; within an array its shards (or chunks) are computed and written in parallel, each
-/// from the matching region of its source, so memory holds a few shards, not whole products.
+/// Execute `plan` from `input` into a new store at `output` (a local folder or `s3://`). Large
+/// arrays are written one after the other, their shards (or chunks) computed and written in
+/// parallel, each from the matching region of its source, so memory holds a few shards, not whole
+/// products; runs of small independent arrays are written side by side.
 pub fn write_plan(
     input: &Hierarchy,
     plan: &OutputPlan,
@@ -154,19 +155,32 @@ pub fn write_plan_to(
     let kept: Vec<String> = kept.into_iter().cloned().collect();
     write_journal(&store, fingerprint, &kept, &at, false)?;
     // On an error or a cancel, the arrays completed so far go into the journal for --resume.
+    let job = ArrayJob {
+        input,
+        plan,
+        store: &store,
+        at: &at,
+        needed: &needed,
+        edge,
+        kernels,
+        cancel,
+        max_retries,
+        source_cache_bytes,
+        bytes_in: &bytes_in,
+    };
     let arrays = (|| -> Result<()> {
-        for (i, out) in plan.arrays.iter().enumerate() {
+        let mut i = 0;
+        while i < total {
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled { path: at.clone() });
             }
-            progress(i, total, &out.path);
-            tracing::info!("writing {} ({}/{total})", out.path, i + 1);
-            let array = open_out(&store, out, &at)?;
-            let shape = super::attrs::doc_shape(&out.doc);
-            let keep = needed.contains(out.path.as_str()) && shape.len() == 2;
+            let out = &plan.arrays[i];
             if done.contains(&out.path) {
                 // Resumed: written by the interrupted run; read back what later levels need.
-                if keep {
+                progress(i, total, &out.path);
+                let shape = super::attrs::doc_shape(&out.doc);
+                if needed.contains(out.path.as_str()) && shape.len() == 2 {
+                    let array = open_out(&store, out, &at)?;
                     let values: Vec<f32> = array
                         .retrieve_array_subset::<Vec<f32>>(&array.subset_all())
                         .map_err(|e| Error::io(format!("{at}{}", out.path), e))?;
@@ -174,90 +188,65 @@ pub fn write_plan_to(
                 }
                 journal.push(out.path.clone());
                 report.arrays += 1;
+                i += 1;
                 continue;
             }
-            let full = keep.then(|| Mutex::new(vec![f32::NAN; (shape[0] * shape[1]) as usize]));
-            let cells = chunk_indices(&array, &shape);
-            let reader = match read_source(&out.source) {
-                Some(from) => Some(input.region_reader(from, source_cache_bytes)?),
-                None => None,
-            };
-            // Pipeline A's overview levels read the level written before them.
-            let prev = match &out.source {
-                Source::Downsample { from, .. } => {
-                    let p = plan
-                        .arrays
-                        .iter()
-                        .find(|a| &a.path == from)
-                        .ok_or_else(|| {
-                            Error::invalid(&out.path, format!("{from} is not planned"))
-                        })?;
-                    Some(open_out(&store, p, &at)?)
+            let batch = small_batch(input, plan, i, done, kernels.is_gpu());
+            if batch > 1 {
+                // Small independent arrays (one shard each, mostly) side by side: written one
+                // after the other they leave a core idle at every array's tail.
+                let results: Vec<Result<Option<Raster>>> = plan.arrays[i..i + batch]
+                    .par_iter()
+                    .enumerate()
+                    .map(|(k, out)| {
+                        progress(i + k, total, &out.path);
+                        job.write(out, &rasters, &fused)
+                    })
+                    .collect();
+                let mut first_err = None;
+                for (out, r) in plan.arrays[i..i + batch].iter().zip(results) {
+                    match r {
+                        Ok(raster) => {
+                            if let Some(r) = raster {
+                                rasters.insert(out.path.clone(), r);
+                            }
+                            journal.push(out.path.clone());
+                            report.arrays += 1;
+                        }
+                        Err(e) => {
+                            first_err.get_or_insert(e);
+                        }
+                    }
                 }
-                _ => None,
-            };
-            // On the GPU, the first derived level of a chain (r120m ← r60m) computes the whole chain
-            // (r120m, r360m, r720m) in one fused pyramid: one upload, the levels chained on the device.
-            if kernels.is_gpu()
-                && let Source::Coarsen { from, factor } = &out.source
-                && !fused.contains_key(&out.path)
-                && let Some(src) = rasters.get(from)
-            {
-                fuse_chain(plan, (&out.path, *factor), src, (kernels, edge), &mut fused)?;
+                if let Some(e) = first_err {
+                    return Err(e);
+                }
+                i += batch;
+            } else {
+                progress(i, total, &out.path);
+                // On the GPU, the first derived level of a chain (r120m ← r60m) computes the
+                // whole chain (r120m, r360m, r720m) in one fused pyramid: one upload, the levels
+                // chained on the device.
+                if kernels.is_gpu()
+                    && let Source::Coarsen { from, factor } = &out.source
+                    && !fused.contains_key(&out.path)
+                    && let Some(src) = rasters.get(from)
+                {
+                    fuse_chain(plan, (&out.path, *factor), src, (kernels, edge), &mut fused)?;
+                }
+                if let Some(r) = job.write(out, &rasters, &fused)? {
+                    rasters.insert(out.path.clone(), r);
+                }
+                journal.push(out.path.clone());
+                report.arrays += 1;
+                i += 1;
             }
-            let ctx = RegionCtx {
-                input,
-                reader: reader.as_ref(),
-                rasters: &rasters,
-                fused: &fused,
-                edge,
-                bytes_in: &bytes_in,
-                out_shape: &shape,
-                prev: prev.as_ref(),
-                kernels,
-            };
-            cells.par_iter().try_for_each(|idx| -> Result<()> {
-                if cancel.is_cancelled() {
-                    return Err(Error::Cancelled { path: at.clone() });
-                }
-                let (subset, ranges) = if idx.is_empty() {
-                    (array.subset_all(), vec![])
-                } else {
-                    let sub = array
-                        .chunk_subset_bounded(idx)
-                        .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))?;
-                    let r = sub.to_ranges();
-                    (sub, r)
-                };
-                let region = ctx.region(&out.source, &ranges, &out.path)?;
-                if let (Some(full), Some(values)) = (&full, &region.values) {
-                    let mut f = full
-                        .lock()
-                        .map_err(|_| Error::invalid(&out.path, "poisoned lock"))?;
-                    paste(&mut f, shape[1] as usize, &ranges, values);
-                }
-                store_with_retries(
-                    &array,
-                    &subset,
-                    &region.bytes,
-                    max_retries,
-                    (&at, &out.path),
-                )
-            })?;
-            if let Some(full) = full {
-                let values = full
-                    .into_inner()
-                    .map_err(|_| Error::invalid(&out.path, "poisoned lock"))?;
-                rasters.insert(out.path.clone(), Raster::new(values, &shape));
-            }
-            journal.push(out.path.clone());
             // The journal (what `--resume` keeps) at most every two seconds: on object storage each
             // write waits for the uploads before it.
             if last_journal.elapsed() >= std::time::Duration::from_secs(2) {
                 write_journal(&store, fingerprint, &journal, &at, false)?;
                 last_journal = std::time::Instant::now();
             }
-            report.arrays += 1;
         }
         Ok(())
     })();
@@ -281,6 +270,147 @@ pub fn write_plan_to(
     let all: Vec<String> = plan.arrays.iter().map(|a| a.path.clone()).collect();
     write_journal(&store, fingerprint, &all, &at, true)?;
     Ok(report)
+}
+
+/// Arrays of at most this many elements, from inputs of at most this many, are written side by
+/// side (a 1830² r60m band is 3.3 M; a level reduced from a 10 m raster is not batched: two of
+/// those at once would hold two decoded 10 m rasters).
+const SMALL_ARRAY_ELEMENTS: u64 = 4 << 20;
+
+/// How many arrays from `start` on are written side by side: consecutive small arrays, not done,
+/// none derived from another in the same batch (nor fused on the GPU); 1 when there is no batch.
+fn small_batch(
+    input: &Hierarchy,
+    plan: &OutputPlan,
+    start: usize,
+    done: &std::collections::HashSet<String>,
+    gpu: bool,
+) -> usize {
+    let mut paths: Vec<&str> = Vec::new();
+    for out in &plan.arrays[start..] {
+        let elements: u64 = super::attrs::doc_shape(&out.doc).iter().product();
+        let depends = match &out.source {
+            Source::Downsample { from, .. } => Some(from.as_str()),
+            s => coarsen_source(s),
+        };
+        let fused = gpu && matches!(out.source, Source::Coarsen { .. });
+        let source_elements: u64 = read_source(&out.source)
+            .and_then(|from| input.array_meta(from).ok())
+            .map_or(0, |m| m.shape.iter().product());
+        if elements > SMALL_ARRAY_ELEMENTS
+            || source_elements > SMALL_ARRAY_ELEMENTS
+            || done.contains(&out.path)
+            || fused
+            || depends.is_some_and(|d| paths.contains(&d))
+            || paths.len() >= 64
+        {
+            break;
+        }
+        paths.push(&out.path);
+    }
+    paths.len().max(1)
+}
+
+/// What writing one array needs (shared by the arrays written side by side).
+struct ArrayJob<'a> {
+    input: &'a Hierarchy,
+    plan: &'a OutputPlan,
+    store: &'a OutStore,
+    at: &'a String,
+    needed: &'a std::collections::HashSet<&'a str>,
+    edge: Edge,
+    kernels: &'a crate::kernels::Kernels,
+    cancel: &'a CancelFlag,
+    max_retries: u32,
+    source_cache_bytes: u64,
+    bytes_in: &'a AtomicU64,
+}
+
+impl ArrayJob<'_> {
+    /// Compute and write every chunk/shard of `out` (in parallel); the whole raster when later
+    /// levels are derived from it.
+    fn write(
+        &self,
+        out: &OutArray,
+        rasters: &HashMap<String, Raster>,
+        fused: &HashMap<String, Raster>,
+    ) -> Result<Option<Raster>> {
+        let at = self.at;
+        if self.cancel.is_cancelled() {
+            return Err(Error::Cancelled { path: at.clone() });
+        }
+        tracing::info!("writing {}", out.path);
+        let array = open_out(self.store, out, at)?;
+        let shape = super::attrs::doc_shape(&out.doc);
+        let keep = self.needed.contains(out.path.as_str()) && shape.len() == 2;
+        let full = keep.then(|| Mutex::new(vec![f32::NAN; (shape[0] * shape[1]) as usize]));
+        let cells = chunk_indices(&array, &shape);
+        let reader = match read_source(&out.source) {
+            Some(from) => Some(self.input.region_reader(from, self.source_cache_bytes)?),
+            None => None,
+        };
+        // Pipeline A's overview levels read the level written before them.
+        let prev = match &out.source {
+            Source::Downsample { from, .. } => {
+                let p = self
+                    .plan
+                    .arrays
+                    .iter()
+                    .find(|a| &a.path == from)
+                    .ok_or_else(|| Error::invalid(&out.path, format!("{from} is not planned")))?;
+                Some(open_out(self.store, p, at)?)
+            }
+            _ => None,
+        };
+        let ctx = RegionCtx {
+            input: self.input,
+            reader: reader.as_ref(),
+            rasters,
+            fused,
+            edge: self.edge,
+            bytes_in: self.bytes_in,
+            out_shape: &shape,
+            prev: prev.as_ref(),
+            kernels: self.kernels,
+        };
+        cells.par_iter().try_for_each(|idx| -> Result<()> {
+            if self.cancel.is_cancelled() {
+                return Err(Error::Cancelled { path: at.clone() });
+            }
+            let (subset, ranges) = if idx.is_empty() {
+                (array.subset_all(), vec![])
+            } else {
+                let sub = array
+                    .chunk_subset_bounded(idx)
+                    .map_err(|e| Error::invalid(format!("{at}{}", out.path), e))?;
+                let r = sub.to_ranges();
+                (sub, r)
+            };
+            let region = ctx.region(&out.source, &ranges, &out.path)?;
+            if let (Some(full), Some(values)) = (&full, &region.values) {
+                let mut f = full
+                    .lock()
+                    .map_err(|_| Error::invalid(&out.path, "poisoned lock"))?;
+                paste(&mut f, shape[1] as usize, &ranges, values);
+            }
+            store_with_retries(
+                &array,
+                &subset,
+                &region.bytes(),
+                self.max_retries,
+                (at, &out.path),
+            )
+        })?;
+        match full {
+            Some(full) => {
+                let values = full
+                    .into_inner()
+                    .map_err(|_| Error::invalid(&out.path, "poisoned lock"))?;
+                Ok(Some(Raster::new(values, &shape)))
+            }
+            None => Ok(None),
+        }
+    }
 }
 
 /// The chunk (or shard) grid indices of an array, in C order (`[[]]` for a 0-d array).
@@ -472,13 +602,39 @@ fn coarsen_source(s: &Source) -> Option<&str> {
 
 /// The values of one output region: its encoded bytes and, for float rasters, the f32 values.
 struct Region {
-    bytes: Vec<u8>,
+    /// The encoded elements; `None`: `values` as little-endian float32 (borrowed, not copied).
+    bytes: Option<Vec<u8>>,
     values: Option<Vec<f32>>,
+}
+
+impl Region {
+    fn raw(bytes: Vec<u8>) -> Self {
+        Region {
+            bytes: Some(bytes),
+            values: None,
+        }
+    }
+
+    /// The bytes to store.
+    fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match (&self.bytes, &self.values) {
+            (Some(b), _) => std::borrow::Cow::Borrowed(b),
+            (None, Some(v)) if cfg!(target_endian = "little") => {
+                std::borrow::Cow::Borrowed(bytemuck::cast_slice(v))
+            }
+            (None, Some(v)) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            (None, None) => std::borrow::Cow::Borrowed(&[]),
+        }
+    }
 }
 
 /// Decoded source chunks kept per array by default: a whole 10980² u16 chunk (241 MB, e.g.
 /// `aot`) fits (`EOPF_SOURCE_CACHE_MB` in the CLI).
 pub const SOURCE_CACHE_BYTES: u64 = 256 << 20;
+
+/// Source bytes (u16) read at once by the b08 injection: a 10 m band is read in strips of about
+/// this size instead of whole (241 MB for a full tile).
+const INJECT_STRIP_BYTES: u64 = 32 << 20;
 
 struct RegionCtx<'a> {
     input: &'a Hierarchy,
@@ -587,7 +743,7 @@ fn linspace_picks(s: u64, t: u64) -> Vec<u64> {
 
 fn f32_region(values: Vec<f32>) -> Region {
     Region {
-        bytes: values.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        bytes: None,
         values: Some(values),
     }
 }
@@ -627,10 +783,7 @@ impl RegionCtx<'_> {
                     None => self.input.read_region_bytes(from, ranges)?,
                 };
                 self.bytes_in.fetch_add(b.len() as u64, Ordering::Relaxed);
-                Region {
-                    bytes: b,
-                    values: None,
-                }
+                Region::raw(b)
             }
             Source::Decode { from, cf } => {
                 let v: Vec<u16> = self.read::<u16>(from, ranges)?;
@@ -650,10 +803,7 @@ impl RegionCtx<'_> {
                 let (a, b) = ranges
                     .first()
                     .map_or((0, v.len()), |r| (r.start as usize, r.end as usize));
-                Region {
-                    bytes: v[a..b].iter().flat_map(|x| x.to_le_bytes()).collect(),
-                    values: None,
-                }
+                Region::raw(v[a..b].iter().flat_map(|x| x.to_le_bytes()).collect())
             }
             Source::Pack { inner, cf } => self.pack(inner, cf, ranges, path)?,
             Source::Reduce {
@@ -661,28 +811,19 @@ impl RegionCtx<'_> {
                 factor,
                 kernel,
             } => self.reduce(from, *factor, *kernel, ranges, path)?,
-            Source::Zero => Region {
-                bytes: 0i64.to_le_bytes().to_vec(),
-                values: None,
-            },
+            Source::Zero => Region::raw(0i64.to_le_bytes().to_vec()),
             Source::DecodeAs { from, cf, src, out } => {
                 let v = self.read_in_f64(from, ranges, *src)?;
                 self.bytes_in
                     .fetch_add((v.len() * src.size()) as u64, Ordering::Relaxed);
                 let d: Vec<f64> = v.iter().map(|&x| cf.decode_f64(x)).collect();
-                Region {
-                    bytes: out.encode(&d),
-                    values: None,
-                }
+                Region::raw(out.encode(&d))
             }
             Source::ValuesAs { values, out } => {
                 let (a, b) = ranges
                     .first()
                     .map_or((0, values.len()), |r| (r.start as usize, r.end as usize));
-                Region {
-                    bytes: out.encode(&values[a..b]),
-                    values: None,
-                }
+                Region::raw(out.encode(&values[a..b]))
             }
             Source::Downsample {
                 from_shape,
@@ -695,7 +836,9 @@ impl RegionCtx<'_> {
         })
     }
 
-    /// b08 injection: NaN-mean blocks of the decoded 10 m band.
+    /// b08 injection: NaN-mean blocks of the decoded 10 m band, in strips of whole output rows
+    /// (each block lies in one strip, so the values are those of one pass) so that a whole r60m
+    /// level does not hold the whole decoded 10 m band at once.
     fn inject_mean(
         &self,
         from: &str,
@@ -704,7 +847,35 @@ impl RegionCtx<'_> {
         ranges: &[Range<u64>],
     ) -> Result<Region> {
         let dims = self.input.array_meta(from)?.shape.clone();
-        let src = source_ranges(ranges, factor, &dims);
+        let src_cols = source_ranges(&ranges[1..], factor, &dims[1..]);
+        let src_w = (src_cols[0].end - src_cols[0].start).max(1);
+        let strip = (INJECT_STRIP_BYTES / (src_w * 2 * factor.max(1))).max(1);
+        let mut out = Vec::new();
+        let mut r0 = ranges[0].start;
+        while r0 < ranges[0].end {
+            let r1 = (r0 + strip).min(ranges[0].end);
+            let sub = [r0..r1, ranges[1].clone()];
+            let v = self.inject_mean_strip(from, cf, factor, &sub, &dims)?;
+            if out.is_empty() {
+                out = v;
+            } else {
+                out.extend_from_slice(&v);
+            }
+            r0 = r1;
+        }
+        Ok(f32_region(out))
+    }
+
+    /// One strip of [`Self::inject_mean`].
+    fn inject_mean_strip(
+        &self,
+        from: &str,
+        cf: &CfEncoding,
+        factor: u64,
+        ranges: &[Range<u64>],
+        dims: &[u64],
+    ) -> Result<Vec<f32>> {
+        let src = source_ranges(ranges, factor, dims);
         let v: Vec<u16> = self.read::<u16>(from, &src)?;
         self.bytes_in
             .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
@@ -718,16 +889,9 @@ impl RegionCtx<'_> {
             let (m, ..) =
                 self.kernels
                     .block_mean_f32(&d, w, h, factor as usize, self.edge, true)?;
-            Ok(f32_region(m))
+            Ok(m)
         } else {
-            Ok(f32_region(nanmean_decoded(
-                &v,
-                cf,
-                w,
-                h,
-                factor as usize,
-                self.edge,
-            )))
+            Ok(nanmean_decoded(&v, cf, w, h, factor as usize, self.edge))
         }
     }
 
@@ -781,7 +945,7 @@ impl RegionCtx<'_> {
             })
             .collect();
         Ok(Region {
-            bytes: packed,
+            bytes: Some(packed),
             values: Some(values),
         })
     }
@@ -835,10 +999,7 @@ impl RegionCtx<'_> {
                 });
             }
         };
-        Ok(Region {
-            bytes,
-            values: None,
-        })
+        Ok(Region::raw(bytes))
     }
 
     /// An input region of any numeric type as f64.
@@ -934,10 +1095,7 @@ impl RegionCtx<'_> {
             Down::Mean { .. } => out.encode_rounded(&values),
             _ => out.encode(&values),
         };
-        Ok(Region {
-            bytes,
-            values: None,
-        })
+        Ok(Region::raw(bytes))
     }
 
     /// One region of a Sentinel-1 variable warped from its GCPs (bilinear, GDAL's rules).
@@ -997,10 +1155,7 @@ impl RegionCtx<'_> {
                 }
             }
         }
-        Ok(Region {
-            bytes: src.encode_rounded(&values),
-            values: None,
-        })
+        Ok(Region::raw(src.encode_rounded(&values)))
     }
 }
 
@@ -1156,4 +1311,67 @@ fn consolidated(group: &str, plan: &OutputPlan, docs: &[(String, Value)]) -> Val
         meta.insert(p[prefix.len()..].to_string(), d);
     }
     json!({"kind": "inline", "must_understand": false, "metadata": meta})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use zarrs::storage::WritableStorageTraits;
+
+    fn arr(path: &str, shape: &[u64], source: Source) -> OutArray {
+        OutArray {
+            path: path.into(),
+            doc: json!({ "shape": shape }),
+            source,
+        }
+    }
+
+    fn empty_input() -> Hierarchy {
+        let store = std::sync::Arc::new(zarrs::storage::store::MemoryStore::new());
+        store
+            .set(
+                &zarrs::storage::StoreKey::new("zarr.json").unwrap(),
+                br#"{"zarr_format":3,"node_type":"group","attributes":{}}"#
+                    .to_vec()
+                    .into(),
+            )
+            .unwrap();
+        Hierarchy::open_store(store, "memory://".into()).unwrap()
+    }
+
+    #[test]
+    fn small_batches_stop_at_a_dependency_a_large_array_a_done_one_and_a_fused_level() {
+        let plan = OutputPlan {
+            arrays: vec![
+                arr("/a", &[1830, 1830], Source::Zero),
+                arr(
+                    "/b",
+                    &[915, 915],
+                    Source::Coarsen {
+                        from: "/a".into(),
+                        factor: 2,
+                    },
+                ),
+                arr("/c", &[10], Source::Values(vec![0.0; 10])),
+                arr("/big", &[10980, 10980], Source::Zero),
+                arr("/d", &[10], Source::Zero),
+                arr("/e", &[10], Source::Zero),
+            ],
+            ..Default::default()
+        };
+        let input = empty_input();
+        let none = HashSet::new();
+        // /b is derived from /a: not in /a's batch.
+        assert_eq!(small_batch(&input, &plan, 0, &none, false), 1);
+        // /b and /c side by side; /big (120 M elements) is not small.
+        assert_eq!(small_batch(&input, &plan, 1, &none, false), 2);
+        assert_eq!(small_batch(&input, &plan, 3, &none, false), 1);
+        assert_eq!(small_batch(&input, &plan, 4, &none, false), 2);
+        // A resumed (done) array ends the batch.
+        let done: HashSet<String> = ["/e".to_string()].into();
+        assert_eq!(small_batch(&input, &plan, 4, &done, false), 1);
+        // On the GPU a derived level is computed by its chain's fused pyramid: never batched.
+        assert_eq!(small_batch(&input, &plan, 1, &none, true), 1);
+    }
 }
