@@ -798,12 +798,10 @@ fn convert_command(
 fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::convert::S2Options> {
     use crate::convert::s2::Codec;
     use crate::plan::{Profile, ShardSize};
-    let shard_size = match args.shard_size.as_str() {
-        "full" => ShardSize::Full,
-        n => ShardSize::Target(n.parse().map_err(|_| {
-            anyhow::anyhow!("--shard-size {n:?}: expected a number of pixels or `full`")
-        })?),
-    };
+    let shard_size: ShardSize = args
+        .shard_size
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--shard-size {e}"))?;
     if spatial_chunk == 0 {
         anyhow::bail!("--spatial-chunk must be at least 1");
     }

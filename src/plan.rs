@@ -109,6 +109,20 @@ pub enum ShardSize {
     Full,
 }
 
+/// `full` or a number of pixels (`--shard-size`, the Python package's `shard_size`).
+impl std::str::FromStr for ShardSize {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "full" => Ok(ShardSize::Full),
+            n => n
+                .parse()
+                .map(ShardSize::Target)
+                .map_err(|_| format!("{n:?}: expected a number of pixels or `full`")),
+        }
+    }
+}
+
 impl Default for ShardSize {
     fn default() -> Self {
         ShardSize::Target(GEOZARR_SHARD_TARGET)

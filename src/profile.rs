@@ -13,6 +13,17 @@ pub enum Profile {
     Geozarr,
 }
 
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "geozarr" => Ok(Profile::Geozarr),
+            "reference" => Ok(Profile::Reference),
+            o => Err(format!("{o:?}: expected \"geozarr\" or \"reference\"")),
+        }
+    }
+}
+
 /// Where a multiscale group's levels live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum LevelLayout {

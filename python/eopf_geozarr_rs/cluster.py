@@ -17,7 +17,9 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from . import _common, _native
+from . import _common
+from .conversion import geozarr
+from .s2_optimization import s2_converter
 
 __all__ = ["convert_product", "convert_products"]
 
@@ -44,34 +46,30 @@ def convert_product(
     source = _common.source_of(input_path, "input_path")
     output = _common.output_of(output_path)
     if pipeline == "s2":
-        text = _native.convert_s2_optimized(
+        text = s2_converter._run(
             source,
             output,
-            enable_sharding=bool(enable_sharding),
-            spatial_chunk=int(spatial_chunk),
-            compression_level=int(compression_level),
-            validate_output=bool(validate_output),
-            keep_scale_offset=bool(keep_scale_offset),
-            max_retries=int(max_retries),
-            finalise_root=True,
-            on_existing="replace",
-            storage_options=None,
-            **_common.options(extra),
+            enable_sharding=enable_sharding,
+            spatial_chunk=spatial_chunk,
+            compression_level=compression_level,
+            validate_output=validate_output,
+            keep_scale_offset=keep_scale_offset,
+            max_retries=max_retries,
+            extra=extra,
         )
     elif pipeline == "generic":
-        text = _native.create_geozarr_dataset(
+        text = geozarr._run(
             source,
             output,
             groups=list(groups or []),
-            spatial_chunk=int(spatial_chunk),
+            spatial_chunk=spatial_chunk,
             min_dimension=256,
-            max_retries=int(max_retries),
+            max_retries=max_retries,
             crs_groups=None,
             gcp_group=None,
-            enable_sharding=bool(enable_sharding),
-            on_existing="replace",
+            enable_sharding=enable_sharding,
             storage_options=None,
-            **_common.options(extra),
+            extra=extra,
         )
     else:
         raise ValueError(f"pipeline {pipeline!r}: expected 's2' or 'generic'")

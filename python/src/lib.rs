@@ -91,38 +91,10 @@ fn parse<T: std::str::FromStr<Err = String>>(what: &str, s: &str) -> PyResult<T>
         .map_err(|e: String| value_err(format!("{what}: {e}")))
 }
 
-fn profile(s: &str) -> PyResult<eopf_geozarr::plan::Profile> {
-    match s {
-        "geozarr" => Ok(eopf_geozarr::plan::Profile::Geozarr),
-        "reference" => Ok(eopf_geozarr::plan::Profile::Reference),
-        o => Err(value_err(format!(
-            "profile {o:?}: expected \"geozarr\" or \"reference\""
-        ))),
-    }
-}
-
-fn codec(s: &str) -> PyResult<convert::s2::Codec> {
-    match s {
-        "zstd" => Ok(convert::s2::Codec::Zstd),
-        "blosc-zstd" => Ok(convert::s2::Codec::BloscZstd),
-        o => Err(value_err(format!(
-            "codec {o:?}: expected \"zstd\" or \"blosc-zstd\""
-        ))),
-    }
-}
-
-fn shard_size(s: &str) -> PyResult<eopf_geozarr::plan::ShardSize> {
-    match s {
-        "full" => Ok(eopf_geozarr::plan::ShardSize::Full),
-        n => n
-            .parse()
-            .map(eopf_geozarr::plan::ShardSize::Target)
-            .map_err(|_| {
-                value_err(format!(
-                    "shard_size {n:?}: expected a number of pixels or \"full\""
-                ))
-            }),
-    }
+/// One of our named options (`profile`, `codec`, `shard_size`), parsed as the CLI parses it.
+fn named<T: std::str::FromStr<Err = String>>(what: &str, s: &str) -> PyResult<T> {
+    s.parse()
+        .map_err(|e: String| value_err(format!("{what} {e}")))
 }
 
 fn existing(s: &str) -> PyResult<Existing> {
@@ -207,13 +179,13 @@ fn convert_s2_optimized(
     }
     configure_s3(storage_options.as_deref())?;
     let opts = S2Options {
-        profile: profile(profile_name)?,
+        profile: named("profile", profile_name)?,
         spatial_chunk,
         enable_sharding,
         compression_level,
         finalise_root,
-        codec: codec(codec_name)?,
-        shard_size: shard_size(shard)?,
+        codec: named("codec", codec_name)?,
+        shard_size: named("shard_size", shard)?,
         keep_scale_offset,
         max_retries: max_retries.max(1),
         device: parse("device", device)?,
@@ -258,15 +230,15 @@ fn create_geozarr_dataset(
     check_chunk(spatial_chunk)?;
     configure_s3(storage_options.as_deref())?;
     let opts = GenericOptions {
-        profile: profile(profile_name)?,
+        profile: named("profile", profile_name)?,
         groups,
         spatial_chunk,
         min_dimension,
         crs_groups,
         gcp_group,
         enable_sharding,
-        codec: codec(codec_name)?,
-        shard_size: shard_size(shard)?,
+        codec: named("codec", codec_name)?,
+        shard_size: named("shard_size", shard)?,
         max_retries: max_retries.max(1),
         device: parse("device", device)?,
         ..GenericOptions::default()

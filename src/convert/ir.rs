@@ -162,3 +162,14 @@ pub enum Codec {
     /// Blosc zstd with byte shuffle (what the reference writes).
     BloscZstd,
 }
+
+impl std::str::FromStr for Codec {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "zstd" => Ok(Codec::Zstd),
+            "blosc-zstd" => Ok(Codec::BloscZstd),
+            o => Err(format!("{o:?}: expected \"zstd\" or \"blosc-zstd\"")),
+        }
+    }
+}

@@ -192,55 +192,45 @@ pub fn write_plan_to(
                 continue;
             }
             let batch = small_batch(input, plan, i, done, kernels.is_gpu());
-            if batch > 1 {
-                // Small independent arrays (one shard each, mostly) side by side: written one
-                // after the other they leave a core idle at every array's tail.
-                let results: Vec<Result<Option<Raster>>> = plan.arrays[i..i + batch]
-                    .par_iter()
-                    .enumerate()
-                    .map(|(k, out)| {
-                        progress(i + k, total, &out.path);
-                        job.write(out, &rasters, &fused)
-                    })
-                    .collect();
-                let mut first_err = None;
-                for (out, r) in plan.arrays[i..i + batch].iter().zip(results) {
-                    match r {
-                        Ok(raster) => {
-                            if let Some(r) = raster {
-                                rasters.insert(out.path.clone(), r);
-                            }
-                            journal.push(out.path.clone());
-                            report.arrays += 1;
+            // On the GPU, the first derived level of a chain (r120m ← r60m) computes the whole
+            // chain (r120m, r360m, r720m) in one fused pyramid: one upload, the levels chained on
+            // the device (such a level is never in a batch).
+            if kernels.is_gpu()
+                && let Source::Coarsen { from, factor } = &out.source
+                && !fused.contains_key(&out.path)
+                && let Some(src) = rasters.get(from)
+            {
+                fuse_chain(plan, (&out.path, *factor), src, (kernels, edge), &mut fused)?;
+            }
+            // Runs of small independent arrays (one shard each, mostly) side by side: written
+            // one after the other they leave a core idle at every array's tail.
+            let results: Vec<Result<Option<Raster>>> = plan.arrays[i..i + batch]
+                .par_iter()
+                .enumerate()
+                .map(|(k, out)| {
+                    progress(i + k, total, &out.path);
+                    job.write(out, &rasters, &fused)
+                })
+                .collect();
+            let mut first_err = None;
+            for (out, r) in plan.arrays[i..i + batch].iter().zip(results) {
+                match r {
+                    Ok(raster) => {
+                        if let Some(r) = raster {
+                            rasters.insert(out.path.clone(), r);
                         }
-                        Err(e) => {
-                            first_err.get_or_insert(e);
-                        }
+                        journal.push(out.path.clone());
+                        report.arrays += 1;
+                    }
+                    Err(e) => {
+                        first_err.get_or_insert(e);
                     }
                 }
-                if let Some(e) = first_err {
-                    return Err(e);
-                }
-                i += batch;
-            } else {
-                progress(i, total, &out.path);
-                // On the GPU, the first derived level of a chain (r120m ← r60m) computes the
-                // whole chain (r120m, r360m, r720m) in one fused pyramid: one upload, the levels
-                // chained on the device.
-                if kernels.is_gpu()
-                    && let Source::Coarsen { from, factor } = &out.source
-                    && !fused.contains_key(&out.path)
-                    && let Some(src) = rasters.get(from)
-                {
-                    fuse_chain(plan, (&out.path, *factor), src, (kernels, edge), &mut fused)?;
-                }
-                if let Some(r) = job.write(out, &rasters, &fused)? {
-                    rasters.insert(out.path.clone(), r);
-                }
-                journal.push(out.path.clone());
-                report.arrays += 1;
-                i += 1;
             }
+            if let Some(e) = first_err {
+                return Err(e);
+            }
+            i += batch;
             // The journal (what `--resume` keeps) at most every two seconds: on object storage each
             // write waits for the uploads before it.
             if last_journal.elapsed() >= std::time::Duration::from_secs(2) {

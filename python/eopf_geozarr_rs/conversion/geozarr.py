@@ -59,23 +59,53 @@ def create_geozarr_dataset(
     returns them; without them the ``AWS_*`` environment is used."""
     source = _common.source_of(dt_input)
     output = _common.output_of(output_path)
-    _native.create_geozarr_dataset(
+    _run(
         source,
         output,
         groups=_groups(groups, "groups") or [],
+        spatial_chunk=spatial_chunk,
+        min_dimension=min_dimension,
+        max_retries=max_retries,
+        crs_groups=_groups(crs_groups, "crs_groups"),
+        gcp_group=gcp_group,
+        enable_sharding=enable_sharding,
+        storage_options=storage_kwargs,
+        extra={"profile": profile, "codec": codec, "shard_size": shard_size, "device": device},
+    )
+    return _common.open_output(output, storage_kwargs)
+
+
+def _run(
+    source: str,
+    output: str,
+    *,
+    groups: list[str],
+    spatial_chunk: int,
+    min_dimension: int,
+    max_retries: int,
+    crs_groups: list[str] | None,
+    gcp_group: str | None,
+    enable_sharding: bool,
+    storage_options: dict[str, Any] | None,
+    extra: dict[str, Any],
+) -> str:
+    """The engine's pipeline A from ``source`` to ``output`` (replacing or resuming as
+    :func:`create_geozarr_dataset` says); returns the engine's JSON report. ``extra``: our
+    keyword-only options (``profile``, ``codec``, ``shard_size``, ``device``)."""
+    return _native.create_geozarr_dataset(
+        source,
+        output,
+        groups=groups,
         spatial_chunk=int(spatial_chunk),
         min_dimension=int(min_dimension),
         max_retries=int(max_retries),
-        crs_groups=_groups(crs_groups, "crs_groups"),
+        crs_groups=crs_groups,
         gcp_group=gcp_group,
         enable_sharding=bool(enable_sharding),
         on_existing="replace",
-        storage_options=_common.storage_json(storage_kwargs),
-        **_common.options(
-            {"profile": profile, "codec": codec, "shard_size": shard_size, "device": device}
-        ),
+        storage_options=_common.storage_json(storage_options),
+        **_common.options(extra),
     )
-    return _common.open_output(output, storage_kwargs)
 
 
 def iterative_copy(

@@ -40,7 +40,36 @@ def convert_s2_optimized(
     is resumed."""
     source = _common.source_of(dt_input)
     output = _common.output_of(output_path)
-    _native.convert_s2_optimized(
+    _run(
+        source,
+        output,
+        enable_sharding=enable_sharding,
+        spatial_chunk=spatial_chunk,
+        compression_level=compression_level,
+        validate_output=validate_output,
+        keep_scale_offset=keep_scale_offset,
+        max_retries=max_retries,
+        extra={"profile": profile, "codec": codec, "shard_size": shard_size, "device": device},
+    )
+    return _common.open_output(output)
+
+
+def _run(
+    source: str,
+    output: str,
+    *,
+    enable_sharding: bool,
+    spatial_chunk: int,
+    compression_level: int,
+    validate_output: bool,
+    keep_scale_offset: bool,
+    max_retries: int,
+    extra: dict[str, Any],
+) -> str:
+    """The engine's pipeline B from ``source`` to ``output`` (replacing or resuming as
+    :func:`convert_s2_optimized` says); returns the engine's JSON report. ``extra``: our
+    keyword-only options (``profile``, ``codec``, ``shard_size``, ``device``)."""
+    return _native.convert_s2_optimized(
         source,
         output,
         enable_sharding=bool(enable_sharding),
@@ -52,11 +81,8 @@ def convert_s2_optimized(
         finalise_root=True,
         on_existing="replace",
         storage_options=None,
-        **_common.options(
-            {"profile": profile, "codec": codec, "shard_size": shard_size, "device": device}
-        ),
+        **_common.options(extra),
     )
-    return _common.open_output(output)
 
 
 def is_sentinel2_dataset(group: Any) -> bool:
