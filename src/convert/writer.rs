@@ -362,6 +362,7 @@ impl ArrayJob<'_> {
             out_shape: &shape,
             prev: prev.as_ref(),
             kernels: self.kernels,
+            keep_values: keep,
         };
         cells.par_iter().try_for_each(|idx| -> Result<()> {
             if self.cancel.is_cancelled() {
@@ -639,6 +640,8 @@ struct RegionCtx<'a> {
     /// The previous level of a `Downsample` source, opened in the output store.
     prev: Option<&'a Array<dyn zarrs::storage::ReadableWritableListableStorageTraits>>,
     kernels: &'a crate::kernels::Kernels,
+    /// Whether the f32 values of a packed region are wanted (levels are derived from them).
+    keep_values: bool,
 }
 
 /// `$body` with the type `$t` bound to the Rust element type of `$num` (one arm per [`Num`]).
@@ -917,23 +920,53 @@ impl RegionCtx<'_> {
         ranges: &[Range<u64>],
         path: &str,
     ) -> Result<Region> {
+        let fill = cf.fill.unwrap_or(0.0) as u16;
+        let (off, scale) = (cf.add_offset as f32, cf.scale_factor as f32);
+        let pack = |v: f32| -> u16 {
+            if v.is_nan() {
+                fill
+            } else {
+                ((v - off) / scale).round_ties_even().clamp(0.0, 65535.0) as u16
+            }
+        };
+        if let Source::Decode { from, cf: decode } = inner {
+            // A native band repacked: decode then pack is a function of the u16 value alone, so
+            // one 65,536-entry table of it gives the same bits without a float32 raster between.
+            let v: Vec<u16> = self.read::<u16>(from, ranges)?;
+            self.bytes_in
+                .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
+            let decoded = decode.u16_table();
+            let packed: Vec<u16> = decoded.iter().map(|&d| pack(d)).collect();
+            let mut bytes = vec![0u8; v.len() * 2];
+            bytes
+                .par_chunks_mut(1 << 17)
+                .zip(v.par_chunks(1 << 16))
+                .for_each(|(b, s)| {
+                    for (b, &x) in b.chunks_exact_mut(2).zip(s) {
+                        b.copy_from_slice(&packed[usize::from(x)].to_le_bytes());
+                    }
+                });
+            let values = self
+                .keep_values
+                .then(|| v.iter().map(|&x| decoded[usize::from(x)]).collect());
+            return Ok(Region {
+                bytes: Some(bytes),
+                values,
+            });
+        }
         let r = self.region(inner, ranges, path)?;
         let values = r
             .values
             .ok_or_else(|| Error::invalid(path, "only float rasters can be packed"))?;
-        let fill = cf.fill.unwrap_or(0.0) as u16;
-        let (off, scale) = (cf.add_offset as f32, cf.scale_factor as f32);
-        let packed: Vec<u8> = values
-            .iter()
-            .flat_map(|&v| {
-                let p = if v.is_nan() {
-                    fill
-                } else {
-                    ((v - off) / scale).round_ties_even().clamp(0.0, 65535.0) as u16
-                };
-                p.to_le_bytes()
-            })
-            .collect();
+        let mut packed = vec![0u8; values.len() * 2];
+        packed
+            .par_chunks_mut(1 << 17)
+            .zip(values.par_chunks(1 << 16))
+            .for_each(|(b, s)| {
+                for (b, &v) in b.chunks_exact_mut(2).zip(s) {
+                    b.copy_from_slice(&pack(v).to_le_bytes());
+                }
+            });
         Ok(Region {
             bytes: Some(packed),
             values: Some(values),

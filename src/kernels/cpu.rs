@@ -24,9 +24,16 @@ pub fn reduced_size(n: usize, factor: usize, edge: Edge) -> usize {
 
 /// CF decode of packed u16: fill → NaN, else `v·scale + offset` in f64, then f32.
 pub fn decode_u16(src: &[u16], cf: &CfEncoding) -> Vec<f32> {
-    src.par_chunks(1 << 16)
-        .flat_map_iter(|c| c.iter().map(|&v| cf.decode(f64::from(v))))
-        .collect()
+    let table = cf.u16_table();
+    let mut out = vec![0f32; src.len()];
+    out.par_chunks_mut(1 << 16)
+        .zip(src.par_chunks(1 << 16))
+        .for_each(|(o, s)| {
+            for (o, &v) in o.iter_mut().zip(s) {
+                *o = table[usize::from(v)];
+            }
+        });
+    out
 }
 
 fn reduce_blocks<T: Copy + Send + Sync, O: Copy + Send + Default>(

@@ -372,9 +372,7 @@ impl GpuContext {
         cf: &CfEncoding,
         limit: Option<u64>,
     ) -> Result<(Vec<f32>, GpuTiming)> {
-        let lut: Vec<u32> = (0..=u16::MAX)
-            .map(|v| cf.decode(f64::from(v)).to_bits())
-            .collect();
+        let lut: Vec<u32> = cf.u16_table().iter().map(|v| v.to_bits()).collect();
         let lut_bytes = words(&lut);
         let mut out = Vec::with_capacity(src.len());
         let mut t = GpuTiming::default();
