@@ -163,6 +163,7 @@ impl Hierarchy {
 
     /// Open a hierarchy from any readable and listable `zarrs` store.
     pub fn open_store(store: ReadableListableStorage, location: String) -> Result<Self> {
+        crate::codecs::register();
         let mut h = Hierarchy {
             location,
             store,

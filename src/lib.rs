@@ -24,6 +24,7 @@
 pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod codecs;
 pub mod conventions;
 pub mod convert;
 pub mod demo;

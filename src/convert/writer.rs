@@ -119,6 +119,7 @@ pub fn write_plan_to(
     done: &std::collections::HashSet<String>,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<WriteReport> {
+    crate::codecs::register();
     let at = at.to_string();
     let WriteSettings {
         profile,
@@ -734,6 +735,15 @@ fn linspace_picks(s: u64, t: u64) -> Vec<u64> {
         .collect()
 }
 
+/// u16 values in their native-order bytes: borrowed when aligned (as allocations are), else
+/// copied.
+fn u16s(b: &[u8]) -> std::borrow::Cow<'_, [u16]> {
+    match bytemuck::try_cast_slice(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => std::borrow::Cow::Owned(bytemuck::pod_collect_to_vec(b)),
+    }
+}
+
 fn f32_region(values: Vec<f32>) -> Region {
     Region {
         bytes: None,
@@ -768,6 +778,24 @@ impl RegionCtx<'_> {
         }
     }
 
+    /// A region of a u16 input array as the decoded bytes (native order), not copied into a
+    /// typed vector: [`u16s`] views them. Anything but two bytes per element is an error.
+    fn read_u16_bytes(&self, from: &str, ranges: &[Range<u64>]) -> Result<Vec<u8>> {
+        let b = match self.reader {
+            Some(r) => r.read_bytes(ranges)?,
+            None => self.input.read_region_bytes(from, ranges)?,
+        };
+        let n: u64 = ranges.iter().map(|r| r.end - r.start).product();
+        if b.len() as u64 != n * 2 {
+            return Err(Error::invalid(
+                from,
+                format!("{} bytes for {n} uint16 values", b.len()),
+            ));
+        }
+        self.bytes_in.fetch_add(b.len() as u64, Ordering::Relaxed);
+        Ok(b)
+    }
+
     fn region(&self, source: &Source, ranges: &[Range<u64>], path: &str) -> Result<Region> {
         Ok(match source {
             Source::Copy { from } => {
@@ -779,10 +807,8 @@ impl RegionCtx<'_> {
                 Region::raw(b)
             }
             Source::Decode { from, cf } => {
-                let v: Vec<u16> = self.read::<u16>(from, ranges)?;
-                self.bytes_in
-                    .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
-                f32_region(self.kernels.decode_u16(&v, cf)?.0)
+                let b = self.read_u16_bytes(from, ranges)?;
+                f32_region(self.kernels.decode_u16(&u16s(&b), cf)?.0)
             }
             Source::InjectMean { from, cf, factor } => {
                 self.inject_mean(from, cf, *factor, ranges)?
@@ -869,9 +895,8 @@ impl RegionCtx<'_> {
         dims: &[u64],
     ) -> Result<Vec<f32>> {
         let src = source_ranges(ranges, factor, dims);
-        let v: Vec<u16> = self.read::<u16>(from, &src)?;
-        self.bytes_in
-            .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
+        let b = self.read_u16_bytes(from, &src)?;
+        let v = u16s(&b);
         let (h, w) = (
             (src[0].end - src[0].start) as usize,
             (src[1].end - src[1].start) as usize,
@@ -932,9 +957,8 @@ impl RegionCtx<'_> {
         if let Source::Decode { from, cf: decode } = inner {
             // A native band repacked: decode then pack is a function of the u16 value alone, so
             // one 65,536-entry table of it gives the same bits without a float32 raster between.
-            let v: Vec<u16> = self.read::<u16>(from, ranges)?;
-            self.bytes_in
-                .fetch_add(v.len() as u64 * 2, Ordering::Relaxed);
+            let b = self.read_u16_bytes(from, ranges)?;
+            let v = u16s(&b);
             let decoded = decode.u16_table();
             let packed: Vec<u16> = decoded.iter().map(|&d| pack(d)).collect();
             let mut bytes = vec![0u8; v.len() * 2];

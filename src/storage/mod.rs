@@ -279,6 +279,7 @@ pub fn open_read(p: impl ToLocation) -> Result<(zarrs::storage::ReadableListable
 /// A writable store for an output: a local folder (created) or an S3 prefix (access checked
 /// first); `https://` is refused.
 pub fn open_write(p: impl ToLocation) -> Result<(OutStore, String)> {
+    crate::codecs::register();
     let loc = p.to_location()?;
     let at = loc.to_string();
     match &loc {
