@@ -54,7 +54,7 @@ pub fn decode_all(h: &Hierarchy) -> Result<Timing> {
     })
 }
 
-/// Compress the output arrays that come straight from input arrays (decoded reflectance and copied
+/// Compress the output arrays that come straight from input arrays (decoded or repacked reflectance, copied
 /// rasters, i.e. all but the small computed levels) into memory with the plan's codecs; array by
 /// array, each encoded on all cores by `zarrs`. Only the encoding is timed.
 pub fn compress_outputs(h: &Hierarchy, opts: &S2Options) -> Result<Timing> {
@@ -69,6 +69,17 @@ pub fn compress_outputs(h: &Hierarchy, opts: &S2Options) -> Result<Timing> {
                 let f = crate::kernels::cpu::decode_u16(v.as_slice().unwrap_or(&[]), cf);
                 f.iter().flat_map(|x| x.to_le_bytes()).collect()
             }
+            // --keep-scale-offset: a native band repacked (the conversion's table).
+            Source::Pack { inner, cf } => match &**inner {
+                Source::Decode { from, cf: decode } => {
+                    let v = h.read::<u16>(from)?;
+                    let table = crate::convert::writer::repack_table(&decode.u16_table(), cf);
+                    v.iter()
+                        .flat_map(|&x| table[usize::from(x)].to_le_bytes())
+                        .collect()
+                }
+                _ => continue,
+            },
             Source::Copy { from } => {
                 let meta = h.array_meta(from)?;
                 let all: Vec<std::ops::Range<u64>> = meta.shape.iter().map(|&n| 0..n).collect();

@@ -735,6 +735,24 @@ fn linspace_picks(s: u64, t: u64) -> Vec<u64> {
         .collect()
 }
 
+/// A float32 value packed to uint16 with `cf` (`--keep-scale-offset`): NaN → the fill value,
+/// else `(v − add_offset) / scale_factor` rounded half to even, clamped to 0..=65535.
+fn pack_u16(cf: &CfEncoding, v: f32) -> u16 {
+    if v.is_nan() {
+        cf.fill.unwrap_or(0.0) as u16
+    } else {
+        ((v - cf.add_offset as f32) / cf.scale_factor as f32)
+            .round_ties_even()
+            .clamp(0.0, 65535.0) as u16
+    }
+}
+
+/// `pack_u16(cf, decoded[x])` for every u16 `x`, `decoded` being a decode table
+/// ([`CfEncoding::u16_table`]): a native band repacked, as one lookup.
+pub fn repack_table(decoded: &[f32], cf: &CfEncoding) -> Vec<u16> {
+    decoded.iter().map(|&d| pack_u16(cf, d)).collect()
+}
+
 /// u16 values in their native-order bytes: borrowed when aligned (as allocations are), else
 /// copied.
 fn u16s(b: &[u8]) -> std::borrow::Cow<'_, [u16]> {
@@ -945,22 +963,14 @@ impl RegionCtx<'_> {
         ranges: &[Range<u64>],
         path: &str,
     ) -> Result<Region> {
-        let fill = cf.fill.unwrap_or(0.0) as u16;
-        let (off, scale) = (cf.add_offset as f32, cf.scale_factor as f32);
-        let pack = |v: f32| -> u16 {
-            if v.is_nan() {
-                fill
-            } else {
-                ((v - off) / scale).round_ties_even().clamp(0.0, 65535.0) as u16
-            }
-        };
+        let pack = |v: f32| pack_u16(cf, v);
         if let Source::Decode { from, cf: decode } = inner {
             // A native band repacked: decode then pack is a function of the u16 value alone, so
             // one 65,536-entry table of it gives the same bits without a float32 raster between.
             let b = self.read_u16_bytes(from, ranges)?;
             let v = u16s(&b);
             let decoded = decode.u16_table();
-            let packed: Vec<u16> = decoded.iter().map(|&d| pack(d)).collect();
+            let packed = repack_table(&decoded, cf);
             let mut bytes = vec![0u8; v.len() * 2];
             bytes
                 .par_chunks_mut(1 << 17)
