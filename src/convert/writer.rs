@@ -277,6 +277,14 @@ fn small_batch(
     done: &std::collections::HashSet<String>,
     gpu: bool,
 ) -> usize {
+    let pairs = plan.arrays[start..]
+        .iter()
+        .take(2)
+        .take_while(|out| !done.contains(&out.path) && one_chunk_copy(input, out))
+        .count();
+    if pairs > 0 {
+        return pairs;
+    }
     let mut paths: Vec<&str> = Vec::new();
     for out in &plan.arrays[start..] {
         let elements: u64 = super::attrs::doc_shape(&out.doc).iter().product();
@@ -300,6 +308,32 @@ fn small_batch(
         paths.push(&out.path);
     }
     paths.len().max(1)
+}
+
+/// A copied array whose source is one chunk of at most this many decoded bytes (a 10980² uint8
+/// mask of a Zarr v2 product: 121 MB) is written side by side with the next such array: alone,
+/// one thread decodes the whole chunk while the other waits for it.
+const PAIR_SOURCE_BYTES: u64 = 128 << 20;
+
+/// Whether `out` is copied from a large array stored as one chunk of at most
+/// [`PAIR_SOURCE_BYTES`] (see [`small_batch`]).
+fn one_chunk_copy(input: &Hierarchy, out: &OutArray) -> bool {
+    let Source::Copy { from } = &out.source else {
+        return false;
+    };
+    let Ok(m) = input.array_meta(from) else {
+        return false;
+    };
+    let elements: u64 = m.shape.iter().product();
+    let bytes = m
+        .data_type
+        .item_size()
+        .map_or(u64::MAX, |n| elements.saturating_mul(n as u64));
+    m.shard_shape.is_none()
+        && m.chunks.len() == m.shape.len()
+        && m.chunks.iter().zip(&m.shape).all(|(c, s)| c >= s)
+        && elements > SMALL_ARRAY_ELEMENTS
+        && bytes <= PAIR_SOURCE_BYTES
 }
 
 /// What writing one array needs (shared by the arrays written side by side).
@@ -1395,6 +1429,69 @@ mod tests {
             )
             .unwrap();
         Hierarchy::open_store(store, "memory://".into()).unwrap()
+    }
+
+    /// An input of u8/u16 10980² arrays: `/m1`..`/m3` and `/u16` in one chunk, `/tiled` in 5490².
+    fn masks_input() -> Hierarchy {
+        let store = std::sync::Arc::new(zarrs::storage::store::MemoryStore::new());
+        let put = |key: &str, doc: serde_json::Value| {
+            store
+                .set(
+                    &zarrs::storage::StoreKey::new(key).unwrap(),
+                    serde_json::to_vec(&doc).unwrap().into(),
+                )
+                .unwrap();
+        };
+        put(
+            "zarr.json",
+            json!({"zarr_format": 3, "node_type": "group", "attributes": {}}),
+        );
+        for (name, dtype, chunk) in [
+            ("m1", "uint8", 10980),
+            ("m2", "uint8", 10980),
+            ("m3", "uint8", 10980),
+            ("u16", "uint16", 10980),
+            ("tiled", "uint8", 5490),
+        ] {
+            put(
+                &format!("{name}/zarr.json"),
+                json!({"zarr_format": 3, "node_type": "array", "shape": [10980, 10980],
+                    "data_type": dtype,
+                    "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [chunk, chunk]}},
+                    "chunk_key_encoding": {"name": "default"}, "fill_value": 0,
+                    "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+                    "attributes": {}}),
+            );
+        }
+        Hierarchy::open_store(store, "memory://".into()).unwrap()
+    }
+
+    #[test]
+    fn one_chunk_masks_are_written_in_pairs() {
+        let copy =
+            |p: &str, from: &str| arr(p, &[10980, 10980], Source::Copy { from: from.into() });
+        let plan = OutputPlan {
+            arrays: vec![
+                copy("/o1", "/m1"),
+                copy("/o2", "/m2"),
+                copy("/o3", "/m3"),
+                copy("/o4", "/u16"),
+                copy("/o5", "/tiled"),
+                copy("/o6", "/m1"),
+            ],
+            ..Default::default()
+        };
+        let input = masks_input();
+        let none = HashSet::new();
+        // Two one-chunk uint8 sources (121 MB each) side by side, never three.
+        assert_eq!(small_batch(&input, &plan, 0, &none, false), 2);
+        assert_eq!(small_batch(&input, &plan, 2, &none, false), 1);
+        // A one-chunk uint16 source (241 MB) and a tiled one are written alone.
+        assert_eq!(small_batch(&input, &plan, 3, &none, false), 1);
+        assert_eq!(small_batch(&input, &plan, 4, &none, false), 1);
+        // A done array is not paired.
+        let done: HashSet<String> = ["/o2".to_string()].into();
+        assert_eq!(small_batch(&input, &plan, 0, &done, false), 1);
     }
 
     #[test]
