@@ -59,8 +59,15 @@ enum ProfileArg {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum CodecArg {
+    /// zstd, except Blosc zstd with byte shuffle for the packed uint16 reflectance of
+    /// --keep-scale-offset (smaller there at the same speed: README "Performance")
+    Auto,
+    /// zstd for every data array
     Zstd,
+    /// Blosc zstd with byte shuffle (what the reference writes)
     BloscZstd,
+    /// Blosc zstd with bit-shuffle
+    BloscZstdBitshuffle,
 }
 
 /// Options shared by `convert` and `convert-s2-optimized`.
@@ -76,7 +83,7 @@ struct ConvertArgs {
     #[arg(long, default_value = "4096")]
     shard_size: String,
     /// Compression codec of data arrays (geozarr profile; the reference profile writes blosc-zstd).
-    #[arg(long, value_enum, default_value = "zstd")]
+    #[arg(long, value_enum, default_value = "auto")]
     codec: CodecArg,
     /// Compression level (honoured by the geozarr profile; the reference profile writes 3).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=9))]
@@ -820,8 +827,10 @@ fn s2_options(spatial_chunk: u64, args: &ConvertArgs) -> anyhow::Result<crate::c
         compression_level: args.compression_level,
         finalise_root: true,
         codec: match args.codec {
+            CodecArg::Auto => Codec::Auto,
             CodecArg::Zstd => Codec::Zstd,
             CodecArg::BloscZstd => Codec::BloscZstd,
+            CodecArg::BloscZstdBitshuffle => Codec::BloscZstdBitShuffle,
         },
         shard_size,
         keep_scale_offset: args.keep_scale_offset,

@@ -434,6 +434,65 @@ fn bench_reports_the_floor_the_conversion_and_the_kernels() {
     }
 }
 
+/// The default codec (`auto`): packed uint16 reflectance in Blosc zstd with byte shuffle (smaller
+/// at the same speed, README "Performance"), everything else in zstd; `--codec zstd` is zstd for
+/// all. The digital numbers are the same either way.
+#[test]
+fn auto_codec_packs_reflectance_with_blosc_shuffle_and_the_rest_with_zstd() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = demo(dir.path(), "in.zarr");
+    let convert = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "convert-s2-optimized",
+            input.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--keep-scale-offset",
+        ];
+        args.extend(extra);
+        common::run_ok(&args);
+        out
+    };
+    let (auto, zstd) = (
+        convert("auto.zarr", &[]),
+        convert("zstd.zarr", &["--codec", "zstd"]),
+    );
+    let compressor = |out: &Path, p: &str| -> serde_json::Value {
+        let doc: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join(p.trim_start_matches('/')).join("zarr.json")).unwrap(),
+        )
+        .unwrap();
+        doc["codecs"][1].clone()
+    };
+    let band = "/measurements/reflectance/r10m/b04";
+    let level = "/measurements/reflectance/r360m/b04";
+    let mask = "/conditions/mask/l2a_classification/r20m/scl";
+    for p in [band, level] {
+        let c = compressor(&auto, p);
+        assert_eq!(c["name"], "blosc", "{p}: {c}");
+        assert_eq!(c["configuration"]["shuffle"], "shuffle", "{p}: {c}");
+        assert_eq!(c["configuration"]["cname"], "zstd", "{p}: {c}");
+        assert_eq!(c["configuration"]["typesize"], 2, "{p}: {c}");
+        assert_eq!(compressor(&zstd, p)["name"], "zstd", "{p}");
+    }
+    assert_eq!(compressor(&auto, mask)["name"], "zstd");
+    let (a, z) = (
+        eopf_geozarr::hierarchy::Hierarchy::open(&auto).unwrap(),
+        eopf_geozarr::hierarchy::Hierarchy::open(&zstd).unwrap(),
+    );
+    for p in [band, level] {
+        assert_eq!(a.read::<u16>(p).unwrap(), z.read::<u16>(p).unwrap(), "{p}");
+    }
+    // Without --keep-scale-offset the float32 reflectance stays zstd.
+    let out = dir.path().join("f32.zarr");
+    common::run_ok(&[
+        "convert-s2-optimized",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(compressor(&out, band)["name"], "zstd");
+}
+
 #[test]
 fn keep_scale_offset_stores_the_packed_digital_numbers() {
     let dir = tempfile::tempdir().unwrap();

@@ -34,6 +34,16 @@ const S2_RUNS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "s2opt-geozarr-packed",
+        &[
+            "convert-s2-optimized",
+            "--profile",
+            "geozarr",
+            "--keep-scale-offset",
+            "--enable-sharding",
+        ],
+    ),
+    (
         "s2opt-geozarr-packed-blosc",
         &[
             "convert-s2-optimized",

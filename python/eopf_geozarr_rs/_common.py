@@ -11,9 +11,10 @@ from . import _native
 
 #: Our options beyond the reference's parameters (keyword-only, with these defaults):
 #: ``profile`` ("geozarr": the published conventions with our fixes, as the CLI's default;
-#: "reference": eopf-geozarr 0.10.1's metadata), ``codec`` ("zstd" or "blosc-zstd"),
-#: ``shard_size`` (pixels or "full"), ``device`` ("auto", "cpu", "gpu").
-DEFAULTS = {"profile": "geozarr", "codec": "zstd", "shard_size": "4096", "device": "auto"}
+#: "reference": eopf-geozarr 0.10.1's metadata), ``codec`` ("auto": zstd, and
+#: Blosc zstd with byte shuffle for the packed uint16 of ``keep_scale_offset``; "zstd",
+#: "blosc-zstd", "blosc-zstd-bitshuffle"), ``shard_size`` (pixels or "full"), ``device`` ("auto", "cpu", "gpu").
+DEFAULTS = {"profile": "geozarr", "codec": "auto", "shard_size": "4096", "device": "auto"}
 
 
 def source_of(dt_input: Any, name: str = "dt_input") -> str:

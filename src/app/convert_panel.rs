@@ -62,7 +62,7 @@ impl Default for ConvertPanel {
             sharding: true,
             spatial_chunk: 256,
             shard_size: "4096".into(),
-            codec: Codec::Zstd,
+            codec: Codec::Auto,
             level: 3,
             device: Device::Auto,
             keep_scale_offset: false,
@@ -308,8 +308,17 @@ impl ConvertPanel {
                 ui.end_row();
                 ui.label("Codec");
                 ui.horizontal(|ui| {
+                    ui.selectable_value(&mut self.codec, Codec::Auto, "auto")
+                        .on_hover_text(
+                            "zstd; Blosc zstd with byte shuffle for packed uint16 reflectance",
+                        );
                     ui.selectable_value(&mut self.codec, Codec::Zstd, "zstd");
                     ui.selectable_value(&mut self.codec, Codec::BloscZstd, "blosc-zstd");
+                    ui.selectable_value(
+                        &mut self.codec,
+                        Codec::BloscZstdBitShuffle,
+                        "blosc-zstd bit-shuffle",
+                    );
                     ui.add(egui::Slider::new(&mut self.level, 1..=9).text("level"));
                 });
                 ui.end_row();

@@ -24,7 +24,12 @@ pub fn bytes_codec(item_size: usize) -> Value {
 
 /// Blosc zstd with byte shuffle, as the reference writes it (`clevel` 3 unless told otherwise).
 pub fn blosc_codec(item_size: usize, clevel: u8) -> Value {
-    json!({"name": "blosc", "configuration": {"typesize": item_size, "cname": "zstd", "clevel": clevel, "shuffle": "shuffle", "blocksize": 0}})
+    blosc_zstd(item_size, clevel, "shuffle")
+}
+
+/// Blosc zstd with `shuffle` (`shuffle` or `bitshuffle`).
+fn blosc_zstd(item_size: usize, clevel: u8, shuffle: &str) -> Value {
+    json!({"name": "blosc", "configuration": {"typesize": item_size, "cname": "zstd", "clevel": clevel, "shuffle": shuffle, "blocksize": 0}})
 }
 
 /// `sharding_indexed` with a crc32c index at the end.
@@ -48,11 +53,14 @@ pub fn data_codecs(
     use super::ir::Codec;
     use crate::profile::Encodings;
     match (profile.choices().encodings, codec) {
-        (Encodings::Policy, Codec::Zstd) => vec![
+        (Encodings::Policy, Codec::Zstd | Codec::Auto) => vec![
             bytes_codec(item),
             json!({"name": "zstd", "configuration": {"level": level, "checksum": false}}),
         ],
         (Encodings::Policy, Codec::BloscZstd) => vec![bytes_codec(item), blosc_codec(item, level)],
+        (Encodings::Policy, Codec::BloscZstdBitShuffle) => {
+            vec![bytes_codec(item), blosc_zstd(item, level, "bitshuffle")]
+        }
         (Encodings::Reference, _) => vec![bytes_codec(item), blosc_codec(item, 3)],
     }
 }

@@ -104,18 +104,13 @@ impl Ctx<'_> {
         format!("{}{p}", self.h.location())
     }
 
-    fn data_codecs(&self, item: usize) -> Vec<Value> {
-        super::metadata::data_codecs(
-            self.opts.profile,
-            self.opts.codec,
-            self.opts.compression_level,
-            item,
-        )
+    fn data_codecs(&self, item: usize, codec: Codec) -> Vec<Value> {
+        super::metadata::data_codecs(self.opts.profile, codec, self.opts.compression_level, item)
     }
 
     /// Grid (outer) shape and codecs of a raster: the reference's measurement encoding, or the
     /// geozarr sharding policy (inner = aligned(dim, 256), shards ≈ 4096 px).
-    fn raster_layout(&self, shape: &[u64], item: usize) -> (Vec<u64>, Vec<Value>) {
+    fn raster_layout(&self, shape: &[u64], item: usize, codec: Codec) -> (Vec<u64>, Vec<Value>) {
         let n = shape.len();
         let chunks = match self.choices().encodings {
             Encodings::Reference => measurement_chunks(shape, self.opts.spatial_chunk),
@@ -127,7 +122,7 @@ impl Ctx<'_> {
                 v
             }
         };
-        let inner = self.data_codecs(item);
+        let inner = self.data_codecs(item, codec);
         if !(self.opts.enable_sharding && n >= 2) {
             return (chunks, inner);
         }
@@ -196,9 +191,9 @@ impl Ctx<'_> {
             && n >= 2
             && raster.is_some_and(|(h, w)| m.shape[n - 2] == h && m.shape[n - 1] == w);
         let (grid, codecs) = if on_grid {
-            self.raster_layout(&m.shape, item)
+            self.raster_layout(&m.shape, item, self.opts.codec)
         } else {
-            (m.chunks.clone(), self.data_codecs(item))
+            (m.chunks.clone(), self.data_codecs(item, self.opts.codec))
         };
         Ok(OutArray {
             path: path.to_string(),
@@ -254,12 +249,17 @@ impl Ctx<'_> {
         {
             rewrite_proj(&mut attrs, shape, g);
         }
+        let codec = if keep {
+            self.opts.codec.for_packed_reflectance()
+        } else {
+            self.opts.codec
+        };
         let (grid, codecs) = if shape.len() >= 2 {
-            self.raster_layout(shape, item)
+            self.raster_layout(shape, item, codec)
         } else {
             (
                 measurement_chunks(shape, self.opts.spatial_chunk),
-                self.data_codecs(item),
+                self.data_codecs(item, codec),
             )
         };
 
@@ -539,7 +539,7 @@ fn reduced_arrays(
         let mut attrs = sanitize_attrs(&node.attributes, false);
         attrs.insert("grid_mapping".into(), json!("spatial_ref"));
         rewrite_proj(&mut attrs, &[oh, ow], grid);
-        let (chunks, codecs) = ctx.raster_layout(&[oh, ow], item);
+        let (chunks, codecs) = ctx.raster_layout(&[oh, ow], item, ctx.opts.codec);
         let fill = fill_value(
             &dt,
             match &m.fill_value {

@@ -43,7 +43,7 @@ def create_geozarr_dataset(
     enable_sharding: bool = False,
     *,
     profile: str = "geozarr",
-    codec: str = "zstd",
+    codec: str = "auto",
     shard_size: str | int = "4096",
     device: str = "auto",
     **storage_kwargs: Any,

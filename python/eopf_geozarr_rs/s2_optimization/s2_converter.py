@@ -20,7 +20,7 @@ def convert_s2_optimized(
     keep_scale_offset: bool = False,
     max_retries: int = 3,
     profile: str = "geozarr",
-    codec: str = "zstd",
+    codec: str = "auto",
     shard_size: str | int = "4096",
     device: str = "auto",
 ) -> Any:

@@ -24,7 +24,7 @@ def create_multiscale_from_datatree(
     keep_scale_offset: bool = False,
     experimental_scale_offset_codec: bool = False,
     profile: str = "geozarr",
-    codec: str = "zstd",
+    codec: str = "auto",
     shard_size: str | int = "4096",
     device: str = "auto",
 ) -> dict[str, Any]:
