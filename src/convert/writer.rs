@@ -787,9 +787,8 @@ pub fn repack_table(decoded: &[f32], cf: &CfEncoding) -> Vec<u16> {
     decoded.iter().map(|&d| pack_u16(cf, d)).collect()
 }
 
-/// u16 values in their native-order bytes: borrowed when aligned (as allocations are), else
-/// copied.
-fn u16s(b: &[u8]) -> std::borrow::Cow<'_, [u16]> {
+/// Values in their native-order bytes: borrowed when aligned (as allocations are), else copied.
+fn view<T: bytemuck::Pod>(b: &[u8]) -> std::borrow::Cow<'_, [T]> {
     match bytemuck::try_cast_slice(b) {
         Ok(s) => std::borrow::Cow::Borrowed(s),
         Err(_) => std::borrow::Cow::Owned(bytemuck::pod_collect_to_vec(b)),
@@ -830,18 +829,19 @@ impl RegionCtx<'_> {
         }
     }
 
-    /// A region of a u16 input array as the decoded bytes (native order), not copied into a
-    /// typed vector: [`u16s`] views them. Anything but two bytes per element is an error.
-    fn read_u16_bytes(&self, from: &str, ranges: &[Range<u64>]) -> Result<Vec<u8>> {
+    /// A region of an input array of `T` as the decoded bytes (native order), not copied into a
+    /// typed vector: [`view`] views them. Any other size per element is an error.
+    fn read_raw<T>(&self, from: &str, ranges: &[Range<u64>]) -> Result<Vec<u8>> {
         let b = match self.reader {
             Some(r) => r.read_bytes(ranges)?,
             None => self.input.read_region_bytes(from, ranges)?,
         };
         let n: u64 = ranges.iter().map(|r| r.end - r.start).product();
-        if b.len() as u64 != n * 2 {
+        let item = std::mem::size_of::<T>() as u64;
+        if b.len() as u64 != n * item {
             return Err(Error::invalid(
                 from,
-                format!("{} bytes for {n} uint16 values", b.len()),
+                format!("{} bytes for {n} values of {item} bytes", b.len()),
             ));
         }
         self.bytes_in.fetch_add(b.len() as u64, Ordering::Relaxed);
@@ -859,8 +859,8 @@ impl RegionCtx<'_> {
                 Region::raw(b)
             }
             Source::Decode { from, cf } => {
-                let b = self.read_u16_bytes(from, ranges)?;
-                f32_region(self.kernels.decode_u16(&u16s(&b), cf)?.0)
+                let b = self.read_raw::<u16>(from, ranges)?;
+                f32_region(self.kernels.decode_u16(&view::<u16>(&b), cf)?.0)
             }
             Source::InjectMean { from, cf, factor } => {
                 self.inject_mean(from, cf, *factor, ranges)?
@@ -947,8 +947,8 @@ impl RegionCtx<'_> {
         dims: &[u64],
     ) -> Result<Vec<f32>> {
         let src = source_ranges(ranges, factor, dims);
-        let b = self.read_u16_bytes(from, &src)?;
-        let v = u16s(&b);
+        let b = self.read_raw::<u16>(from, &src)?;
+        let v = view::<u16>(&b);
         let (h, w) = (
             (src[0].end - src[0].start) as usize,
             (src[1].end - src[1].start) as usize,
@@ -1001,8 +1001,8 @@ impl RegionCtx<'_> {
         if let Source::Decode { from, cf: decode } = inner {
             // A native band repacked: decode then pack is a function of the u16 value alone, so
             // one 65,536-entry table of it gives the same bits without a float32 raster between.
-            let b = self.read_u16_bytes(from, ranges)?;
-            let v = u16s(&b);
+            let b = self.read_raw::<u16>(from, ranges)?;
+            let v = view::<u16>(&b);
             let decoded = decode.u16_table();
             let packed = repack_table(&decoded, cf);
             let mut bytes = vec![0u8; v.len() * 2];
@@ -1063,7 +1063,7 @@ impl RegionCtx<'_> {
         use crate::dtype::DataType as D;
         let bytes = match (&data_type, kernel) {
             (D::U8, _) => {
-                let v: Vec<u8> = self.read::<u8>(from, &src)?;
+                let v = self.read_raw::<u8>(from, &src)?;
                 let op = match kernel {
                     Kernel::Mode => IntOp::Mode,
                     Kernel::Or => IntOp::Or,
@@ -1072,14 +1072,18 @@ impl RegionCtx<'_> {
                 self.kernels.block_u8(&v, w, h, f, self.edge, op)?.0
             }
             (D::U16, Kernel::Mean) => {
-                let v: Vec<u16> = self.read::<u16>(from, &src)?;
-                let (o, ..) = self.kernels.block_mean_u16(&v, w, h, f, self.edge)?;
+                let b = self.read_raw::<u16>(from, &src)?;
+                let (o, ..) = self
+                    .kernels
+                    .block_mean_u16(&view::<u16>(&b), w, h, f, self.edge)?;
                 o.iter().flat_map(|x| x.to_le_bytes()).collect()
             }
             // N0512 probabilities are float32 with NaN fill: the NaN-skipping mean.
             (D::F32, Kernel::Mean) => {
-                let v: Vec<f32> = self.read::<f32>(from, &src)?;
-                let (o, ..) = self.kernels.block_mean_f32(&v, w, h, f, self.edge, true)?;
+                let b = self.read_raw::<f32>(from, &src)?;
+                let (o, ..) =
+                    self.kernels
+                        .block_mean_f32(&view::<f32>(&b), w, h, f, self.edge, true)?;
                 o.iter().flat_map(|x| x.to_le_bytes()).collect()
             }
             (other, _) => {
