@@ -1005,18 +1005,27 @@ impl RegionCtx<'_> {
             let v = view::<u16>(&b);
             let decoded = decode.u16_table();
             let packed = repack_table(&decoded, cf);
-            let mut bytes = vec![0u8; v.len() * 2];
-            bytes
-                .par_chunks_mut(1 << 17)
-                .zip(v.par_chunks(1 << 16))
-                .for_each(|(b, s)| {
-                    for (b, &x) in b.chunks_exact_mut(2).zip(s) {
-                        b.copy_from_slice(&packed[usize::from(x)].to_le_bytes());
-                    }
-                });
             let values = self
                 .keep_values
                 .then(|| v.iter().map(|&x| decoded[usize::from(x)]).collect());
+            // Most often the table is the identity (same scale, offset and fill on both sides):
+            // the bytes read are the bytes to write (as for a copy).
+            let identity = packed.iter().enumerate().all(|(i, &p)| usize::from(p) == i);
+            let bytes = if identity {
+                drop(v);
+                b
+            } else {
+                let mut bytes = vec![0u8; v.len() * 2];
+                bytes
+                    .par_chunks_mut(1 << 17)
+                    .zip(v.par_chunks(1 << 16))
+                    .for_each(|(o, s)| {
+                        for (o, &x) in o.chunks_exact_mut(2).zip(s) {
+                            o.copy_from_slice(&packed[usize::from(x)].to_ne_bytes());
+                        }
+                    });
+                bytes
+            };
             return Ok(Region {
                 bytes: Some(bytes),
                 values,
