@@ -1479,6 +1479,26 @@ mod tests {
         Hierarchy::open_store(store, "memory://".into()).unwrap()
     }
 
+    /// Decode-then-pack as one table: the identity for a band repacked with its own encoding
+    /// (every one of the 65,536 values comes back), not when the fill values differ.
+    #[test]
+    fn repack_tables_are_the_identity_only_for_the_same_encoding() {
+        let l2a = CfEncoding {
+            fill: Some(0.0),
+            scale_factor: 1e-4,
+            add_offset: -0.1,
+        };
+        let t = repack_table(&l2a.u16_table(), &l2a);
+        assert!(t.iter().enumerate().all(|(i, &p)| usize::from(p) == i));
+        let other_fill = CfEncoding {
+            fill: Some(65535.0),
+            ..l2a
+        };
+        let t = repack_table(&other_fill.u16_table(), &l2a);
+        // 65535 (the source's fill) becomes NaN, then the output's fill 0; 0 stays 0.
+        assert_eq!((t[65535], t[0], t[1234]), (0, 0, 1234));
+    }
+
     #[test]
     fn one_chunk_masks_are_written_in_pairs() {
         let copy =
