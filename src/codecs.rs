@@ -5,8 +5,14 @@
 //! they do not change: `tests/digests` holds them. Metadata and partial decoding are those of
 //! zarrs's codec, to which everything but the two bulk calls is left.
 //!
+//! `blosc` likewise, decoding large chunks with several threads: zarrs's codec decodes each chunk
+//! on one thread, so a Zarr v2 product's 10980² arrays stored as one chunk (241 MB of uint16) were
+//! decoded by one core while the other waited for it. Decoding is the same whatever the thread
+//! count; encoding is left to zarrs's codec.
+//!
 //! Registered at run time ([`register`], called when a store is opened for reading or writing),
-//! which takes precedence over zarrs's compile-time `zstd` plugin.
+//! which takes precedence over zarrs's compile-time plugins. Zarr v2 arrays reach them through
+//! their metadata converted to v3 ([`crate::hierarchy::Hierarchy::open_array`]).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -19,7 +25,10 @@ use zarrs::array::codec::api::{
     CodecRuntimePluginV2, CodecRuntimePluginV3, CodecTraits, PartialDecoderCapability,
     PartialEncoderCapability, RecommendedConcurrency,
 };
-use zarrs::array::codec::{ZstdCodec, ZstdCodecConfiguration, ZstdCodecConfigurationV1};
+use zarrs::array::codec::{
+    BloscCodec, ZstdCodec, ZstdCodecConfiguration, ZstdCodecConfigurationV1,
+    blosc_decompress_bytes, blosc_validate,
+};
 use zarrs::metadata::Configuration;
 use zarrs::metadata::v2::MetadataV2;
 use zarrs::metadata::v3::MetadataV3;
@@ -173,6 +182,123 @@ impl BytesToBytesCodecTraits for ReusedContextZstd {
     }
 }
 
+/// zarrs's `blosc` codec, with chunks of at least [`THREADED_BLOSC_BYTES`] decoded on
+/// [`BLOSC_DECODE_THREADS`] threads.
+#[derive(Debug, Clone)]
+pub struct ThreadedBloscDecode {
+    inner: Arc<dyn BytesToBytesCodecTraits>,
+}
+
+zarrs::plugin::impl_extension_aliases!(ThreadedBloscDecode, v3: "blosc", v2: "blosc");
+
+/// Decoded chunk size from which Blosc decodes on several threads.
+pub const THREADED_BLOSC_BYTES: usize = 4 << 20;
+
+/// Threads of one large Blosc decode (at most the machine's cores).
+pub const BLOSC_DECODE_THREADS: usize = 4;
+
+impl CodecTraits for ThreadedBloscDecode {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn configuration(
+        &self,
+        version: ZarrVersion,
+        options: &CodecMetadataOptions,
+    ) -> Option<Configuration> {
+        self.inner.configuration(version, options)
+    }
+
+    fn partial_decoder_capability(&self) -> PartialDecoderCapability {
+        self.inner.partial_decoder_capability()
+    }
+
+    fn partial_encoder_capability(&self) -> PartialEncoderCapability {
+        self.inner.partial_encoder_capability()
+    }
+}
+
+impl BytesToBytesCodecTraits for ThreadedBloscDecode {
+    fn into_dyn(self: Arc<Self>) -> Arc<dyn BytesToBytesCodecTraits> {
+        self as Arc<dyn BytesToBytesCodecTraits>
+    }
+
+    fn recommended_concurrency(
+        &self,
+        decoded_representation: &BytesRepresentation,
+    ) -> Result<RecommendedConcurrency, CodecError> {
+        self.inner.recommended_concurrency(decoded_representation)
+    }
+
+    fn encoded_representation(
+        &self,
+        decoded_representation: &BytesRepresentation,
+    ) -> BytesRepresentation {
+        self.inner.encoded_representation(decoded_representation)
+    }
+
+    fn encode<'a>(
+        &self,
+        decoded_value: ArrayBytesRaw<'a>,
+        options: &CodecOptions,
+    ) -> Result<ArrayBytesRaw<'a>, CodecError> {
+        self.inner.encode(decoded_value, options)
+    }
+
+    fn decode<'a>(
+        &self,
+        encoded_value: ArrayBytesRaw<'a>,
+        decoded_representation: &BytesRepresentation,
+        options: &CodecOptions,
+    ) -> Result<ArrayBytesRaw<'a>, CodecError> {
+        match blosc_validate(&encoded_value) {
+            Some(size) if size >= THREADED_BLOSC_BYTES => {
+                let threads = std::thread::available_parallelism()
+                    .map_or(1, std::num::NonZeroUsize::get)
+                    .min(BLOSC_DECODE_THREADS);
+                blosc_decompress_bytes(&encoded_value, size, threads)
+                    .map(Cow::Owned)
+                    .map_err(|e| CodecError::Other(e.to_string()))
+            }
+            _ => self
+                .inner
+                .decode(encoded_value, decoded_representation, options),
+        }
+    }
+
+    fn partial_decoder(
+        self: Arc<Self>,
+        input_handle: Arc<dyn BytesPartialDecoderTraits>,
+        decoded_representation: &BytesRepresentation,
+        options: &CodecOptions,
+    ) -> Result<Arc<dyn BytesPartialDecoderTraits>, CodecError> {
+        self.inner
+            .clone()
+            .partial_decoder(input_handle, decoded_representation, options)
+    }
+
+    fn partial_encoder(
+        self: Arc<Self>,
+        input_output_handle: Arc<dyn BytesPartialEncoderTraits>,
+        decoded_representation: &BytesRepresentation,
+        options: &CodecOptions,
+    ) -> Result<Arc<dyn BytesPartialEncoderTraits>, CodecError> {
+        self.inner
+            .clone()
+            .partial_encoder(input_output_handle, decoded_representation, options)
+    }
+}
+
+fn create_blosc_v3(metadata: &MetadataV3) -> Result<Codec, PluginCreateError> {
+    match <BloscCodec as zarrs::array::codec::api::CodecTraitsV3>::create(metadata)? {
+        Codec::BytesToBytes(inner) => {
+            Ok(Codec::BytesToBytes(Arc::new(ThreadedBloscDecode { inner })))
+        }
+        other => Ok(other),
+    }
+}
+
 fn create_v3(metadata: &MetadataV3) -> Result<Codec, PluginCreateError> {
     let c: ZstdCodecConfigurationV1 = metadata.to_typed_configuration()?;
     Ok(Codec::BytesToBytes(Arc::new(ReusedContextZstd::new(
@@ -210,6 +336,10 @@ pub fn register() {
             |name| name == "zstd",
             create_v2,
         ));
+        zarrs::array::codec::api::register_codec_v3(CodecRuntimePluginV3::new(
+            |name| name == "blosc",
+            create_blosc_v3,
+        ));
     });
 }
 
@@ -234,6 +364,33 @@ mod tests {
             assert_eq!(a, b, "level {level}, checksum {checksum}");
             assert_eq!(ours.decode(a, &repr, &opts).unwrap().as_ref(), &data[..]);
         }
+    }
+
+    /// A chunk over the threaded size decodes to the same bytes as zarrs's codec gives.
+    #[test]
+    fn threaded_blosc_decodes_what_zarrs_encodes() {
+        register();
+        let data: Vec<u8> = (0..3_000_000u32)
+            .flat_map(|i| ((i / 7) % 4099).to_le_bytes())
+            .collect();
+        assert!(data.len() >= THREADED_BLOSC_BYTES);
+        let m: MetadataV3 = serde_json::from_value(serde_json::json!({"name": "blosc",
+            "configuration": {"typesize": 4, "cname": "zstd", "clevel": 3, "shuffle": "bitshuffle", "blocksize": 0}}))
+        .unwrap();
+        let Codec::BytesToBytes(ours) = Codec::from_metadata(&m).unwrap() else {
+            panic!("not a bytes-to-bytes codec")
+        };
+        assert!(ours.as_any().is::<ThreadedBloscDecode>());
+        let Codec::BytesToBytes(theirs) =
+            <BloscCodec as zarrs::array::codec::api::CodecTraitsV3>::create(&m).unwrap()
+        else {
+            panic!("not a bytes-to-bytes codec")
+        };
+        let opts = CodecOptions::default();
+        let repr = BytesRepresentation::FixedSize(data.len() as u64);
+        let enc = theirs.encode(Cow::Borrowed(&data), &opts).unwrap();
+        assert_eq!(ours.encode(Cow::Borrowed(&data), &opts).unwrap(), enc);
+        assert_eq!(ours.decode(enc, &repr, &opts).unwrap().as_ref(), &data[..]);
     }
 
     #[test]

@@ -527,9 +527,27 @@ impl Hierarchy {
         let full = format!("{}{}", self.location, p);
         // From the metadata already read (consolidated or listed): no second read of the store.
         let meta = if self.zarr_format == 2 {
+            // A Blosc-compressed array (with a fill value) as its metadata converted to v3, so
+            // that its codecs come from the plugin registry (`crate::codecs`: large chunks
+            // decoded on several threads); anything else as v2.
+            let mut doc = doc;
+            let integer = doc["dtype"]
+                .as_str()
+                .is_some_and(|d| matches!(d.get(1..2), Some("u" | "i")));
+            if integer && doc["fill_value"].is_null() {
+                // What zarrs maps `null` to for integers (it warns when converting it).
+                doc["fill_value"] = Value::from(0);
+            }
+            let blosc = doc["compressor"]["id"] == "blosc" && !doc["fill_value"].is_null();
             serde_json::from_value::<zarrs::array::ArrayMetadataV2>(doc)
                 .ok()
-                .map(zarrs::array::ArrayMetadata::V2)
+                .map(|m2| match blosc {
+                    true => match zarrs::convert::array_metadata_v2_to_v3(&m2) {
+                        Ok(m3) => zarrs::array::ArrayMetadata::V3(m3),
+                        Err(_) => zarrs::array::ArrayMetadata::V2(m2),
+                    },
+                    false => zarrs::array::ArrayMetadata::V2(m2),
+                })
         } else {
             serde_json::from_value::<zarrs::array::ArrayMetadataV3>(doc)
                 .ok()
