@@ -34,6 +34,79 @@ use zarrs::metadata::v2::MetadataV2;
 use zarrs::metadata::v3::MetadataV3;
 use zarrs::plugin::{PluginCreateError, ZarrVersion};
 
+/// `CodecTraits` of a codec that wraps zarrs's (`self.inner`): all of it is the inner codec's.
+macro_rules! delegate_codec_traits {
+    ($t:ty) => {
+        impl CodecTraits for $t {
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+
+            fn configuration(
+                &self,
+                version: ZarrVersion,
+                options: &CodecMetadataOptions,
+            ) -> Option<Configuration> {
+                self.inner.configuration(version, options)
+            }
+
+            fn partial_decoder_capability(&self) -> PartialDecoderCapability {
+                self.inner.partial_decoder_capability()
+            }
+
+            fn partial_encoder_capability(&self) -> PartialEncoderCapability {
+                self.inner.partial_encoder_capability()
+            }
+        }
+    };
+}
+
+/// The `BytesToBytesCodecTraits` methods of such a codec other than `encode` and `decode`:
+/// the inner codec's (partial decoding and encoding included).
+macro_rules! delegate_bytes_to_bytes {
+    () => {
+        fn into_dyn(self: Arc<Self>) -> Arc<dyn BytesToBytesCodecTraits> {
+            self as Arc<dyn BytesToBytesCodecTraits>
+        }
+
+        fn recommended_concurrency(
+            &self,
+            decoded_representation: &BytesRepresentation,
+        ) -> Result<RecommendedConcurrency, CodecError> {
+            self.inner.recommended_concurrency(decoded_representation)
+        }
+
+        fn encoded_representation(
+            &self,
+            decoded_representation: &BytesRepresentation,
+        ) -> BytesRepresentation {
+            self.inner.encoded_representation(decoded_representation)
+        }
+
+        fn partial_decoder(
+            self: Arc<Self>,
+            input_handle: Arc<dyn BytesPartialDecoderTraits>,
+            decoded_representation: &BytesRepresentation,
+            options: &CodecOptions,
+        ) -> Result<Arc<dyn BytesPartialDecoderTraits>, CodecError> {
+            self.inner
+                .clone()
+                .partial_decoder(input_handle, decoded_representation, options)
+        }
+
+        fn partial_encoder(
+            self: Arc<Self>,
+            input_output_handle: Arc<dyn BytesPartialEncoderTraits>,
+            decoded_representation: &BytesRepresentation,
+            options: &CodecOptions,
+        ) -> Result<Arc<dyn BytesPartialEncoderTraits>, CodecError> {
+            self.inner
+                .clone()
+                .partial_encoder(input_output_handle, decoded_representation, options)
+        }
+    };
+}
+
 /// zarrs's `zstd` codec with per-thread contexts for its bulk encode and decode.
 #[derive(Debug, Clone)]
 pub struct ReusedContextZstd {
@@ -95,46 +168,10 @@ impl ReusedContextZstd {
     }
 }
 
-impl CodecTraits for ReusedContextZstd {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
-    fn configuration(
-        &self,
-        version: ZarrVersion,
-        options: &CodecMetadataOptions,
-    ) -> Option<Configuration> {
-        self.inner.configuration(version, options)
-    }
-
-    fn partial_decoder_capability(&self) -> PartialDecoderCapability {
-        self.inner.partial_decoder_capability()
-    }
-
-    fn partial_encoder_capability(&self) -> PartialEncoderCapability {
-        self.inner.partial_encoder_capability()
-    }
-}
+delegate_codec_traits!(ReusedContextZstd);
 
 impl BytesToBytesCodecTraits for ReusedContextZstd {
-    fn into_dyn(self: Arc<Self>) -> Arc<dyn BytesToBytesCodecTraits> {
-        self as Arc<dyn BytesToBytesCodecTraits>
-    }
-
-    fn recommended_concurrency(
-        &self,
-        decoded_representation: &BytesRepresentation,
-    ) -> Result<RecommendedConcurrency, CodecError> {
-        self.inner.recommended_concurrency(decoded_representation)
-    }
-
-    fn encoded_representation(
-        &self,
-        decoded_representation: &BytesRepresentation,
-    ) -> BytesRepresentation {
-        self.inner.encoded_representation(decoded_representation)
-    }
+    delegate_bytes_to_bytes!();
 
     fn encode<'a>(
         &self,
@@ -158,28 +195,6 @@ impl BytesToBytesCodecTraits for ReusedContextZstd {
                 .decode(encoded_value, decoded_representation, options),
         }
     }
-
-    fn partial_decoder(
-        self: Arc<Self>,
-        input_handle: Arc<dyn BytesPartialDecoderTraits>,
-        decoded_representation: &BytesRepresentation,
-        options: &CodecOptions,
-    ) -> Result<Arc<dyn BytesPartialDecoderTraits>, CodecError> {
-        self.inner
-            .clone()
-            .partial_decoder(input_handle, decoded_representation, options)
-    }
-
-    fn partial_encoder(
-        self: Arc<Self>,
-        input_output_handle: Arc<dyn BytesPartialEncoderTraits>,
-        decoded_representation: &BytesRepresentation,
-        options: &CodecOptions,
-    ) -> Result<Arc<dyn BytesPartialEncoderTraits>, CodecError> {
-        self.inner
-            .clone()
-            .partial_encoder(input_output_handle, decoded_representation, options)
-    }
 }
 
 /// zarrs's `blosc` codec, with chunks of at least [`THREADED_BLOSC_BYTES`] decoded on
@@ -197,46 +212,10 @@ pub const THREADED_BLOSC_BYTES: usize = 4 << 20;
 /// Threads of one large Blosc decode (at most the machine's cores).
 pub const BLOSC_DECODE_THREADS: usize = 4;
 
-impl CodecTraits for ThreadedBloscDecode {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
-    fn configuration(
-        &self,
-        version: ZarrVersion,
-        options: &CodecMetadataOptions,
-    ) -> Option<Configuration> {
-        self.inner.configuration(version, options)
-    }
-
-    fn partial_decoder_capability(&self) -> PartialDecoderCapability {
-        self.inner.partial_decoder_capability()
-    }
-
-    fn partial_encoder_capability(&self) -> PartialEncoderCapability {
-        self.inner.partial_encoder_capability()
-    }
-}
+delegate_codec_traits!(ThreadedBloscDecode);
 
 impl BytesToBytesCodecTraits for ThreadedBloscDecode {
-    fn into_dyn(self: Arc<Self>) -> Arc<dyn BytesToBytesCodecTraits> {
-        self as Arc<dyn BytesToBytesCodecTraits>
-    }
-
-    fn recommended_concurrency(
-        &self,
-        decoded_representation: &BytesRepresentation,
-    ) -> Result<RecommendedConcurrency, CodecError> {
-        self.inner.recommended_concurrency(decoded_representation)
-    }
-
-    fn encoded_representation(
-        &self,
-        decoded_representation: &BytesRepresentation,
-    ) -> BytesRepresentation {
-        self.inner.encoded_representation(decoded_representation)
-    }
+    delegate_bytes_to_bytes!();
 
     fn encode<'a>(
         &self,
@@ -265,28 +244,6 @@ impl BytesToBytesCodecTraits for ThreadedBloscDecode {
                 .inner
                 .decode(encoded_value, decoded_representation, options),
         }
-    }
-
-    fn partial_decoder(
-        self: Arc<Self>,
-        input_handle: Arc<dyn BytesPartialDecoderTraits>,
-        decoded_representation: &BytesRepresentation,
-        options: &CodecOptions,
-    ) -> Result<Arc<dyn BytesPartialDecoderTraits>, CodecError> {
-        self.inner
-            .clone()
-            .partial_decoder(input_handle, decoded_representation, options)
-    }
-
-    fn partial_encoder(
-        self: Arc<Self>,
-        input_output_handle: Arc<dyn BytesPartialEncoderTraits>,
-        decoded_representation: &BytesRepresentation,
-        options: &CodecOptions,
-    ) -> Result<Arc<dyn BytesPartialEncoderTraits>, CodecError> {
-        self.inner
-            .clone()
-            .partial_encoder(input_output_handle, decoded_representation, options)
     }
 }
 
