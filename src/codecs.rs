@@ -10,7 +10,8 @@
 //! decoded by one core while the other waited for it. Decoding is the same whatever the thread
 //! count; encoding is left to zarrs's codec.
 //!
-//! Registered at run time ([`register`], called when a store is opened for reading or writing),
+//! Registered at run time ([`register`], called when a hierarchy is opened or an output store is
+//! created),
 //! which takes precedence over zarrs's compile-time plugins. Zarr v2 arrays reach them through
 //! their metadata converted to v3 ([`crate::hierarchy::Hierarchy::open_array`]).
 
@@ -209,7 +210,7 @@ zarrs::plugin::impl_extension_aliases!(ThreadedBloscDecode, v3: "blosc", v2: "bl
 /// Decoded chunk size from which Blosc decodes on several threads.
 pub const THREADED_BLOSC_BYTES: usize = 4 << 20;
 
-/// Threads of one large Blosc decode (at most the machine's cores).
+/// Threads of one large Blosc decode (at most the rayon pool's).
 pub const BLOSC_DECODE_THREADS: usize = 4;
 
 delegate_codec_traits!(ThreadedBloscDecode);
@@ -233,9 +234,8 @@ impl BytesToBytesCodecTraits for ThreadedBloscDecode {
     ) -> Result<ArrayBytesRaw<'a>, CodecError> {
         match blosc_validate(&encoded_value) {
             Some(size) if size >= THREADED_BLOSC_BYTES => {
-                let threads = std::thread::available_parallelism()
-                    .map_or(1, std::num::NonZeroUsize::get)
-                    .min(BLOSC_DECODE_THREADS);
+                // The pool's size, as configured (no system query per chunk).
+                let threads = rayon::current_num_threads().clamp(1, BLOSC_DECODE_THREADS);
                 blosc_decompress_bytes(&encoded_value, size, threads)
                     .map(Cow::Owned)
                     .map_err(|e| CodecError::Other(e.to_string()))

@@ -522,32 +522,18 @@ impl Hierarchy {
         path: &str,
     ) -> Result<Array<dyn zarrs::storage::ReadableStorageTraits>> {
         let p = normalize_node_path(path);
-        let doc = self.array_meta(&p)?.document.clone();
+        let m = self.array_meta(&p)?;
+        let doc = m.document.clone();
         let storage: Arc<dyn zarrs::storage::ReadableStorageTraits> = self.store.clone().readable();
         let full = format!("{}{}", self.location, p);
         // From the metadata already read (consolidated or listed): no second read of the store.
         let meta = if self.zarr_format == 2 {
-            // A Blosc-compressed array (with a fill value) as its metadata converted to v3, so
-            // that its codecs come from the plugin registry (`crate::codecs`: large chunks
-            // decoded on several threads); anything else as v2.
-            let mut doc = doc;
-            let integer = doc["dtype"]
-                .as_str()
-                .is_some_and(|d| matches!(d.get(1..2), Some("u" | "i")));
-            if integer && doc["fill_value"].is_null() {
-                // What zarrs maps `null` to for integers (it warns when converting it).
-                doc["fill_value"] = Value::from(0);
+            match blosc_v2_as_v3(&doc, &m.data_type) {
+                Some(m3) => Some(zarrs::array::ArrayMetadata::V3(m3)),
+                None => serde_json::from_value::<zarrs::array::ArrayMetadataV2>(doc)
+                    .ok()
+                    .map(zarrs::array::ArrayMetadata::V2),
             }
-            let blosc = doc["compressor"]["id"] == "blosc" && !doc["fill_value"].is_null();
-            serde_json::from_value::<zarrs::array::ArrayMetadataV2>(doc)
-                .ok()
-                .map(|m2| match blosc {
-                    true => match zarrs::convert::array_metadata_v2_to_v3(&m2) {
-                        Ok(m3) => zarrs::array::ArrayMetadata::V3(m3),
-                        Err(_) => zarrs::array::ArrayMetadata::V2(m2),
-                    },
-                    false => zarrs::array::ArrayMetadata::V2(m2),
-                })
         } else {
             serde_json::from_value::<zarrs::array::ArrayMetadataV3>(doc)
                 .ok()
@@ -694,6 +680,33 @@ impl Hierarchy {
         }
         Ok(())
     }
+}
+
+/// A Blosc-compressed v2 array's metadata converted to v3 by zarrs, so that its codecs come from
+/// the plugin registry (`crate::codecs`: large chunks decoded on several threads); an integer
+/// `null` fill becomes 0, what zarrs's conversion maps it to (with a warning). `None` for anything
+/// else, which is opened as v2.
+fn blosc_v2_as_v3(
+    doc: &Value,
+    data_type: &crate::dtype::DataType,
+) -> Option<zarrs::array::ArrayMetadataV3> {
+    use crate::dtype::DataType as D;
+    if doc["compressor"]["id"] != "blosc" {
+        return None;
+    }
+    let mut doc = doc.clone();
+    if doc["fill_value"].is_null() {
+        let integer = matches!(
+            data_type,
+            D::U8 | D::U16 | D::U32 | D::U64 | D::I8 | D::I16 | D::I32 | D::I64
+        );
+        if !integer {
+            return None;
+        }
+        doc["fill_value"] = Value::from(0);
+    }
+    let m2: zarrs::array::ArrayMetadataV2 = serde_json::from_value(doc).ok()?;
+    zarrs::convert::array_metadata_v2_to_v3(&m2).ok()
 }
 
 /// The fill value `zarrs` accepts for a v2 dtype when the metadata says `null`.

@@ -119,7 +119,6 @@ pub fn write_plan_to(
     done: &std::collections::HashSet<String>,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<WriteReport> {
-    crate::codecs::register();
     let at = at.to_string();
     let WriteSettings {
         profile,
@@ -268,8 +267,9 @@ pub fn write_plan_to(
 /// those at once would hold two decoded 10 m rasters).
 const SMALL_ARRAY_ELEMENTS: u64 = 4 << 20;
 
-/// How many arrays from `start` on are written side by side: consecutive small arrays, not done,
-/// none derived from another in the same batch (nor fused on the GPU); 1 when there is no batch.
+/// How many arrays from `start` on are written side by side: two copies of large one-chunk
+/// arrays ([`one_chunk_copy`]), or consecutive small arrays, not done, none derived from another
+/// in the same batch (nor fused on the GPU); 1 when there is no batch.
 fn small_batch(
     input: &Hierarchy,
     plan: &OutputPlan,
