@@ -463,19 +463,19 @@ fn run_measured(
     Ok((wall, (usage.ru_maxrss.max(0) as u64) << 10, code))
 }
 
-/// Convert `input` with our CLI (`ours`) and another one with the same command-line interface
-/// (`theirs`: the Python reference's `eopf-geozarr`), `convert-s2-optimized --enable-sharding`
-/// (plus `--keep-scale-offset` on both sides when asked), each into a fresh folder below
-/// `scratch`, which is removed after its size is taken.
+/// Convert `input` with our CLI (`ours`: the program and arguments for it alone) and another
+/// one with the same command-line interface (`theirs`: the Python reference's `eopf-geozarr`),
+/// `convert-s2-optimized --enable-sharding` (plus `--keep-scale-offset` on both sides when
+/// asked), each into a fresh folder below `scratch`, which is removed after its size is taken.
 pub fn versus(
     input: &str,
-    ours: &std::path::Path,
+    (ours, ours_extra): (&std::path::Path, &[String]),
     theirs: &std::path::Path,
     keep_scale_offset: bool,
     scratch: &std::path::Path,
 ) -> Result<Versus> {
     std::fs::create_dir_all(scratch).map_err(|e| Error::io(scratch.display(), e))?;
-    let run = |name: &str, program: &std::path::Path, extra: &[&str]| -> Result<ToolRun> {
+    let run = |name: &str, program: &std::path::Path, extra: &[String]| -> Result<ToolRun> {
         let out = scratch.join(format!("{name}.zarr"));
         if out.exists() {
             // Not written by this run: not ours to erase.
@@ -493,7 +493,7 @@ pub fn versus(
         if keep_scale_offset {
             args.push("--keep-scale-offset".into());
         }
-        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().cloned());
         let log = scratch.join(format!("{name}.stderr"));
         let (wall_s, peak_rss_bytes, exit_code) = run_measured(program, &args, &log)?;
         let error = (exit_code != Some(0)).then(|| {
@@ -515,7 +515,7 @@ pub fn versus(
             error,
         })
     };
-    let ours = run("ours", ours, &[])?;
+    let ours = run("ours", ours, ours_extra)?;
     let theirs = run("theirs", theirs, &[])?;
     let _ = std::fs::remove_dir(scratch);
     Ok(Versus {
@@ -543,14 +543,19 @@ pub struct CodecRow {
 pub fn codec_candidates(item: usize) -> Vec<(String, serde_json::Value)> {
     use serde_json::json;
     let mut v = Vec::new();
-    for level in [1, 3, 5] {
+    // 7 and 9 besides the study's 1/3/5: whether any higher level is smaller than 3.
+    for level in [1, 3, 5, 7, 9] {
         v.push((
             format!("zstd {level}"),
             json!({"name": "zstd", "configuration": {"level": level, "checksum": false}}),
         ));
     }
-    for (shuffle, label) in [("shuffle", "shuffle"), ("bitshuffle", "bit-shuffle")] {
-        for level in [1, 3] {
+    // Blosc's clevel 2 is zstd 3 inside Blosc (its clevel 3 is zstd 5).
+    for (shuffle, label, levels) in [
+        ("shuffle", "shuffle", &[1, 2, 3][..]),
+        ("bitshuffle", "bit-shuffle", &[1, 3][..]),
+    ] {
+        for &level in levels {
             v.push((
                 format!("blosc-zstd {label} {level}"),
                 json!({"name": "blosc", "configuration": {"cname": "zstd", "clevel": level,

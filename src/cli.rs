@@ -234,7 +234,9 @@ enum Command {
         /// Convert the same input with this other CLI too (the Python reference's
         /// `eopf-geozarr`), `convert-s2-optimized --enable-sharding` on both sides (with
         /// `--keep-scale-offset` when given), and print wall time, peak RSS, bytes written and
-        /// the ratios. Alone, it runs only this comparison.
+        /// the ratios. Our side also gets --profile, --shard-size, --codec,
+        /// --compression-level and --device when they are not the defaults. Alone, it runs only
+        /// this comparison.
         #[arg(long, value_name = "CLI")]
         versus: Option<PathBuf>,
         /// Target inner chunk edge (reference profile).
@@ -910,12 +912,50 @@ fn print_versus(v: &crate::bench::Versus) {
             }
         );
     }
+    // Our side's own options, when `bench` was given some (the other side's are only the
+    // common ones).
+    if let Some(extra) = v.ours.command.get(v.theirs.command.len()..)
+        && !extra.is_empty()
+    {
+        println!("  (ours also with {})", extra.join(" "));
+    }
     if let Some((t, m, b)) = v.ratios() {
         println!(
             "  theirs / ours: {t:.2}× the time, {m:.2}× the peak memory; ours writes {:.2}× their bytes",
             1.0 / b.max(1e-9)
         );
     }
+}
+
+/// The conversion options of `bench` that differ from the defaults, as `convert-s2-optimized`
+/// arguments for our side of `--versus` (the other CLI gets only `--keep-scale-offset`).
+fn ours_only_args(args: &ConvertArgs) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut push = |flag: &str, value: String| {
+        v.push(flag.to_string());
+        v.push(value);
+    };
+    let name = |p: Option<clap::builder::PossibleValue>| {
+        p.map(|p| p.get_name().to_string()).unwrap_or_default()
+    };
+    if !matches!(args.profile, ProfileArg::Geozarr) {
+        push("--profile", name(args.profile.to_possible_value()));
+    }
+    if args.shard_size != "4096" {
+        push("--shard-size", args.shard_size.clone());
+    }
+    if !matches!(args.codec, CodecArg::Auto) {
+        push("--codec", name(args.codec.to_possible_value()));
+    }
+    if args.compression_level != 3 {
+        push("--compression-level", args.compression_level.to_string());
+    }
+    match args.device {
+        crate::kernels::Device::Auto => {}
+        crate::kernels::Device::Gpu => push("--device", "gpu".into()),
+        crate::kernels::Device::Cpu => push("--device", "cpu".into()),
+    }
+    v
 }
 
 /// Which parts `bench` runs (none given: all).
@@ -983,7 +1023,7 @@ fn bench_command(
             );
             let v = crate::bench::versus(
                 &input.to_string(),
-                &ours,
+                (&ours, &ours_only_args(args)),
                 theirs,
                 args.keep_scale_offset,
                 &scratch,

@@ -627,6 +627,60 @@ fn bench_versus_measures_two_tools_side_by_side() {
     assert_eq!(a["bytes_written"], b["bytes_written"]);
 }
 
+/// Conversion options given to `bench --versus` go to our side alone (the other CLI may not
+/// know them): here a different compression level, so the two outputs differ in size.
+#[test]
+fn bench_versus_gives_our_options_to_our_side_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("versus.json");
+    let ours = env!("CARGO_BIN_EXE_eopf-geozarr");
+    let o = common::run_ok(&[
+        "bench",
+        "--size",
+        "366",
+        "--versus",
+        ours,
+        "--compression-level",
+        "1",
+        "--device",
+        "cpu",
+        "--json",
+        file.to_str().unwrap(),
+    ]);
+    let out = common::stdout(&o);
+    assert!(
+        out.contains("(ours also with --compression-level 1 --device cpu)"),
+        "{out}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let (a, b) = (&v["versus"]["ours"], &v["versus"]["theirs"]);
+    // program, convert-s2-optimized, input, output, then the options
+    let args = |r: &serde_json::Value| -> Vec<String> {
+        r["command"].as_array().unwrap()[4..]
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        args(a),
+        [
+            "--enable-sharding",
+            "--compression-level",
+            "1",
+            "--device",
+            "cpu"
+        ]
+    );
+    assert_eq!(args(b), ["--enable-sharding"]);
+    assert_eq!((&a["exit_code"], &b["exit_code"]), (&0.into(), &0.into()));
+    // zstd 1 against zstd 3 on the same data.
+    assert!(
+        a["bytes_written"].as_u64().unwrap() > b["bytes_written"].as_u64().unwrap(),
+        "{a} {b}"
+    );
+}
+
 /// `bench --codecs`: every candidate chain on B04 as uint16 and float32, round-tripped (a chain
 /// that changed the data would fail the command), with its ratio and single-core throughput.
 #[test]
