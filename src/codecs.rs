@@ -10,9 +10,12 @@
 //! decoded by one core while the other waited for it. Decoding is the same whatever the thread
 //! count; encoding is left to zarrs's codec.
 //!
+//! All three (`gzip` too) decode a chunk into no more than its array's chunk holds: zarrs's
+//! codecs allocate what a zstd frame or Blosc header declares, or read a zstd/gzip stream to its
+//! end, so a 16-byte chunk could abort the program on a terabyte allocation.
+//!
 //! Registered at run time ([`register`], called when a hierarchy is opened or an output store is
-//! created),
-//! which takes precedence over zarrs's compile-time plugins. Zarr v2 arrays reach them through
+//! created), which takes precedence over zarrs's compile-time plugins. Zarr v2 arrays reach them through
 //! their metadata converted to v3 ([`crate::hierarchy::Hierarchy::open_array`]).
 
 use std::borrow::Cow;
@@ -27,7 +30,7 @@ use zarrs::array::codec::api::{
     PartialEncoderCapability, RecommendedConcurrency,
 };
 use zarrs::array::codec::{
-    BloscCodec, ZstdCodec, ZstdCodecConfiguration, ZstdCodecConfigurationV1,
+    BloscCodec, GzipCodec, ZstdCodec, ZstdCodecConfiguration, ZstdCodecConfigurationV1,
     blosc_decompress_bytes, blosc_validate,
 };
 use zarrs::metadata::Configuration;
@@ -63,26 +66,11 @@ macro_rules! delegate_codec_traits {
 }
 
 /// The `BytesToBytesCodecTraits` methods of such a codec other than `encode` and `decode`:
-/// the inner codec's (partial decoding and encoding included).
+/// the inner codec's; with `partial`, partial decoding and encoding too (else they are the
+/// trait's defaults, which go through this codec's own `decode` and its size checks).
 macro_rules! delegate_bytes_to_bytes {
-    () => {
-        fn into_dyn(self: Arc<Self>) -> Arc<dyn BytesToBytesCodecTraits> {
-            self as Arc<dyn BytesToBytesCodecTraits>
-        }
-
-        fn recommended_concurrency(
-            &self,
-            decoded_representation: &BytesRepresentation,
-        ) -> Result<RecommendedConcurrency, CodecError> {
-            self.inner.recommended_concurrency(decoded_representation)
-        }
-
-        fn encoded_representation(
-            &self,
-            decoded_representation: &BytesRepresentation,
-        ) -> BytesRepresentation {
-            self.inner.encoded_representation(decoded_representation)
-        }
+    (partial) => {
+        delegate_bytes_to_bytes!();
 
         fn partial_decoder(
             self: Arc<Self>,
@@ -106,6 +94,65 @@ macro_rules! delegate_bytes_to_bytes {
                 .partial_encoder(input_output_handle, decoded_representation, options)
         }
     };
+    () => {
+        fn into_dyn(self: Arc<Self>) -> Arc<dyn BytesToBytesCodecTraits> {
+            self as Arc<dyn BytesToBytesCodecTraits>
+        }
+
+        fn recommended_concurrency(
+            &self,
+            decoded_representation: &BytesRepresentation,
+        ) -> Result<RecommendedConcurrency, CodecError> {
+            self.inner.recommended_concurrency(decoded_representation)
+        }
+
+        fn encoded_representation(
+            &self,
+            decoded_representation: &BytesRepresentation,
+        ) -> BytesRepresentation {
+            self.inner.encoded_representation(decoded_representation)
+        }
+    };
+}
+
+/// The most bytes a chunk whose decoded size its array does not fix (variable-size data) may
+/// decode to.
+pub const MAX_UNSIZED_CHUNK_BYTES: u64 = 1 << 30;
+
+/// The most bytes a chunk may decode to: its array's chunk size, else
+/// [`MAX_UNSIZED_CHUNK_BYTES`].
+fn decoded_limit(decoded_representation: &BytesRepresentation) -> u64 {
+    decoded_representation
+        .size()
+        .unwrap_or(MAX_UNSIZED_CHUNK_BYTES)
+}
+
+/// A compressed chunk that claims (or would grow to) more than its array's chunk holds: refused
+/// before anything of that size is allocated.
+fn oversized(codec: &str, declared: Option<u64>, limit: u64) -> CodecError {
+    CodecError::Other(match declared {
+        Some(n) => format!(
+            "{codec} data declares {n} decoded bytes, more than the {limit} of the array's chunk"
+        ),
+        None => format!("{codec} data decodes to more than the {limit} bytes of the array's chunk"),
+    })
+}
+
+/// Read `reader` to its end, or fail once it gives more than `limit` bytes.
+fn read_bounded(
+    codec: &str,
+    reader: impl std::io::Read,
+    limit: u64,
+) -> Result<Vec<u8>, CodecError> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(reader, limit.saturating_add(1)),
+        &mut out,
+    )?;
+    if out.len() as u64 > limit {
+        return Err(oversized(codec, None, limit));
+    }
+    Ok(out)
 }
 
 /// zarrs's `zstd` codec with per-thread contexts for its bulk encode and decode.
@@ -186,14 +233,38 @@ impl BytesToBytesCodecTraits for ReusedContextZstd {
         &self,
         encoded_value: ArrayBytesRaw<'a>,
         decoded_representation: &BytesRepresentation,
-        options: &CodecOptions,
+        _options: &CodecOptions,
     ) -> Result<ArrayBytesRaw<'a>, CodecError> {
+        let limit = decoded_limit(decoded_representation);
+        // The frames' declared content sizes, checked against the chunk's before a buffer of
+        // that size exists (a 16-byte frame can declare a terabyte).
+        if let Ok(Some(declared)) = zstd::zstd_safe::find_decompressed_size(&encoded_value)
+            && declared > limit
+        {
+            return Err(oversized("zstd", Some(declared), limit));
+        }
         match zstd::bulk::Decompressor::upper_bound(&encoded_value) {
-            Some(bound) => Ok(Cow::Owned(self.decompress(&encoded_value, bound)?)),
-            // No size in the frame header: zarrs's streaming decode.
-            None => self
-                .inner
-                .decode(encoded_value, decoded_representation, options),
+            // zstd's bound (the declared sizes, or 128 KiB per block of a frame that declares
+            // none), never more than the chunk's size: larger output is an error, not a realloc.
+            Some(bound) => {
+                let capacity = usize::try_from((bound as u64).min(limit))
+                    .map_err(|_| oversized("zstd", Some(bound as u64), limit))?;
+                self.decompress(&encoded_value, capacity)
+                    .map(Cow::Owned)
+                    .map_err(|e| {
+                        if bound as u64 > limit {
+                            oversized("zstd", None, limit)
+                        } else {
+                            e.into()
+                        }
+                    })
+            }
+            None => read_bounded(
+                "zstd",
+                zstd::stream::read::Decoder::new(&encoded_value[..])?,
+                limit,
+            )
+            .map(Cow::Owned),
         }
     }
 }
@@ -216,7 +287,7 @@ pub const BLOSC_DECODE_THREADS: usize = 4;
 delegate_codec_traits!(ThreadedBloscDecode);
 
 impl BytesToBytesCodecTraits for ThreadedBloscDecode {
-    delegate_bytes_to_bytes!();
+    delegate_bytes_to_bytes!(partial);
 
     fn encode<'a>(
         &self,
@@ -232,7 +303,10 @@ impl BytesToBytesCodecTraits for ThreadedBloscDecode {
         decoded_representation: &BytesRepresentation,
         options: &CodecOptions,
     ) -> Result<ArrayBytesRaw<'a>, CodecError> {
+        let limit = decoded_limit(decoded_representation);
         match blosc_validate(&encoded_value) {
+            // The header's decoded size (up to 2 GiB), checked before zarrs's codec allocates it.
+            Some(size) if size as u64 > limit => Err(oversized("blosc", Some(size as u64), limit)),
             Some(size) if size >= THREADED_BLOSC_BYTES => {
                 // The pool's size, as configured (no system query per chunk).
                 let threads = rayon::current_num_threads().clamp(1, BLOSC_DECODE_THREADS);
@@ -245,6 +319,59 @@ impl BytesToBytesCodecTraits for ThreadedBloscDecode {
                 .decode(encoded_value, decoded_representation, options),
         }
     }
+}
+
+/// zarrs's `gzip` codec, decoding no more than the array's chunk holds: zarrs's reads the whole
+/// stream, and deflate expands up to about a thousand times (a 10 MB chunk of zeros can decode to
+/// 10 GB).
+#[derive(Debug, Clone)]
+pub struct BoundedGzip {
+    inner: Arc<dyn BytesToBytesCodecTraits>,
+}
+
+zarrs::plugin::impl_extension_aliases!(BoundedGzip, v3: "gzip", v2: "gzip");
+
+delegate_codec_traits!(BoundedGzip);
+
+impl BytesToBytesCodecTraits for BoundedGzip {
+    delegate_bytes_to_bytes!();
+
+    fn encode<'a>(
+        &self,
+        decoded_value: ArrayBytesRaw<'a>,
+        options: &CodecOptions,
+    ) -> Result<ArrayBytesRaw<'a>, CodecError> {
+        self.inner.encode(decoded_value, options)
+    }
+
+    fn decode<'a>(
+        &self,
+        encoded_value: ArrayBytesRaw<'a>,
+        decoded_representation: &BytesRepresentation,
+        _options: &CodecOptions,
+    ) -> Result<ArrayBytesRaw<'a>, CodecError> {
+        read_bounded(
+            "gzip",
+            flate2::read::GzDecoder::new(&encoded_value[..]),
+            decoded_limit(decoded_representation),
+        )
+        .map(Cow::Owned)
+    }
+}
+
+fn bounded_gzip(inner: Codec) -> Codec {
+    match inner {
+        Codec::BytesToBytes(inner) => Codec::BytesToBytes(Arc::new(BoundedGzip { inner })),
+        other => other,
+    }
+}
+
+fn create_gzip_v3(metadata: &MetadataV3) -> Result<Codec, PluginCreateError> {
+    <GzipCodec as zarrs::array::codec::api::CodecTraitsV3>::create(metadata).map(bounded_gzip)
+}
+
+fn create_gzip_v2(metadata: &MetadataV2) -> Result<Codec, PluginCreateError> {
+    <GzipCodec as zarrs::array::codec::api::CodecTraitsV2>::create(metadata).map(bounded_gzip)
 }
 
 fn create_blosc_v3(metadata: &MetadataV3) -> Result<Codec, PluginCreateError> {
@@ -280,8 +407,8 @@ fn create_v2(metadata: &MetadataV2) -> Result<Codec, PluginCreateError> {
     ))))
 }
 
-/// Put [`ReusedContextZstd`] in front of zarrs's `zstd` (once per process; later calls do
-/// nothing).
+/// Put [`ReusedContextZstd`], [`ThreadedBloscDecode`] and [`BoundedGzip`] in front of zarrs's
+/// `zstd`, `blosc` and `gzip` (once per process; later calls do nothing).
 pub fn register() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -296,6 +423,14 @@ pub fn register() {
         zarrs::array::codec::api::register_codec_v3(CodecRuntimePluginV3::new(
             |name| name == "blosc",
             create_blosc_v3,
+        ));
+        zarrs::array::codec::api::register_codec_v3(CodecRuntimePluginV3::new(
+            |name| name == "gzip",
+            create_gzip_v3,
+        ));
+        zarrs::array::codec::api::register_codec_v2(CodecRuntimePluginV2::new(
+            |name| name == "gzip",
+            create_gzip_v2,
         ));
     });
 }
@@ -348,6 +483,106 @@ mod tests {
         let enc = theirs.encode(Cow::Borrowed(&data), &opts).unwrap();
         assert_eq!(ours.encode(Cow::Borrowed(&data), &opts).unwrap(), enc);
         assert_eq!(ours.decode(enc, &repr, &opts).unwrap().as_ref(), &data[..]);
+    }
+
+    fn codec(m: serde_json::Value) -> Arc<dyn BytesToBytesCodecTraits> {
+        register();
+        let m: MetadataV3 = serde_json::from_value(m).unwrap();
+        match Codec::from_metadata(&m).unwrap() {
+            Codec::BytesToBytes(c) => c,
+            _ => panic!("not a bytes-to-bytes codec"),
+        }
+    }
+
+    /// Hostile chunks are refused before a buffer of their claimed size exists: a 16-byte zstd
+    /// frame declaring 2⁴⁰ bytes, a frame without a declared size that decodes past the chunk,
+    /// a Blosc header declaring 2 GB, a gzip stream of a million zeros for a 100-byte chunk.
+    #[test]
+    fn chunks_larger_than_their_array_s_chunks_are_errors_not_allocations() {
+        let opts = CodecOptions::default();
+        let small = BytesRepresentation::FixedSize(100);
+        let msg = |r: Result<ArrayBytesRaw<'_>, CodecError>| match r {
+            Err(e) => e.to_string(),
+            Ok(v) => panic!("decoded {} bytes", v.len()),
+        };
+        let zstd = codec(serde_json::json!({"name": "zstd",
+            "configuration": {"level": 3, "checksum": false}}));
+        let mut frame = vec![0x28, 0xb5, 0x2f, 0xfd, 0xe0];
+        frame.extend((1u64 << 40).to_le_bytes());
+        frame.extend([1, 0, 0]);
+        let e = msg(zstd.decode(Cow::Owned(frame), &small, &opts));
+        assert!(
+            e.contains("declares 1099511627776 decoded bytes, more than the 100"),
+            "{e}"
+        );
+        // A streamed frame (no content size) of 1000 bytes, for a chunk of 100 and of 1000.
+        let mut streamed = Vec::new();
+        {
+            let mut w = zstd::stream::write::Encoder::new(&mut streamed, 3).unwrap();
+            std::io::Write::write_all(&mut w, &[7u8; 1000]).unwrap();
+            w.finish().unwrap();
+        }
+        assert_eq!(
+            zstd::zstd_safe::find_decompressed_size(&streamed).ok(),
+            Some(None),
+            "no declared size"
+        );
+        let e = msg(zstd.decode(Cow::Borrowed(&streamed), &small, &opts));
+        assert!(e.contains("decodes to more than the 100 bytes"), "{e}");
+        let fits = BytesRepresentation::FixedSize(1000);
+        let ok = zstd.decode(Cow::Borrowed(&streamed), &fits, &opts).unwrap();
+        assert_eq!(ok.as_ref(), &[7u8; 1000][..]);
+
+        let blosc = codec(
+            serde_json::json!({"name": "blosc", "configuration": {"typesize": 2,
+            "cname": "zstd", "clevel": 3, "shuffle": "shuffle", "blocksize": 0}}),
+        );
+        let data = vec![3u8; 5000];
+        let enc = blosc
+            .encode(Cow::Borrowed(&data), &opts)
+            .unwrap()
+            .into_owned();
+        let mut hostile = enc.clone();
+        hostile[4..8].copy_from_slice(&2_000_000_000i32.to_le_bytes());
+        let e = msg(blosc.decode(Cow::Owned(hostile), &small, &opts));
+        assert!(e.contains("declares 2000000000 decoded bytes"), "{e}");
+        let e = msg(blosc.decode(Cow::Borrowed(&enc), &small, &opts));
+        assert!(
+            e.contains("declares 5000 decoded bytes, more than the 100"),
+            "{e}"
+        );
+        let whole = BytesRepresentation::FixedSize(5000);
+        assert_eq!(
+            blosc
+                .decode(Cow::Owned(enc), &whole, &opts)
+                .unwrap()
+                .as_ref(),
+            &data[..]
+        );
+
+        let gzip = codec(serde_json::json!({"name": "gzip", "configuration": {"level": 1}}));
+        assert!(gzip.as_any().is::<BoundedGzip>());
+        let zeros = vec![0u8; 1_000_000];
+        let bomb = gzip
+            .encode(Cow::Borrowed(&zeros), &opts)
+            .unwrap()
+            .into_owned();
+        assert!(bomb.len() < 10_000, "{}", bomb.len());
+        let e = msg(gzip.decode(Cow::Borrowed(&bomb), &small, &opts));
+        assert!(
+            e.contains("gzip data decodes to more than the 100 bytes"),
+            "{e}"
+        );
+        let all = BytesRepresentation::FixedSize(1_000_000);
+        assert_eq!(
+            gzip.decode(Cow::Owned(bomb), &all, &opts).unwrap().len(),
+            1_000_000
+        );
+        // Without a size of its own (variable-size data) the bound is MAX_UNSIZED_CHUNK_BYTES.
+        assert_eq!(
+            decoded_limit(&BytesRepresentation::UnboundedSize),
+            MAX_UNSIZED_CHUNK_BYTES
+        );
     }
 
     #[test]

@@ -107,6 +107,8 @@ fn unconsolidate(p: &Path) {
 
 const B04: &str = "measurements/reflectance/r10m/b04";
 const CHUNK: &str = "measurements/reflectance/r60m/b04/c/0/0";
+/// The same chunk in the v2 product (Blosc zstd).
+const V2_CHUNK: &str = "measurements/reflectance/r60m/b04/0.0";
 
 type Mutate = fn(&Path);
 
@@ -184,6 +186,33 @@ fn mutations() -> Vec<(&'static str, &'static str, Mutate)> {
                 })
                 .collect();
             std::fs::write(p.join(CHUNK), bytes).unwrap();
+        }),
+        ("zstd frame declaring a terabyte", "v3", |p| {
+            // 16 bytes: magic, single-segment frame with an 8-byte content size of 2⁴⁰, one
+            // empty raw block.
+            let mut frame = vec![0x28, 0xb5, 0x2f, 0xfd, 0xe0];
+            frame.extend((1u64 << 40).to_le_bytes());
+            frame.extend([1, 0, 0]);
+            std::fs::write(p.join(CHUNK), frame).unwrap();
+        }),
+        ("Blosc header declaring 2 GB (v2)", "v2", |p| {
+            let c = p.join(V2_CHUNK);
+            let mut b = std::fs::read(&c).unwrap();
+            b[4..8].copy_from_slice(&2_000_000_000i32.to_le_bytes());
+            std::fs::write(&c, b).unwrap();
+        }),
+        ("gzip chunk of 256 MB of zeros (v2)", "v2", |p| {
+            std::fs::remove_file(p.join(".zmetadata")).unwrap();
+            let b60 = "measurements/reflectance/r60m/b04";
+            edit_json(&p.join(b60).join(".zarray"), |v| {
+                v["compressor"] = json!({"id": "gzip", "level": 1})
+            });
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let zeros = vec![0u8; 1 << 20];
+            for _ in 0..256 {
+                std::io::Write::write_all(&mut gz, &zeros).unwrap();
+            }
+            std::fs::write(p.join(V2_CHUNK), gz.finish().unwrap()).unwrap();
         }),
         ("a directory where a chunk is", "v3", |p| {
             let c = p.join(CHUNK);
