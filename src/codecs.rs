@@ -65,13 +65,25 @@ macro_rules! delegate_codec_traits {
     };
 }
 
-/// The `BytesToBytesCodecTraits` methods of such a codec other than `encode` and `decode`:
-/// the inner codec's; with `partial`, partial decoding and encoding too (else they are the
-/// trait's defaults, which go through this codec's own `decode` and its size checks).
+/// The `BytesToBytesCodecTraits` methods of such a codec other than `encode` and `decode`: the
+/// inner codec's. Named extras delegate more: `encode`, and `partial` (partial decoding and
+/// encoding; without it they are the trait's defaults, which go through this codec's own
+/// `decode` and its size checks).
 macro_rules! delegate_bytes_to_bytes {
-    (partial) => {
+    ($($extra:ident),+) => {
         delegate_bytes_to_bytes!();
-
+        $(delegate_bytes_to_bytes!(@ $extra);)+
+    };
+    (@ encode) => {
+        fn encode<'a>(
+            &self,
+            decoded_value: ArrayBytesRaw<'a>,
+            options: &CodecOptions,
+        ) -> Result<ArrayBytesRaw<'a>, CodecError> {
+            self.inner.encode(decoded_value, options)
+        }
+    };
+    (@ partial) => {
         fn partial_decoder(
             self: Arc<Self>,
             input_handle: Arc<dyn BytesPartialDecoderTraits>,
@@ -287,15 +299,7 @@ pub const BLOSC_DECODE_THREADS: usize = 4;
 delegate_codec_traits!(ThreadedBloscDecode);
 
 impl BytesToBytesCodecTraits for ThreadedBloscDecode {
-    delegate_bytes_to_bytes!(partial);
-
-    fn encode<'a>(
-        &self,
-        decoded_value: ArrayBytesRaw<'a>,
-        options: &CodecOptions,
-    ) -> Result<ArrayBytesRaw<'a>, CodecError> {
-        self.inner.encode(decoded_value, options)
-    }
+    delegate_bytes_to_bytes!(encode, partial);
 
     fn decode<'a>(
         &self,
@@ -334,15 +338,7 @@ zarrs::plugin::impl_extension_aliases!(BoundedGzip, v3: "gzip", v2: "gzip");
 delegate_codec_traits!(BoundedGzip);
 
 impl BytesToBytesCodecTraits for BoundedGzip {
-    delegate_bytes_to_bytes!();
-
-    fn encode<'a>(
-        &self,
-        decoded_value: ArrayBytesRaw<'a>,
-        options: &CodecOptions,
-    ) -> Result<ArrayBytesRaw<'a>, CodecError> {
-        self.inner.encode(decoded_value, options)
-    }
+    delegate_bytes_to_bytes!(encode);
 
     fn decode<'a>(
         &self,
@@ -412,26 +408,26 @@ fn create_v2(metadata: &MetadataV2) -> Result<Codec, PluginCreateError> {
 pub fn register() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        zarrs::array::codec::api::register_codec_v3(CodecRuntimePluginV3::new(
-            |name| name == "zstd",
-            create_v3,
-        ));
-        zarrs::array::codec::api::register_codec_v2(CodecRuntimePluginV2::new(
-            |name| name == "zstd",
-            create_v2,
-        ));
-        zarrs::array::codec::api::register_codec_v3(CodecRuntimePluginV3::new(
-            |name| name == "blosc",
-            create_blosc_v3,
-        ));
-        zarrs::array::codec::api::register_codec_v3(CodecRuntimePluginV3::new(
-            |name| name == "gzip",
-            create_gzip_v3,
-        ));
-        zarrs::array::codec::api::register_codec_v2(CodecRuntimePluginV2::new(
-            |name| name == "gzip",
-            create_gzip_v2,
-        ));
+        type V3 = fn(&MetadataV3) -> Result<Codec, PluginCreateError>;
+        type V2 = fn(&MetadataV2) -> Result<Codec, PluginCreateError>;
+        let v3: [(&'static str, V3); 3] = [
+            ("zstd", create_v3),
+            ("blosc", create_blosc_v3),
+            ("gzip", create_gzip_v3),
+        ];
+        let v2: [(&'static str, V2); 2] = [("zstd", create_v2), ("gzip", create_gzip_v2)];
+        for (id, create) in v3 {
+            zarrs::array::codec::api::register_codec_v3(CodecRuntimePluginV3::new(
+                move |name| name == id,
+                create,
+            ));
+        }
+        for (id, create) in v2 {
+            zarrs::array::codec::api::register_codec_v2(CodecRuntimePluginV2::new(
+                move |name| name == id,
+                create,
+            ));
+        }
     });
 }
 

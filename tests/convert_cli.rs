@@ -591,30 +591,28 @@ fn cancelled_conversions_are_resumable() {
 /// `bench --versus CLI` converts the same input with both tools, each as its own process, and
 /// reports wall time, peak RSS and bytes written. The other tool here is our own binary (the
 /// Python reference is not part of `make test`): both sides then write the same bytes.
-#[test]
-fn bench_versus_measures_two_tools_side_by_side() {
+/// `bench --size 366 --versus OUR_BINARY ARGS… --json F`: its standard output and F.
+fn bench_versus(args: &[&str]) -> (String, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("versus.json");
     let ours = env!("CARGO_BIN_EXE_eopf-geozarr");
-    let o = common::run_ok(&[
-        "bench",
-        "--size",
-        "366",
-        "--versus",
-        ours,
-        "--keep-scale-offset",
-        "--json",
-        file.to_str().unwrap(),
-    ]);
-    let out = common::stdout(&o);
+    let mut all = vec!["bench", "--size", "366", "--versus", ours];
+    all.extend(args);
+    all.extend(["--json", file.to_str().unwrap()]);
+    let o = common::run_ok(&all);
+    let json = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    (common::stdout(&o), json)
+}
+
+#[test]
+fn bench_versus_measures_two_tools_side_by_side() {
+    let (out, v) = bench_versus(&["--keep-scale-offset"]);
     assert!(out.contains("theirs / ours:"), "{out}");
     // Alone, --versus runs only the comparison.
     assert!(
         !out.contains("conversion / codec floor") && !out.contains("speedup"),
         "{out}"
     );
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let (a, b) = (&v["versus"]["ours"], &v["versus"]["theirs"]);
     for r in [a, b] {
         assert_eq!(r["exit_code"], 0, "{r}");
@@ -631,29 +629,11 @@ fn bench_versus_measures_two_tools_side_by_side() {
 /// know them): here a different compression level, so the two outputs differ in size.
 #[test]
 fn bench_versus_gives_our_options_to_our_side_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("versus.json");
-    let ours = env!("CARGO_BIN_EXE_eopf-geozarr");
-    let o = common::run_ok(&[
-        "bench",
-        "--size",
-        "366",
-        "--versus",
-        ours,
-        "--compression-level",
-        "1",
-        "--device",
-        "cpu",
-        "--json",
-        file.to_str().unwrap(),
-    ]);
-    let out = common::stdout(&o);
+    let (out, v) = bench_versus(&["--compression-level", "1", "--device", "cpu"]);
     assert!(
         out.contains("(ours also with --compression-level 1 --device cpu)"),
         "{out}"
     );
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let (a, b) = (&v["versus"]["ours"], &v["versus"]["theirs"]);
     // program, convert-s2-optimized, input, output, then the options
     let args = |r: &serde_json::Value| -> Vec<String> {
