@@ -70,6 +70,11 @@ enum CodecArg {
     BloscZstdBitshuffle,
 }
 
+/// `--shard-size`'s default.
+const DEFAULT_SHARD_SIZE: &str = "4096";
+/// `--compression-level`'s default.
+const DEFAULT_LEVEL: u8 = 3;
+
 /// Options shared by `convert` and `convert-s2-optimized`.
 #[derive(clap::Args, Debug)]
 struct ConvertArgs {
@@ -80,13 +85,13 @@ struct ConvertArgs {
     #[arg(long)]
     enable_sharding: bool,
     /// Shard edge in pixels, or `full` for whole-array shards (geozarr profile).
-    #[arg(long, default_value = "4096")]
+    #[arg(long, default_value = DEFAULT_SHARD_SIZE)]
     shard_size: String,
     /// Compression codec of data arrays (geozarr profile; the reference profile writes blosc-zstd).
     #[arg(long, value_enum, default_value = "auto")]
     codec: CodecArg,
     /// Compression level (honoured by the geozarr profile; the reference profile writes 3).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=9))]
+    #[arg(long, default_value_t = DEFAULT_LEVEL, value_parser = clap::value_parser!(u8).range(1..=9))]
     compression_level: u8,
     /// Do not validate the output after writing.
     #[arg(long)]
@@ -941,13 +946,13 @@ fn ours_only_args(args: &ConvertArgs) -> Vec<String> {
     if !matches!(args.profile, ProfileArg::Geozarr) {
         push("--profile", name(args.profile.to_possible_value()));
     }
-    if args.shard_size != "4096" {
+    if args.shard_size != DEFAULT_SHARD_SIZE {
         push("--shard-size", args.shard_size.clone());
     }
     if !matches!(args.codec, CodecArg::Auto) {
         push("--codec", name(args.codec.to_possible_value()));
     }
-    if args.compression_level != 3 {
+    if args.compression_level != DEFAULT_LEVEL {
         push("--compression-level", args.compression_level.to_string());
     }
     match args.device {

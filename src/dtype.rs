@@ -83,6 +83,15 @@ impl DataType {
         matches!(self, DataType::F32 | DataType::F64)
     }
 
+    /// Signed or unsigned integers of 8 to 64 bits.
+    pub fn is_integer(&self) -> bool {
+        use DataType as D;
+        matches!(
+            self,
+            D::U8 | D::U16 | D::U32 | D::U64 | D::I8 | D::I16 | D::I32 | D::I64
+        )
+    }
+
     /// Text (fixed-length bytes or UTF-32).
     pub fn is_text(&self) -> bool {
         matches!(self, DataType::Bytes(_) | DataType::Unicode(_))

@@ -690,17 +690,12 @@ fn blosc_v2_as_v3(
     doc: &Value,
     data_type: &crate::dtype::DataType,
 ) -> Option<zarrs::array::ArrayMetadataV3> {
-    use crate::dtype::DataType as D;
     if doc["compressor"]["id"] != "blosc" {
         return None;
     }
     let mut doc = doc.clone();
     if doc["fill_value"].is_null() {
-        let integer = matches!(
-            data_type,
-            D::U8 | D::U16 | D::U32 | D::U64 | D::I8 | D::I16 | D::I32 | D::I64
-        );
-        if !integer {
+        if !data_type.is_integer() {
             return None;
         }
         doc["fill_value"] = Value::from(0);

@@ -787,6 +787,19 @@ pub fn repack_table(decoded: &[f32], cf: &CfEncoding) -> Vec<u16> {
     decoded.iter().map(|&d| pack_u16(cf, d)).collect()
 }
 
+/// `f` of every element of `src` as u16 bytes in native order (what regions hold), on all cores.
+fn u16_bytes<T: Sync>(src: &[T], f: impl Fn(&T) -> u16 + Sync) -> Vec<u8> {
+    let mut out = vec![0u8; src.len() * 2];
+    out.par_chunks_mut(1 << 17)
+        .zip(src.par_chunks(1 << 16))
+        .for_each(|(o, s)| {
+            for (o, x) in o.chunks_exact_mut(2).zip(s) {
+                o.copy_from_slice(&f(x).to_ne_bytes());
+            }
+        });
+    out
+}
+
 /// Values in their native-order bytes: borrowed when aligned (as allocations are), else copied.
 fn view<T: bytemuck::Pod>(b: &[u8]) -> std::borrow::Cow<'_, [T]> {
     match bytemuck::try_cast_slice(b) {
@@ -997,7 +1010,6 @@ impl RegionCtx<'_> {
         ranges: &[Range<u64>],
         path: &str,
     ) -> Result<Region> {
-        let pack = |v: f32| pack_u16(cf, v);
         if let Source::Decode { from, cf: decode } = inner {
             // A native band repacked: decode then pack is a function of the u16 value alone, so
             // one 65,536-entry table of it gives the same bits without a float32 raster between.
@@ -1015,16 +1027,7 @@ impl RegionCtx<'_> {
                 drop(v);
                 b
             } else {
-                let mut bytes = vec![0u8; v.len() * 2];
-                bytes
-                    .par_chunks_mut(1 << 17)
-                    .zip(v.par_chunks(1 << 16))
-                    .for_each(|(o, s)| {
-                        for (o, &x) in o.chunks_exact_mut(2).zip(s) {
-                            o.copy_from_slice(&packed[usize::from(x)].to_ne_bytes());
-                        }
-                    });
-                bytes
+                u16_bytes(&v, |&x| packed[usize::from(x)])
             };
             return Ok(Region {
                 bytes: Some(bytes),
@@ -1035,17 +1038,8 @@ impl RegionCtx<'_> {
         let values = r
             .values
             .ok_or_else(|| Error::invalid(path, "only float rasters can be packed"))?;
-        let mut packed = vec![0u8; values.len() * 2];
-        packed
-            .par_chunks_mut(1 << 17)
-            .zip(values.par_chunks(1 << 16))
-            .for_each(|(b, s)| {
-                for (b, &v) in b.chunks_exact_mut(2).zip(s) {
-                    b.copy_from_slice(&pack(v).to_le_bytes());
-                }
-            });
         Ok(Region {
-            bytes: Some(packed),
+            bytes: Some(u16_bytes(&values, |&v| pack_u16(cf, v))),
             values: Some(values),
         })
     }
