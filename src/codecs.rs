@@ -501,12 +501,25 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(v) => panic!("decoded {} bytes", v.len()),
         };
+        let encode = |c: &Arc<dyn BytesToBytesCodecTraits>, data: &[u8]| {
+            c.encode(Cow::Borrowed(data), &opts).unwrap().into_owned()
+        };
+        let decode =
+            |c: &Arc<dyn BytesToBytesCodecTraits>, data: &[u8], r: &BytesRepresentation| {
+                c.decode(Cow::Borrowed(data), r, &opts)
+                    .unwrap()
+                    .into_owned()
+            };
+        // The error of decoding `data` for a 100-byte chunk.
+        let refused = |c: &Arc<dyn BytesToBytesCodecTraits>, data: &[u8]| {
+            msg(c.decode(Cow::Borrowed(data), &small, &opts))
+        };
         let zstd = codec(serde_json::json!({"name": "zstd",
             "configuration": {"level": 3, "checksum": false}}));
         let mut frame = vec![0x28, 0xb5, 0x2f, 0xfd, 0xe0];
         frame.extend((1u64 << 40).to_le_bytes());
         frame.extend([1, 0, 0]);
-        let e = msg(zstd.decode(Cow::Owned(frame), &small, &opts));
+        let e = refused(&zstd, &frame);
         assert!(
             e.contains("declares 1099511627776 decoded bytes, more than the 100"),
             "{e}"
@@ -523,57 +536,41 @@ mod tests {
             Some(None),
             "no declared size"
         );
-        let e = msg(zstd.decode(Cow::Borrowed(&streamed), &small, &opts));
+        let e = refused(&zstd, &streamed);
         assert!(e.contains("decodes to more than the 100 bytes"), "{e}");
         let fits = BytesRepresentation::FixedSize(1000);
-        let ok = zstd.decode(Cow::Borrowed(&streamed), &fits, &opts).unwrap();
-        assert_eq!(ok.as_ref(), &[7u8; 1000][..]);
+        assert_eq!(decode(&zstd, &streamed, &fits), [7u8; 1000]);
 
         let blosc = codec(
             serde_json::json!({"name": "blosc", "configuration": {"typesize": 2,
             "cname": "zstd", "clevel": 3, "shuffle": "shuffle", "blocksize": 0}}),
         );
         let data = vec![3u8; 5000];
-        let enc = blosc
-            .encode(Cow::Borrowed(&data), &opts)
-            .unwrap()
-            .into_owned();
+        let enc = encode(&blosc, &data);
         let mut hostile = enc.clone();
         hostile[4..8].copy_from_slice(&2_000_000_000i32.to_le_bytes());
-        let e = msg(blosc.decode(Cow::Owned(hostile), &small, &opts));
+        let e = refused(&blosc, &hostile);
         assert!(e.contains("declares 2000000000 decoded bytes"), "{e}");
-        let e = msg(blosc.decode(Cow::Borrowed(&enc), &small, &opts));
+        let e = refused(&blosc, &enc);
         assert!(
             e.contains("declares 5000 decoded bytes, more than the 100"),
             "{e}"
         );
         let whole = BytesRepresentation::FixedSize(5000);
-        assert_eq!(
-            blosc
-                .decode(Cow::Owned(enc), &whole, &opts)
-                .unwrap()
-                .as_ref(),
-            &data[..]
-        );
+        assert_eq!(decode(&blosc, &enc, &whole), data);
 
         let gzip = codec(serde_json::json!({"name": "gzip", "configuration": {"level": 1}}));
         assert!(gzip.as_any().is::<BoundedGzip>());
         let zeros = vec![0u8; 1_000_000];
-        let bomb = gzip
-            .encode(Cow::Borrowed(&zeros), &opts)
-            .unwrap()
-            .into_owned();
+        let bomb = encode(&gzip, &zeros);
         assert!(bomb.len() < 10_000, "{}", bomb.len());
-        let e = msg(gzip.decode(Cow::Borrowed(&bomb), &small, &opts));
+        let e = refused(&gzip, &bomb);
         assert!(
             e.contains("gzip data decodes to more than the 100 bytes"),
             "{e}"
         );
         let all = BytesRepresentation::FixedSize(1_000_000);
-        assert_eq!(
-            gzip.decode(Cow::Owned(bomb), &all, &opts).unwrap().len(),
-            1_000_000
-        );
+        assert_eq!(decode(&gzip, &bomb, &all), zeros);
         // Without a size of its own (variable-size data) the bound is MAX_UNSIZED_CHUNK_BYTES.
         assert_eq!(
             decoded_limit(&BytesRepresentation::UnboundedSize),
