@@ -529,7 +529,7 @@ pub fn versus(
 #[derive(Debug, Clone, Serialize)]
 pub struct CodecRow {
     pub codec: String,
-    /// `uint16 DN` or `float32 reflectance`.
+    /// `uint16 DN`, `float32 reflectance` or `float32 2×2 mean` (a derived level's values).
     pub data: String,
     /// Raw bytes / stored bytes (chunk payloads of 256² inner chunks).
     pub ratio: f64,
@@ -571,9 +571,18 @@ pub fn codec_candidates(item: usize) -> Vec<(String, serde_json::Value)> {
     v
 }
 
+/// One kind of data of `bench --codecs`: its label, 2-D shape, whether float32 (else uint16),
+/// and its bytes.
+struct CodecSample {
+    data: &'static str,
+    shape: [u64; 2],
+    float: bool,
+    raw: Vec<u8>,
+}
+
 /// `bench --codecs`: every [`codec_candidates`] chain on the r10m B04 of `h` (a window of at
-/// most `edge`² pixels), as the stored uint16 digital numbers and as decoded float32
-/// reflectance, in 256² chunks, encoded and decoded on one core.
+/// most `edge`² pixels), as the stored uint16 digital numbers, as decoded float32 reflectance and
+/// as a derived level's 2×2 NaN-means of it, in 256² chunks, encoded and decoded on one core.
 pub fn codec_study(h: &Hierarchy, edge: u64) -> Result<Vec<CodecRow>> {
     let path = "/measurements/reflectance/r10m/b04";
     let meta = h.array_meta(path)?;
@@ -591,13 +600,45 @@ pub fn codec_study(h: &Hierarchy, edge: u64) -> Result<Vec<CodecRow>> {
         .ok_or_else(|| Error::invalid(path, "vanished"))?;
     let cf = crate::product::CfEncoding::from_attributes(&node.attributes, &meta.fill_value);
     let refl = crate::kernels::cpu::decode_u16(&dn, &cf);
-    let inputs: [(&str, &str, usize, Vec<u8>); 2] = [
-        ("uint16 DN", "uint16", 2, bytemuck::cast_slice(&dn).to_vec()),
-        (
+    // What a derived level holds (r20m b08, r120m …): NaN-means of 2×2 blocks of the decoded
+    // band, from a window twice the size where the band has it.
+    let (h2, w2) = ((2 * hh).min(meta.shape[0]), (2 * ww).min(meta.shape[1]));
+    let dn2: Vec<u16> = h
+        .read_region::<u16>(path, &[0..h2, 0..w2])?
+        .iter()
+        .copied()
+        .collect();
+    let (mean, mw, mh) = crate::kernels::cpu::block_nanmean_f32(
+        &crate::kernels::cpu::decode_u16(&dn2, &cf),
+        w2 as usize,
+        h2 as usize,
+        2,
+        crate::kernels::Edge::Partial,
+    );
+    let sample = |data: &'static str, shape: [u64; 2], float: bool, raw: Vec<u8>| CodecSample {
+        data,
+        shape,
+        float,
+        raw,
+    };
+    let inputs = [
+        sample(
+            "uint16 DN",
+            [hh, ww],
+            false,
+            bytemuck::cast_slice(&dn).to_vec(),
+        ),
+        sample(
             "float32 reflectance",
-            "float32",
-            4,
+            [hh, ww],
+            true,
             bytemuck::cast_slice(&refl).to_vec(),
+        ),
+        sample(
+            "float32 2×2 mean",
+            [mh as u64, mw as u64],
+            true,
+            bytemuck::cast_slice(&mean).to_vec(),
         ),
     ];
     let options = zarrs::array::CodecOptions::default().with_concurrent_target(1);
@@ -606,19 +647,25 @@ pub fn codec_study(h: &Hierarchy, edge: u64) -> Result<Vec<CodecRow>> {
         .build()
         .map_err(|e| Error::invalid("bench --codecs", e))?;
     let mut rows = Vec::new();
-    for (data, dt, item, raw) in &inputs {
-        for (codec, doc) in codec_candidates(*item) {
-            let fill = if *dt == "float32" {
-                serde_json::json!("NaN")
-            } else {
-                serde_json::json!(0)
-            };
+    for CodecSample {
+        data,
+        shape,
+        float,
+        raw,
+    } in &inputs
+    {
+        let (dt, item, fill) = if *float {
+            ("float32", 4, serde_json::json!("NaN"))
+        } else {
+            ("uint16", 2, serde_json::json!(0))
+        };
+        for (codec, doc) in codec_candidates(item) {
             let array_doc = crate::convert::metadata::array_doc(
-                &[hh, ww],
+                shape,
                 serde_json::json!(dt),
                 &[256, 256],
-                fill,
-                vec![crate::convert::metadata::bytes_codec(*item), doc],
+                fill.clone(),
+                vec![crate::convert::metadata::bytes_codec(item), doc],
                 serde_json::Map::new(),
                 Some(vec!["y".into(), "x".into()]),
             );

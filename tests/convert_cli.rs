@@ -680,7 +680,7 @@ fn bench_codecs_compares_the_candidate_chains() {
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let rows = v["codecs"].as_array().unwrap();
     let names = eopf_geozarr::bench::codec_candidates(2);
-    assert_eq!(rows.len(), 2 * names.len());
+    assert_eq!(rows.len(), 3 * names.len());
     for r in rows {
         assert!(r["ratio"].as_f64().unwrap() > 1.0, "{r}");
         assert!(
@@ -691,6 +691,6 @@ fn bench_codecs_compares_the_candidate_chains() {
         rows.iter().map(|r| r["data"].as_str().unwrap()).collect();
     assert_eq!(
         datas.into_iter().collect::<Vec<_>>(),
-        ["float32 reflectance", "uint16 DN"]
+        ["float32 2×2 mean", "float32 reflectance", "uint16 DN"]
     );
 }
