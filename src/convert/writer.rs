@@ -775,10 +775,18 @@ fn pack_u16(cf: &CfEncoding, v: f32) -> u16 {
     if v.is_nan() {
         cf.fill.unwrap_or(0.0) as u16
     } else {
-        ((v - cf.add_offset as f32) / cf.scale_factor as f32)
-            .round_ties_even()
-            .clamp(0.0, 65535.0) as u16
+        round_ties_even_u16((v - cf.add_offset as f32) / cf.scale_factor as f32)
     }
+}
+
+/// `x.round_ties_even().clamp(0.0, 65535.0) as u16` without a call to `rintf` (what
+/// `round_ties_even` compiles to on x86-64 without SSE4.1): clamped first (the same, as the bounds
+/// are integers), then 2²³ added, which puts the value where f32 holds integers only, so the
+/// addition itself rounds to the nearest with ties to even; the subtraction is exact.
+#[inline]
+fn round_ties_even_u16(x: f32) -> u16 {
+    const TWO_23: f32 = 8_388_608.0;
+    ((x.clamp(0.0, 65535.0) + TWO_23) - TWO_23) as u16
 }
 
 /// `pack_u16(cf, decoded[x])` for every u16 `x`, `decoded` being a decode table
@@ -1314,26 +1322,37 @@ fn nanmean_decoded(
         crate::kernels::cpu::reduced_size(w, f, edge),
         crate::kernels::cpu::reduced_size(h, f, edge),
     );
+    // Every u16 decoded once (the same f64 as `decode_f64` of each pixel).
+    let table: Vec<f64> = (0..=u16::MAX)
+        .map(|d| cf.decode_f64(f64::from(d)))
+        .collect();
     let mut out = vec![f32::NAN; ow * oh];
-    out.par_chunks_mut(ow.max(1))
-        .enumerate()
-        .for_each(|(oy, row)| {
-            for (ox, o) in row.iter_mut().enumerate() {
-                let (mut s, mut n) = (0f64, 0u32);
-                for y in oy * f..((oy + 1) * f).min(h) {
-                    for &d in &src[y * w + ox * f..y * w + ((ox + 1) * f).min(w)] {
-                        let v = cf.decode_f64(f64::from(d));
+    // Row by row of blocks: each source row adds into the sums of all the blocks it crosses, so a
+    // block's values are added in the same order as block by block (rows, then columns).
+    out.par_chunks_mut(ow.max(1)).enumerate().for_each_init(
+        || (vec![0f64; ow], vec![0u32; ow]),
+        |(sums, counts), (oy, row)| {
+            sums.fill(0.0);
+            counts.fill(0);
+            for y in oy * f..((oy + 1) * f).min(h) {
+                let line = &src[y * w..(y + 1) * w];
+                for ((s, n), block) in sums.iter_mut().zip(counts.iter_mut()).zip(line.chunks(f)) {
+                    for &d in block {
+                        let v = table[usize::from(d)];
                         if !v.is_nan() {
-                            s += v;
-                            n += 1;
+                            *s += v;
+                            *n += 1;
                         }
                     }
                 }
+            }
+            for ((o, &s), &n) in row.iter_mut().zip(sums.iter()).zip(counts.iter()) {
                 if n > 0 {
                     *o = (s / f64::from(n)) as f32;
                 }
             }
-        });
+        },
+    );
     out
 }
 
@@ -1554,5 +1573,111 @@ mod tests {
         assert_eq!(small_batch(&input, &plan, 4, &done, false), 1);
         // On the GPU a derived level is computed by its chain's fused pyramid: never batched.
         assert_eq!(small_batch(&input, &plan, 1, &none, true), 1);
+    }
+
+    /// The block-by-block NaN-mean `nanmean_decoded` replaced: each output pixel's block summed
+    /// in f64, rows then columns.
+    fn nanmean_block_by_block(
+        src: &[u16],
+        cf: &CfEncoding,
+        w: usize,
+        h: usize,
+        f: usize,
+        edge: Edge,
+    ) -> Vec<f32> {
+        let ow = crate::kernels::cpu::reduced_size(w, f, edge);
+        let oh = crate::kernels::cpu::reduced_size(h, f, edge);
+        let mut out = vec![f32::NAN; ow * oh];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let (mut s, mut n) = (0f64, 0u32);
+                for y in oy * f..((oy + 1) * f).min(h) {
+                    for &d in &src[y * w + ox * f..y * w + ((ox + 1) * f).min(w)] {
+                        let v = cf.decode_f64(f64::from(d));
+                        if !v.is_nan() {
+                            s += v;
+                            n += 1;
+                        }
+                    }
+                }
+                if n > 0 {
+                    out[oy * ow + ox] = (s / f64::from(n)) as f32;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn row_wise_nanmean_has_the_bits_of_the_block_by_block_one() {
+        let cf = CfEncoding {
+            fill: Some(0.0),
+            scale_factor: 0.0001,
+            add_offset: -0.1,
+        };
+        let mut seed = 7u64;
+        for (w, h) in [(61, 37), (36, 36), (5, 1), (1, 7), (100, 13)] {
+            let src: Vec<u16> = (0..w * h)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    // about one in eight the fill value, else anything
+                    if (seed >> 61) == 0 {
+                        0
+                    } else {
+                        (seed >> 40) as u16
+                    }
+                })
+                .collect();
+            for f in [1, 2, 3, 6, 7] {
+                for edge in [Edge::Trim, Edge::Partial] {
+                    let a = nanmean_decoded(&src, &cf, w, h, f, edge);
+                    let b = nanmean_block_by_block(&src, &cf, w, h, f, edge);
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&a), bits(&b), "{w}×{h}, factor {f}, {edge:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn packing_rounds_half_to_even_and_clamps_as_round_ties_even_does() {
+        let mut xs = vec![
+            -1.0e9,
+            -65536.5,
+            -1.5,
+            -0.5,
+            -0.25,
+            -0.0,
+            0.0,
+            0.25,
+            0.5,
+            1.5,
+            2.5,
+            3.5,
+            4095.5,
+            65534.5,
+            65535.0,
+            65535.4,
+            65535.5,
+            65536.0,
+            70000.5,
+            1.0e9,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ];
+        // every half-integer tie, and values just either side of them, up to 2^16
+        for k in 0..=65536u32 {
+            let t = k as f32 + 0.5;
+            xs.extend([
+                t,
+                f32::from_bits(t.to_bits() - 1),
+                f32::from_bits(t.to_bits() + 1),
+            ]);
+        }
+        for x in xs {
+            let want = x.round_ties_even().clamp(0.0, 65535.0) as u16;
+            assert_eq!(round_ties_even_u16(x), want, "{x}");
+        }
     }
 }
