@@ -291,6 +291,9 @@ pub struct EnvSettings {
     pub gpu: crate::kernels::GpuConfig,
     /// `DISPLAY` / `WAYLAND_DISPLAY`: whether a window can open.
     pub display: bool,
+    /// `EOPF_DIRECT_IO` (`0`, `false` or `off`: no): local outputs written with direct I/O where
+    /// the filesystem takes it (`storage::direct`).
+    pub direct_io: bool,
 }
 
 impl EnvSettings {
@@ -310,6 +313,10 @@ impl EnvSettings {
                 .or_else(|| var("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("eopf-geozarr")))
                 .or_else(|| var("HOME").map(|d| PathBuf::from(d).join(".cache/eopf-geozarr")))
                 .unwrap_or_else(|| std::env::temp_dir().join("eopf-geozarr")),
+            direct_io: !matches!(
+                var("EOPF_DIRECT_IO").as_deref(),
+                Some("0" | "false" | "off")
+            ),
             gpu: crate::kernels::GpuConfig {
                 backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
                 flags: wgpu::InstanceFlags::from_env_or_default(),
@@ -331,6 +338,7 @@ pub fn main() -> i32 {
     init_tracing(cli.verbose);
     let env = env_settings();
     crate::kernels::configure_gpu(env.gpu);
+    crate::storage::direct::set_direct_io(env.direct_io);
     let mut s3 = crate::storage::S3Config::from_env();
     s3.max_concurrency = env.s3_concurrency;
     s3.multipart_threshold = env.s3_multipart_threshold;

@@ -694,3 +694,64 @@ fn bench_codecs_compares_the_candidate_chains() {
         ["float32 2×2 mean", "float32 reflectance", "uint16 DN"]
     );
 }
+
+/// Every file under `root` (relative path → bytes).
+fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn direct_and_buffered_writes_give_the_same_files_and_leave_no_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = demo(dir.path(), "in.zarr");
+    let mut trees = Vec::new();
+    for (name, direct) in [("direct.zarr", None), ("buffered.zarr", Some("0"))] {
+        let out = dir.path().join(name);
+        let mut c = common::bin();
+        c.args([
+            "convert-s2-optimized",
+            input.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--enable-sharding",
+            "--keep-scale-offset",
+        ]);
+        if let Some(v) = direct {
+            c.env("EOPF_DIRECT_IO", v);
+        } else {
+            c.env_remove("EOPF_DIRECT_IO");
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", common::stderr(&o));
+        let t = tree(&out);
+        assert!(
+            !t.keys()
+                .any(|k| k.contains(eopf_geozarr::storage::direct::PROBE)),
+            "a probe file was left in {name}"
+        );
+        trees.push(t);
+    }
+    assert!(trees[0].len() > 100, "{} files", trees[0].len());
+    assert_eq!(
+        trees[0].keys().collect::<Vec<_>>(),
+        trees[1].keys().collect::<Vec<_>>()
+    );
+    for (k, v) in &trees[0] {
+        assert!(
+            v == &trees[1][k],
+            "{k} differs between direct and buffered writes"
+        );
+    }
+}

@@ -5,6 +5,7 @@
 //! `consolidate_metadata`. S3 settings: [`config`]; the object-store backend: [`object`].
 
 pub mod config;
+pub mod direct;
 pub mod object;
 pub mod safety;
 
@@ -285,7 +286,10 @@ pub fn open_write(p: impl ToLocation) -> Result<(OutStore, String)> {
     match &loc {
         Location::Local(path) => {
             std::fs::create_dir_all(path).map_err(|e| Error::io(&at, e))?;
-            let s = zarrs::filesystem::FilesystemStore::new(path).map_err(|e| Error::io(&at, e))?;
+            let mut options = zarrs::filesystem::FilesystemStoreOptions::default();
+            options.direct_io(direct::direct_io() && direct::supports_direct_io(path));
+            let s = zarrs::filesystem::FilesystemStore::new_with_options(path, options)
+                .map_err(|e| Error::io(&at, e))?;
             Ok((Arc::new(s), at))
         }
         Location::S3 { .. } => Ok((checked_s3(&loc, &at)?, at)),
