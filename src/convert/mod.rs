@@ -220,6 +220,15 @@ fn run_plan(
     let (store, at) = crate::storage::open_write(output)?;
     match prepare_store(output, &store, &at, existing, &job.fingerprint)? {
         Prepared::Write(done) => {
+            // Checked: a local folder is opened again for the data, with direct I/O where it
+            // takes it (object stores keep theirs).
+            let (store, at) = match output {
+                Location::Local(_) => {
+                    drop(store);
+                    crate::storage::open_write_data(output)?
+                }
+                _ => (store, at),
+            };
             writer::write_plan_to(h, plan, store, &at, &settings, &done, progress)
         }
         Prepared::UpToDate => {

@@ -104,7 +104,7 @@ pub fn write_plan(
     done: &std::collections::HashSet<String>,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<WriteReport> {
-    let (store, at) = crate::storage::open_write(output)?;
+    let (store, at) = crate::storage::open_write_data(output)?;
     write_plan_to(input, plan, store, &at, settings, done, progress)
 }
 

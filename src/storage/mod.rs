@@ -286,16 +286,34 @@ pub fn open_write(p: impl ToLocation) -> Result<(OutStore, String)> {
     match &loc {
         Location::Local(path) => {
             std::fs::create_dir_all(path).map_err(|e| Error::io(&at, e))?;
-            let mut options = zarrs::filesystem::FilesystemStoreOptions::default();
-            options.direct_io(direct::direct_io() && direct::supports_direct_io(path));
-            let s = zarrs::filesystem::FilesystemStore::new_with_options(path, options)
-                .map_err(|e| Error::io(&at, e))?;
+            let s = zarrs::filesystem::FilesystemStore::new(path).map_err(|e| Error::io(&at, e))?;
             Ok((Arc::new(s), at))
         }
         Location::S3 { .. } => Ok((checked_s3(&loc, &at)?, at)),
         Location::Http(_) => Err(Error::Input(format!(
             "{at}: HTTP(S) locations are read-only; write to a local folder or s3://"
         ))),
+    }
+}
+
+/// [`open_write`] for writing a conversion's data, once the output has been checked
+/// (`convert::prepare_output`): a local folder that takes `O_DIRECT` gets a store that writes with
+/// direct I/O ([`direct`]; probed with a file of ours that is removed), anything else the same
+/// store as [`open_write`].
+pub fn open_write_data(p: impl ToLocation) -> Result<(OutStore, String)> {
+    let loc = p.to_location()?;
+    match &loc {
+        Location::Local(path) => {
+            crate::codecs::register();
+            let at = loc.to_string();
+            std::fs::create_dir_all(path).map_err(|e| Error::io(&at, e))?;
+            let mut options = zarrs::filesystem::FilesystemStoreOptions::default();
+            options.direct_io(direct::direct_io() && direct::supports_direct_io(path));
+            let s = zarrs::filesystem::FilesystemStore::new_with_options(path, options)
+                .map_err(|e| Error::io(&at, e))?;
+            Ok((Arc::new(s), at))
+        }
+        _ => open_write(loc),
     }
 }
 
