@@ -695,29 +695,11 @@ fn bench_codecs_compares_the_candidate_chains() {
     );
 }
 
-/// Every file under `root` (relative path → bytes).
-fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn direct_and_buffered_writes_give_the_same_files_and_leave_no_probe() {
     let dir = tempfile::tempdir().unwrap();
     let input = demo(dir.path(), "in.zarr");
-    let mut trees = Vec::new();
+    let mut outs = Vec::new();
     for (name, direct) in [("direct.zarr", None), ("buffered.zarr", Some("0"))] {
         let out = dir.path().join(name);
         let mut c = common::bin();
@@ -735,23 +717,14 @@ fn direct_and_buffered_writes_give_the_same_files_and_leave_no_probe() {
         }
         let o = c.output().unwrap();
         assert!(o.status.success(), "{}", common::stderr(&o));
-        let t = tree(&out);
+        let t = common::s3::tree(&out);
+        assert!(t.len() > 100, "{} files in {name}", t.len());
         assert!(
             !t.keys()
                 .any(|k| k.contains(eopf_geozarr::storage::direct::PROBE)),
             "a probe file was left in {name}"
         );
-        trees.push(t);
+        outs.push(out);
     }
-    assert!(trees[0].len() > 100, "{} files", trees[0].len());
-    assert_eq!(
-        trees[0].keys().collect::<Vec<_>>(),
-        trees[1].keys().collect::<Vec<_>>()
-    );
-    for (k, v) in &trees[0] {
-        assert!(
-            v == &trees[1][k],
-            "{k} differs between direct and buffered writes"
-        );
-    }
+    common::s3::assert_same_tree(&outs[0], &outs[1]);
 }
