@@ -590,24 +590,26 @@ pub fn codec_study(h: &Hierarchy, edge: u64) -> Result<Vec<CodecRow>> {
         [a, b] => (a.min(edge), b.min(edge)),
         _ => return Err(Error::invalid(path, "B04 is not 2-D")),
     };
-    let dn: Vec<u16> = h
-        .read_region::<u16>(path, &[0..hh, 0..ww])?
-        .iter()
-        .copied()
-        .collect();
     let node = h
         .node(path)
         .ok_or_else(|| Error::invalid(path, "vanished"))?;
     let cf = crate::product::CfEncoding::from_attributes(&node.attributes, &meta.fill_value);
-    let refl = crate::kernels::cpu::decode_u16(&dn, &cf);
-    // What a derived level holds (r20m b08, r120m …): NaN-means of 2×2 blocks of the decoded
-    // band, from a window twice the size where the band has it.
+    // One read: the window twice the size where the band has it, for a derived level's values
+    // (r20m b08, r120m …: NaN-means of 2×2 blocks of the decoded band); its top-left `hh`×`ww`
+    // for the stored and decoded rows.
     let (h2, w2) = ((2 * hh).min(meta.shape[0]), (2 * ww).min(meta.shape[1]));
     let dn2: Vec<u16> = h
         .read_region::<u16>(path, &[0..h2, 0..w2])?
         .iter()
         .copied()
         .collect();
+    let dn: Vec<u16> = dn2
+        .chunks(w2 as usize)
+        .take(hh as usize)
+        .flat_map(|row| &row[..ww as usize])
+        .copied()
+        .collect();
+    let refl = crate::kernels::cpu::decode_u16(&dn, &cf);
     let (mean, mw, mh) = crate::kernels::cpu::block_nanmean_f32(
         &crate::kernels::cpu::decode_u16(&dn2, &cf),
         w2 as usize,
@@ -615,31 +617,25 @@ pub fn codec_study(h: &Hierarchy, edge: u64) -> Result<Vec<CodecRow>> {
         2,
         crate::kernels::Edge::Partial,
     );
-    let sample = |data: &'static str, shape: [u64; 2], float: bool, raw: Vec<u8>| CodecSample {
-        data,
-        shape,
-        float,
-        raw,
-    };
     let inputs = [
-        sample(
-            "uint16 DN",
-            [hh, ww],
-            false,
-            bytemuck::cast_slice(&dn).to_vec(),
-        ),
-        sample(
-            "float32 reflectance",
-            [hh, ww],
-            true,
-            bytemuck::cast_slice(&refl).to_vec(),
-        ),
-        sample(
-            "float32 2×2 mean",
-            [mh as u64, mw as u64],
-            true,
-            bytemuck::cast_slice(&mean).to_vec(),
-        ),
+        CodecSample {
+            data: "uint16 DN",
+            shape: [hh, ww],
+            float: false,
+            raw: bytemuck::cast_slice(&dn).to_vec(),
+        },
+        CodecSample {
+            data: "float32 reflectance",
+            shape: [hh, ww],
+            float: true,
+            raw: bytemuck::cast_slice(&refl).to_vec(),
+        },
+        CodecSample {
+            data: "float32 2×2 mean",
+            shape: [mh as u64, mw as u64],
+            float: true,
+            raw: bytemuck::cast_slice(&mean).to_vec(),
+        },
     ];
     let options = zarrs::array::CodecOptions::default().with_concurrent_target(1);
     let pool = rayon::ThreadPoolBuilder::new()

@@ -284,16 +284,23 @@ pub fn open_write(p: impl ToLocation) -> Result<(OutStore, String)> {
     let loc = p.to_location()?;
     let at = loc.to_string();
     match &loc {
-        Location::Local(path) => {
-            std::fs::create_dir_all(path).map_err(|e| Error::io(&at, e))?;
-            let s = zarrs::filesystem::FilesystemStore::new(path).map_err(|e| Error::io(&at, e))?;
-            Ok((Arc::new(s), at))
-        }
+        Location::Local(path) => Ok((local_write_store(path, &at, false)?, at)),
         Location::S3 { .. } => Ok((checked_s3(&loc, &at)?, at)),
         Location::Http(_) => Err(Error::Input(format!(
             "{at}: HTTP(S) locations are read-only; write to a local folder or s3://"
         ))),
     }
+}
+
+/// A writable store of the local folder `path` (created if missing), writing with direct I/O
+/// when `direct` ([`direct`]).
+fn local_write_store(path: &std::path::Path, at: &str, direct: bool) -> Result<OutStore> {
+    std::fs::create_dir_all(path).map_err(|e| Error::io(at, e))?;
+    let mut options = zarrs::filesystem::FilesystemStoreOptions::default();
+    options.direct_io(direct);
+    let s = zarrs::filesystem::FilesystemStore::new_with_options(path, options)
+        .map_err(|e| Error::io(at, e))?;
+    Ok(Arc::new(s))
 }
 
 /// [`open_write`] for writing a conversion's data, once the output has been checked
@@ -306,12 +313,10 @@ pub fn open_write_data(p: impl ToLocation) -> Result<(OutStore, String)> {
         Location::Local(path) => {
             crate::codecs::register();
             let at = loc.to_string();
+            // The folder first: the probe writes into it.
             std::fs::create_dir_all(path).map_err(|e| Error::io(&at, e))?;
-            let mut options = zarrs::filesystem::FilesystemStoreOptions::default();
-            options.direct_io(direct::direct_io() && direct::supports_direct_io(path));
-            let s = zarrs::filesystem::FilesystemStore::new_with_options(path, options)
-                .map_err(|e| Error::io(&at, e))?;
-            Ok((Arc::new(s), at))
+            let direct = direct::direct_io() && direct::supports_direct_io(path);
+            Ok((local_write_store(path, &at, direct)?, at))
         }
         _ => open_write(loc),
     }
